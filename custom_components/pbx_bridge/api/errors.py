@@ -1,0 +1,47 @@
+"""Errors of the provider client library.
+
+Messages never contain secrets: request helpers redact credentials before they build one.
+"""
+
+from __future__ import annotations
+
+
+class PbxError(Exception):
+    """Base of every error the client library raises."""
+
+
+class PbxConnectionError(PbxError):
+    """The provider could not be reached, timed out or answered garbage at transport level."""
+
+
+class PbxAuthError(PbxError):
+    """The provider rejected the credentials."""
+
+
+class PbxRateLimitError(PbxError):
+    """The provider asked us to slow down."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PbxResponseError(PbxError):
+    """The provider understood the request and said no (or answered something unreadable)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = message
+
+
+class PbxUnsupportedError(PbxError):
+    """The provider's API does not offer this."""
+
+
+class PbxInvalidInput(PbxError):  # noqa: N818 - the name the design uses
+    """Input (from a user or a webhook) that cannot be used."""
+
+
+class PbxOutcomeUnknownError(PbxConnectionError):
+    """A non-idempotent request (dial, announce, SMS) may or may not have been carried out."""

@@ -1,0 +1,323 @@
+"""Normalized, provider-independent models of a phone system.
+
+Every provider module turns its own wire format into these frozen dataclasses; the
+integration only ever sees them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Capability(StrEnum):
+    """What a provider's API can do; the integration offers only these."""
+
+    AGENTS = "agents"
+    AGENT_LOGIN = "agent_login"  # log an agent in and out
+    AGENT_PAUSE = "agent_pause"  # pause and unpause an agent
+    PAUSE_REASONS = "pause_reasons"  # named pauses to choose from
+    QUEUES = "queues"
+    QUEUE_LOGIN = "queue_login"  # log an agent into or out of one queue
+    QUEUE_KICK = "queue_kick"  # remove a waiting caller from a queue
+    SIP_REGISTRATIONS = "sip_registrations"
+    ACTIVE_CALLS = "active_calls"
+    MISSED_CALLS = "missed_calls"  # the snapshot counts today's missed calls
+    BALANCE = "balance"
+    DIAL = "dial"
+    HANGUP = "hangup"
+    TRANSFER = "transfer"
+    ANNOUNCE = "announce"
+    SEND_SMS = "send_sms"
+    CALL_WEBHOOK = "call_webhook"  # the provider pushes call events to us
+    SMS_WEBHOOK = "sms_webhook"  # the provider pushes received SMS to us
+    SMS_POLLING = "sms_polling"  # received SMS appear in the snapshot
+    REGISTER_WEBHOOK = "register_webhook"  # we can set our webhook URL at the provider
+
+
+class AgentState(StrEnum):
+    """An agent's state, normalized across providers."""
+
+    LOGGED_OUT = "logged_out"
+    IDLE = "idle"
+    RINGING = "ringing"
+    IN_CALL = "in_call"
+    ON_HOLD = "on_hold"
+    PAUSED = "paused"
+    WRAP_UP = "wrap_up"
+    UNAVAILABLE = "unavailable"
+    UNKNOWN = "unknown"
+
+
+class SipKind(StrEnum):
+    """What a SIP registration belongs to."""
+
+    EXTENSION = "extension"
+    TRUNK = "trunk"
+
+
+class CallDirection(StrEnum):
+    """Direction of a call as seen from the account."""
+
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+    INTERNAL = "internal"
+    UNKNOWN = "unknown"
+
+
+class CallState(StrEnum):
+    """Lifecycle state of a call."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    QUEUED = "queued"
+    ON_HOLD = "on_hold"
+    ENDED = "ended"
+    UNKNOWN = "unknown"
+
+
+class CallEventType(StrEnum):
+    """Normalized call event types (fired as `pbx_bridge_call` events)."""
+
+    INCOMING = "incoming"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    OUTGOING = "outgoing"
+    QUEUED = "queued"
+    TRANSFERRED = "transferred"
+    HANGUP = "hangup"
+    MISSED = "missed"
+
+
+class SmsDirection(StrEnum):
+    """Direction of an SMS."""
+
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+
+
+class DialSourceKind(StrEnum):
+    """Where a dialled call starts from."""
+
+    USER = "user"  # an agent / user account (rings their phone or app)
+    EXTENSION = "extension"
+    LINE = "line"
+
+
+class HangupTargetKind(StrEnum):
+    """What a hangup request names."""
+
+    CALL = "call"
+    USER = "user"
+    EXTENSION = "extension"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """A provider account: a stable, non-secret id and a display name."""
+
+    account_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A person (user, operator, queue member) who takes calls."""
+
+    agent_id: str
+    name: str
+    state: AgentState
+    extension: str | None = None
+    logged_in: bool | None = None
+    paused: bool | None = None
+    pause_reason: str | None = None
+    call_partner: str | None = None
+    queue_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """A call queue / hunt group."""
+
+    queue_id: str
+    name: str
+    waiting_calls: int | None = None
+    longest_wait: float | None = None  # seconds
+    agents_logged_in: int | None = None
+    agents_ready: int | None = None
+    agents_busy: int | None = None
+    agents_paused: int | None = None
+    completed: int | None = None
+    abandoned: int | None = None
+    service_level: float | None = None  # percent
+    member_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SipRegistration:
+    """A SIP extension or trunk and whether it is registered."""
+
+    registration_id: str
+    name: str
+    kind: SipKind
+    registered: bool
+    status: str | None = None
+    user_agent: str | None = None
+    contact: str | None = None
+    ip: str | None = None
+    port: int | None = None
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call in progress."""
+
+    call_id: str
+    direction: CallDirection
+    state: CallState
+    caller: str | None = None
+    callee: str | None = None
+    line: str | None = None
+    agent_id: str | None = None
+    queue_id: str | None = None
+    started: datetime | None = None
+    answered: datetime | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Something that happened to a call, from a webhook or derived from polling."""
+
+    event_type: CallEventType
+    call_id: str | None
+    direction: CallDirection = CallDirection.UNKNOWN
+    caller: str | None = None
+    caller_name: str | None = None
+    callee: str | None = None
+    agent_id: str | None = None
+    queue_id: str | None = None
+    line: str | None = None
+    timestamp: datetime | None = None
+    # Provider fields as received, for automations that need more; never secrets.
+    raw: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SmsMessage:
+    """An SMS sent or received."""
+
+    sms_id: str | None
+    direction: SmsDirection
+    sender: str | None
+    recipient: str | None
+    text: str
+    status: str | None = None
+    timestamp: datetime | None = None
+    raw: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+type WebhookItem = CallEvent | SmsMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one refresh of an account returns."""
+
+    account: AccountInfo
+    agents: dict[str, Agent] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
+    registrations: dict[str, SipRegistration] = field(default_factory=dict)
+    calls: dict[str, Call] = field(default_factory=dict)
+    missed_calls_today: int | None = None
+    last_caller: str | None = None
+    balance: float | None = None
+    # Received SMS the provider only offers by polling (newest last).
+    received_sms: tuple[SmsMessage, ...] = ()
+    pause_reasons: tuple[str, ...] = ()
+
+
+# --- action requests ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DialSource:
+    """Where a call starts: a user/agent, an extension or a line."""
+
+    kind: DialSourceKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialRequest:
+    """Place a call from `source` to `number` (already normalized to E.164)."""
+
+    number: str
+    source: DialSource | None = None
+    caller_id: str | None = None
+    auto_answer: bool | None = None
+    ring_timeout: int | None = None  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceRequest:
+    """Call `number` and speak `text` (TTS) or play a stored `recording`."""
+
+    number: str | None = None
+    text: str | None = None
+    voice: str | None = None
+    recording: str | None = None
+    call_id: str | None = None  # play into this live call where the provider does that
+    caller_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HangupRequest:
+    """End a call named by id, user, extension or channel."""
+
+    kind: HangupTargetKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """Transfer a live call to another number or extension."""
+
+    call_id: str
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class SmsRequest:
+    """Send `message` to each of `recipients` (E.164)."""
+
+    recipients: tuple[str, ...]
+    message: str
+    sender: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What the provider returned for a dial or announce."""
+
+    call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SmsResult:
+    """What the provider returned for an SMS."""
+
+    message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """An incoming HTTP request to our webhook, as the parser sees it."""
+
+    method: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes

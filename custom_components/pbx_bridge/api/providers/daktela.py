@@ -1,0 +1,9 @@
+"""Daktela client (being written: see the client library issue)."""
+
+from __future__ import annotations
+
+from ..client import PbxClient
+
+
+class DaktelaClient(PbxClient):
+    provider = "daktela"

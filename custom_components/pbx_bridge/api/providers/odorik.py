@@ -1,0 +1,9 @@
+"""Odorik client (being written: see the client library issue)."""
+
+from __future__ import annotations
+
+from ..client import PbxClient
+
+
+class OdorikClient(PbxClient):
+    provider = "odorik"

@@ -1,0 +1,43 @@
+"""What every provider simulation shares."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..app import Simulator
+    from ..state import SimState
+
+
+class BaseProviderSim:
+    """A provider's wire format on top of the shared `SimState`.
+
+    Subclasses set `provider`, `base_path` and `default_credentials`, add their routes in
+    `setup_routes` and name each request's endpoint (for counters and faults) in
+    `endpoint_key`.
+    """
+
+    provider: ClassVar[str]
+    base_path: ClassVar[str] = ""
+    default_credentials: ClassVar[dict[str, str]]
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.state: SimState = sim.state
+        self.state.credentials.setdefault(self.provider, dict(self.default_credentials))
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The credentials that work right now (the control API can change them)."""
+        return self.state.credentials[self.provider]
+
+    def demo_credentials(self) -> dict[str, str]:
+        return dict(self.credentials)
+
+    def setup_routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def endpoint_key(self, request: web.Request, path: str) -> str:
+        return f"{request.method} {path}"
