@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -41,6 +41,10 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 15.0
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 REDACTED = "**REDACTED**"
+
+# Keys of the `options` a client accepts besides its connection fields.
+OPTION_AGENT_PINS = "agent_pins"  # dict: agent number -> PIN (VoIPSUN agent actions)
+OPTION_SMS_SENDER = "sms_sender"  # sender id / number id used for SMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +110,12 @@ class PbxClient(ABC):
         session: aiohttp.ClientSession,
         config: Mapping[str, str],
         *,
+        options: Mapping[str, Any] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self._session = session
         self._config = dict(config)
+        self._options: dict[str, Any] = dict(options or {})
         self._timeout = timeout
         base_url = self._config.get("base_url") or self.default_base_url
         self.base_url = base_url.rstrip("/")
@@ -117,7 +123,7 @@ class PbxClient(ABC):
             value
             for fld in self.connection_fields
             if fld.secret and (value := self._config.get(fld.key))
-        )
+        ) + tuple(str(pin) for pin in self._options.get(OPTION_AGENT_PINS, {}).values() if pin)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url}>"
