@@ -31,7 +31,10 @@ class RunningSimulator:
 
 async def start_simulator(state: SimState) -> tuple[RunningSimulator, web.AppRunner]:
     sim = Simulator(state)
-    runner = web.AppRunner(sim.build_app(), access_log=None)
+    # Handlers held by a HANG fault end when their client gives up, not after a minute.
+    runner = web.AppRunner(
+        sim.build_app(), access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
