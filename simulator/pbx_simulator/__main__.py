@@ -42,7 +42,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _serve(sim: Simulator, args: argparse.Namespace) -> None:
-    runner = web.AppRunner(sim.build_app(), access_log=None)
+    runner = web.AppRunner(
+        sim.build_app(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+    )
     await runner.setup()
     await web.TCPSite(runner, args.host, args.port).start()
     print(f"pbx_simulator listening on http://{args.host}:{args.port}", flush=True)
