@@ -62,16 +62,17 @@ def test_normalize_number_rejects(raw: str, message: str) -> None:
     [
         ("101", "101"),
         (" 8001 ", "8001"),
-        ("123456", "123456"),
-        ("601234567", "+420601234567"),
+        ("601 234 567", "601234567"),
+        ("0501234567", "0501234567"),
         ("+420 601 234 567", "+420601234567"),
-        ("0501234567", "+420501234567"),
+        ("00972 50 123 4567", "+972501234567"),
     ],
 )
 def test_normalize_destination(raw: str, expected: str) -> None:
     assert normalize_destination(raw, "420") == expected
 
 
-def test_normalize_destination_rejects_words() -> None:
+@pytest.mark.parametrize("raw", ["reception", "", "+42", "101#"])
+def test_normalize_destination_rejects(raw: str) -> None:
     with pytest.raises(PbxInvalidInput):
-        normalize_destination("reception", "420")
+        normalize_destination(raw, "420")

@@ -15,8 +15,6 @@ from .errors import PbxInvalidInput
 MAX_E164_DIGITS = 15
 # Shorter than this is an extension or a service code, not a number a call can go to.
 MIN_E164_DIGITS = 7
-# Internal extensions are short digit strings (e.g. "101", "8001").
-MAX_EXTENSION_DIGITS = 6
 
 # Characters people use to group digits: spaces, dashes, dots, slashes, parentheses.
 _SEPARATORS = re.compile(r"[\s\-./()\u00a0]")
@@ -56,11 +54,14 @@ def normalize_number(raw: str, default_country_code: str) -> str:
 
 
 def normalize_destination(raw: str, default_country_code: str) -> str:
-    """Return an internal extension unchanged, anything else as E.164.
+    """Return an international number as E.164 and any other digit string unchanged.
 
-    Transfers go to colleagues' extensions as often as to outside numbers.
+    Transfer targets are extensions, national numbers the PBX dials as they are, or ids
+    (Telfa transfers to a call-plan recipe id), so only `+`/`00` numbers are rewritten.
     """
     compact = _SEPARATORS.sub("", raw.strip())
-    if compact.isdigit() and not compact.startswith("0") and len(compact) <= MAX_EXTENSION_DIGITS:
-        return compact
-    return normalize_number(raw, default_country_code)
+    if compact.startswith(("+", "00")):
+        return normalize_number(raw, default_country_code)
+    if not compact.isdigit():
+        raise PbxInvalidInput("not an extension or a phone number")
+    return compact
