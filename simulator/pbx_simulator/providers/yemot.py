@@ -84,7 +84,7 @@ def israel_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 class YemotSim(BaseProviderSim):
     provider = "yemot"
     base_path = "/ym/api"
-    default_credentials = {"token": "0773137770:4567"}  # noqa: RUF012
+    default_credentials = {"token": "0773137770:ym-4567-pass"}  # noqa: RUF012
 
     def __init__(self, sim: Simulator) -> None:
         super().__init__(sim)

@@ -51,6 +51,7 @@ ISRAEL = ZoneInfo("Asia/Jerusalem")
 SMS_POLL_LIMIT = 20
 MAX_CALLS_TIMEOUT = 35  # seconds, the documented maximum of CallExtensionBridging
 MAIN_EXTENSION = "ivr2:/"
+MIN_REDACTED_PASSWORD = 6
 # Words of the EXCEPTION messages Yemot gives for a bad or expired token.
 AUTH_WORDS = ("token", "session", "authenticate", "login")
 
@@ -152,7 +153,9 @@ class YemotClient(PbxClient):
         super().__init__(session, config, options=options, timeout=timeout)
         self._token = self._config.get("token", "").strip()
         self._system_number, _, password = self._token.partition(":")
-        if password:  # the password alone must not leak either
+        # The password alone must not leak either; a very short one is left out, since
+        # redacting it would mangle the digits of phone numbers in messages.
+        if len(password) >= MIN_REDACTED_PASSWORD:
             self._secrets += (password,)
         paths = self._options.get(OPTION_QUEUE_PATHS) or ()
         if isinstance(paths, str):

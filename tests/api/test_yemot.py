@@ -1,0 +1,767 @@
+"""The Yemot (call2all) client against the simulator and the documented examples."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from datetime import datetime
+import json
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.errors import (
+    PbxAuthError,
+    PbxConnectionError,
+    PbxError,
+    PbxInvalidInput,
+    PbxOutcomeUnknownError,
+    PbxRateLimitError,
+    PbxResponseError,
+    PbxUnsupportedError,
+)
+from custom_components.pbx_bridge.api.models import (
+    AgentState,
+    AnnounceRequest,
+    CallDirection,
+    CallState,
+    Capability,
+    DialRequest,
+    DialSource,
+    DialSourceKind,
+    HangupRequest,
+    HangupTargetKind,
+    SmsDirection,
+    SmsRequest,
+    TransferRequest,
+    WebhookRequest,
+)
+from custom_components.pbx_bridge.api.providers.yemot import (
+    OPTION_QUEUE_PATHS,
+    YemotClient,
+    ivr_path,
+)
+from custom_components.pbx_bridge.api.registry import client_class
+from pbx_simulator.faults import Fault, FaultKind
+from pbx_simulator.providers.yemot import YemotSim
+from pbx_simulator.state import CallStatus, Direction, SimState
+from pbx_simulator.testing import RunningSimulator, start_simulator
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "yemot"
+ISRAEL = ZoneInfo("Asia/Jerusalem")
+QUEUE_PATHS = ["ivr2:/801", "/802"]
+TOKEN = "0773137770:ym-4567-pass"
+PASSWORD = "ym-4567-pass"
+
+
+def is_paused(state: SimState, agent_id: str) -> bool:
+    """Read through a call, so type narrowing does not outlive the actions in between."""
+    return state.agents[agent_id].paused
+
+
+@pytest.fixture
+async def session() -> AsyncGenerator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+def make_client(
+    session: aiohttp.ClientSession,
+    running: RunningSimulator,
+    *,
+    options: Mapping[str, Any] | None = None,
+    timeout: float = 5.0,
+) -> YemotClient:
+    return YemotClient(
+        session,
+        running.config["yemot"],
+        options={OPTION_QUEUE_PATHS: QUEUE_PATHS} if options is None else options,
+        timeout=timeout,
+    )
+
+
+def form(running: RunningSimulator, command: str) -> dict[str, str]:
+    """The one request sent for `command`, its form body decoded."""
+    (request,) = running.sim.requests_for("yemot", command)
+    assert request.method == "POST"
+    assert request.query == {}  # the token never travels in the URL
+    return dict(parse_qsl(request.body))
+
+
+def json_bodies(running: RunningSimulator, command: str) -> list[dict[str, Any]]:
+    return [json.loads(r.body) for r in running.sim.requests_for("yemot", command)]
+
+
+def yemot_sim(running: RunningSimulator) -> YemotSim:
+    sim = running.sim.providers["yemot"]
+    assert isinstance(sim, YemotSim)
+    return sim
+
+
+# --- declarations -------------------------------------------------------------------------
+
+
+def test_declarations() -> None:
+    assert client_class("yemot") is YemotClient
+    assert YemotClient.title == "Yemot (call2all)"
+    assert YemotClient.default_base_url == "https://www.call2all.co.il/ym/api"
+    fields = {f.key: f for f in YemotClient.connection_fields}
+    assert set(fields) == {"token", "base_url"}
+    assert fields["token"].secret
+    assert fields["base_url"].is_url
+    assert not fields["base_url"].required
+    assert YemotClient.webhook_methods == frozenset()
+    assert YemotClient.default_country_code == "972"
+    assert YemotClient.capabilities == {
+        Capability.SIP_REGISTRATIONS,
+        Capability.QUEUES,
+        Capability.AGENTS,
+        Capability.AGENT_PAUSE,
+        Capability.QUEUE_KICK,
+        Capability.ACTIVE_CALLS,
+        Capability.DIAL,
+        Capability.ANNOUNCE,
+        Capability.SEND_SMS,
+        Capability.SMS_POLLING,
+    }
+
+
+async def test_format_number_and_paths(session: aiohttp.ClientSession) -> None:
+    client = YemotClient(session, {"token": TOKEN})
+    assert client.base_url == "https://www.call2all.co.il/ym/api"
+    assert client.format_number("+972501234567") == "0501234567"
+    assert client.format_number("+420601123456") == "00420601123456"
+    assert client.format_number("101") == "101"
+    assert ivr_path("/1/100") == "ivr2:/1/100"
+    assert ivr_path("ivr2:1/100/") == "ivr2:/1/100"
+    assert ivr_path("") == "ivr2:/"
+    assert PASSWORD not in repr(client)
+    assert TOKEN not in repr(client)
+
+
+# --- validate and snapshot -----------------------------------------------------------------
+
+
+async def test_validate(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    info = await make_client(session, pbx_simulator).async_validate()
+    assert info.account_id == "0773137770"  # the system number, never the password
+    assert PASSWORD not in info.account_id + info.name
+    assert form(pbx_simulator, "GetSipAccountsRegisteredStatus") == {"token": TOKEN}
+
+
+async def test_validate_rejects_a_wrong_token(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client(session, pbx_simulator)
+    pbx_simulator.state.credentials["yemot"]["token"] = "0773137770:changed"  # reauth needed
+    with pytest.raises(PbxAuthError) as err:
+        await client.async_validate()
+    assert "session token is invalid" in str(err.value)
+    assert PASSWORD not in str(err.value)
+    assert PASSWORD not in caplog.text
+
+
+async def test_validate_needs_system_number_and_password(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    config = pbx_simulator.config["yemot"] | {"token": "a1b2c3-session-token"}
+    with pytest.raises(PbxAuthError):
+        await YemotClient(session, config).async_validate()
+    assert pbx_simulator.sim.count("yemot") == 0
+
+
+async def test_snapshot_matches_the_simulator(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    lines = [line for line in state.lines.values() if line.kind == "extension"]
+    state.set_registered(lines[1].id, False)
+    state.agent_pause("2")
+    state.agent_logout("4")
+    state.agents["1"].status = state.agents["1"].status.IN_CALL
+    waiting = state.incoming_call("+972541234567", queue_id="1")
+    state.receive_sms("+972541111111", "+972501234567", "older")
+    state.receive_sms("+972542222222", "+972501234567", "newer")
+
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+
+    assert snapshot.account.account_id == "0773137770"
+    assert set(snapshot.registrations) == {f"0773137770-{line.name}" for line in lines}
+    first = snapshot.registrations[f"0773137770-{lines[0].name}"]
+    assert first.registered is True
+    assert (first.user_agent, first.ip, first.port) == (
+        lines[0].user_agent,
+        lines[0].ip,
+        lines[0].port,
+    )
+    assert first.contact == f"sip:0773137770-{lines[0].name}@{lines[0].ip}:{lines[0].port}"
+    assert first.expires is not None
+    assert snapshot.registrations[f"0773137770-{lines[1].name}"].registered is False
+
+    assert set(snapshot.queues) == {"ivr2:/801", "ivr2:/802"}
+    sales = snapshot.queues["ivr2:/801"]
+    assert sales.waiting_calls == 1
+    assert sales.member_ids == tuple(
+        state.agents[a].extension for a in state.queues["1"].member_ids
+    )
+    assert sales.agents_paused == 1
+    assert sales.agents_busy == 1
+    assert sales.agents_logged_in == len(sales.member_ids) - 1
+    assert sales.agents_ready == 2
+    assert sales.completed == 0
+
+    assert set(snapshot.agents) == {agent.extension for agent in state.agents.values()}
+    assert snapshot.agents["101"].state is AgentState.IN_CALL
+    assert snapshot.agents["102"].state is AgentState.PAUSED
+    assert snapshot.agents["102"].paused is True
+    assert snapshot.agents["104"].state is AgentState.UNAVAILABLE
+    assert snapshot.agents["104"].logged_in is False
+    assert snapshot.agents["101"].queue_ids == ("ivr2:/801", "ivr2:/802")
+
+    (call,) = snapshot.calls.values()
+    assert call.call_id == yemot_sim(pbx_simulator).call_id(waiting)
+    assert (call.direction, call.state) == (CallDirection.INCOMING, CallState.QUEUED)
+    assert (call.caller, call.queue_id) == ("+972541234567", "ivr2:/801")
+
+    assert [sms.text for sms in snapshot.received_sms] == ["older", "newer"]  # newest last
+    newer = snapshot.received_sms[-1]
+    assert (newer.sender, newer.recipient) == ("+972542222222", "+972501234567")
+    assert newer.direction is SmsDirection.INCOMING
+    assert newer.timestamp is not None
+    assert newer.sms_id
+    assert newer.sms_id != snapshot.received_sms[0].sms_id
+
+    assert form(pbx_simulator, "GetSmsIncomingLog") == {"token": TOKEN, "limit": "20"}
+    queue_requests = pbx_simulator.sim.requests_for("yemot", "GetQueueRealTime")
+    assert [dict(parse_qsl(r.body))["queuePath"] for r in queue_requests] == [
+        "ivr2:/801",
+        "ivr2:/802",
+    ]
+
+
+async def test_snapshot_without_queue_paths_or_sip_accounts(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    running, runner = await start_simulator(SimState(seed=2, lines=0, trunks=1))
+    try:
+        client = make_client(session, running, options={OPTION_QUEUE_PATHS: ""})
+        snapshot = await client.async_fetch_snapshot()
+    finally:
+        await runner.cleanup()
+    assert snapshot.registrations == {}
+    assert snapshot.queues == {}
+    assert snapshot.agents == {}
+    assert running.sim.requests_for("yemot", "SipGetContexts") == []
+    assert running.sim.count("yemot") == 2
+
+
+@pytest.mark.parametrize("size", [10, 500])
+async def test_snapshot_costs_the_same_whatever_the_size(
+    session: aiohttp.ClientSession, socket_enabled: None, size: int
+) -> None:
+    running, runner = await start_simulator(SimState(seed=1, agents=size, lines=size))
+    try:
+        for n in range(size // 5):
+            running.state.incoming_call(f"+97254{n:07d}", queue_id="1")
+        snapshot = await make_client(session, running).async_fetch_snapshot()
+        requests = running.sim.count("yemot")
+    finally:
+        await runner.cleanup()
+    assert len(snapshot.agents) == size
+    assert len(snapshot.registrations) == size
+    # SIP accounts, contexts of the first, one per watched queue, received SMS.
+    assert requests == 1 + 1 + len(QUEUE_PATHS) + 1
+
+
+async def test_queue_paths_option_as_text(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator, options={OPTION_QUEUE_PATHS: "801, /801,802"})
+    snapshot = await client.async_fetch_snapshot()
+    assert list(snapshot.queues) == ["ivr2:/801", "ivr2:/802"]
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+async def test_dial(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    result = await make_client(session, pbx_simulator).async_dial(
+        DialRequest(
+            "+972501234567",
+            DialSource(DialSourceKind.EXTENSION, "/1/100"),
+            caller_id="+972770770770",
+            ring_timeout=60,
+        )
+    )
+    assert result.call_id is not None
+    assert result.call_id.startswith("YA-1-0770770770-Yemot-")
+    assert form(pbx_simulator, "CallExtensionBridging") == {
+        "token": TOKEN,
+        "phones": "0501234567",
+        "ivrPath": "ivr2:/1/100",
+        "callerId": "0770770770",
+        "callsTimeOut": "35",
+    }
+    (call,) = pbx_simulator.state.calls.values()
+    assert (call.direction, call.callee, call.caller) == (Direction.OUT, "0501234567", "0770770770")
+
+
+async def test_dial_into_the_main_extension(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    await make_client(session, pbx_simulator).async_dial(DialRequest("+972501234567"))
+    assert form(pbx_simulator, "CallExtensionBridging") == {
+        "token": TOKEN,
+        "phones": "0501234567",
+        "ivrPath": "ivr2:/",
+    }
+
+
+async def test_dial_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    with pytest.raises(PbxInvalidInput):
+        await client.async_dial(
+            DialRequest("+972501234567", DialSource(DialSourceKind.USER, "agent1"))
+        )
+    assert pbx_simulator.sim.count("yemot") == 0
+    with pytest.raises(PbxResponseError, match="not Vaild"):
+        await client.async_dial(DialRequest("+97212"))
+    # An ERROR answer keeps the provider's reason and status.
+    with pytest.raises(PbxResponseError, match="ivrPath") as err:
+        await client._command("CallExtensionBridging", {"phones": "0501234567"})
+    assert err.value.code == "ERROR"
+
+
+async def test_announce(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    result = await make_client(session, pbx_simulator).async_announce(
+        AnnounceRequest(
+            number="+972501234567", text="הדלת נפתחה", voice="Osnat", caller_id="+972770770770"
+        )
+    )
+    assert result.call_id is not None
+    assert form(pbx_simulator, "SendTTS") == {
+        "token": TOKEN,
+        "phones": "0501234567",
+        "ttsMessage": "הדלת נפתחה",
+        "ttsVoice": "Osnat",
+        "callerId": "0770770770",
+    }
+    (call,) = pbx_simulator.state.calls.values()
+    assert call.announcement == "הדלת נפתחה"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        AnnounceRequest(number="+972501234567", recording="door.wav"),
+        AnnounceRequest(call_id="abc", text="hello"),
+        AnnounceRequest(number="+972501234567"),
+        AnnounceRequest(text="hello"),
+    ],
+)
+async def test_announce_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, request_: AnnounceRequest
+) -> None:
+    with pytest.raises(PbxInvalidInput):
+        await make_client(session, pbx_simulator).async_announce(request_)
+    assert pbx_simulator.sim.count("yemot") == 0
+
+
+async def test_announce_to_an_invalid_number(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(PbxResponseError, match="not Vaild"):
+        await make_client(session, pbx_simulator).async_announce(
+            AnnounceRequest(number="+97212", text="hello")
+        )
+
+
+async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    client = make_client(
+        session, pbx_simulator, options={OPTION_QUEUE_PATHS: QUEUE_PATHS, OPTION_SMS_SENDER: "Home"}
+    )
+    result = await client.async_send_sms(
+        SmsRequest(("+972501234567", "+972521234567"), "Garage open")
+    )
+    assert result.message_ids == ()
+    assert form(pbx_simulator, "SendSms") == {
+        "token": TOKEN,
+        "phones": "0501234567:0521234567",
+        "message": "Garage open",
+        "from": "Home",
+    }
+    sent = sorted((s.sender, s.recipient, s.text) for s in pbx_simulator.state.sms.values())
+    assert sent == [("Home", "0501234567", "Garage open"), ("Home", "0521234567", "Garage open")]
+
+
+async def test_send_sms_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    with pytest.raises(PbxInvalidInput):
+        await client.async_send_sms(SmsRequest((), "x"))
+    with pytest.raises(PbxResponseError, match="031234567: not Vaild"):
+        await client.async_send_sms(SmsRequest(("+97231234567",), "x", sender="Shop"))
+    assert form(pbx_simulator, "SendSms")["from"] == "Shop"
+
+
+async def test_agent_pause_and_unpause(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    client = make_client(session, pbx_simulator)
+    await client.async_fetch_snapshot()
+    assert state.agents["2"].queue_ids == ["1"]  # agent 102 is in one queue
+
+    await client.async_agent_pause("102")
+    assert is_paused(state, "2")
+    assert json_bodies(pbx_simulator, "QueueManagement") == [
+        {"token": TOKEN, "queuePath": "ivr2:/801", "action": "pause", "agent": "102"}
+    ]
+    await client.async_agent_unpause("102")
+    assert not is_paused(state, "2")
+    assert json_bodies(pbx_simulator, "QueueManagement")[-1]["action"] == "unpause"
+    with pytest.raises(PbxInvalidInput):
+        await client.async_agent_pause("102", "Lunch")
+
+
+async def test_agent_pause_before_any_snapshot(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    await client.async_agent_pause("102")  # tried in every watched queue; one accepts
+    assert is_paused(pbx_simulator.state, "2")
+    assert len(json_bodies(pbx_simulator, "QueueManagement")) == 2
+    with pytest.raises(PbxResponseError, match="not a member"):
+        await client.async_agent_pause("999")
+    with pytest.raises(PbxInvalidInput):
+        await make_client(session, pbx_simulator, options={}).async_agent_pause("102")
+
+
+async def test_queue_kick(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    state = pbx_simulator.state
+    waiting = state.incoming_call("+972541234567", queue_id="1")
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    (call_id,) = snapshot.calls
+
+    await client.async_queue_kick("ivr2:/801", call_id)
+    assert json_bodies(pbx_simulator, "QueueManagement") == [
+        {"token": TOKEN, "queuePath": "ivr2:/801", "callIds": [call_id], "action": "kick"}
+    ]
+    assert waiting.status is CallStatus.ENDED
+    with pytest.raises(PbxResponseError, match="Call not found"):
+        await client.async_queue_kick("/801", call_id)
+
+
+async def test_unsupported_actions(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    attempts = [
+        client.async_hangup(HangupRequest(HangupTargetKind.CALL, "1")),
+        client.async_transfer(TransferRequest("1", "101")),
+        client.async_agent_login("101"),
+        client.async_agent_logout("101"),
+        client.async_queue_login("101", "ivr2:/801"),
+        client.async_queue_logout("101", "ivr2:/801"),
+        client.async_register_webhook("https://example.com/hook"),
+        client.async_unregister_webhook("https://example.com/hook"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(PbxUnsupportedError):
+            await attempt
+    with pytest.raises(PbxUnsupportedError):
+        client.parse_webhook(WebhookRequest("POST", {}, {}, b""))
+    assert pbx_simulator.sim.count("yemot") == 0
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+FAULT_ERRORS: list[tuple[FaultKind, type[PbxError]]] = [
+    (FaultKind.SERVER_ERROR, PbxConnectionError),
+    (FaultKind.UNAUTHORIZED, PbxAuthError),
+    (FaultKind.FORBIDDEN, PbxAuthError),
+    (FaultKind.RATE_LIMIT, PbxRateLimitError),
+    (FaultKind.TRUNCATED, PbxResponseError),
+    (FaultKind.MALFORMED, PbxResponseError),
+    (FaultKind.HTML, PbxResponseError),
+    (FaultKind.HANG, PbxConnectionError),
+]
+
+
+@pytest.mark.parametrize(("kind", "error"), FAULT_ERRORS)
+async def test_faults_on_snapshot(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    kind: FaultKind,
+    error: type[PbxError],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pbx_simulator.sim.faults.append(Fault(provider="yemot", kind=kind, retry_after=7))
+    with pytest.raises(error) as raised:
+        await make_client(session, pbx_simulator, timeout=0.3).async_fetch_snapshot()
+    if isinstance(raised.value, PbxRateLimitError):
+        assert raised.value.retry_after == 7
+    for secret in (TOKEN, PASSWORD):
+        assert secret not in str(raised.value)
+        assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [(FaultKind.HANG, PbxOutcomeUnknownError), (FaultKind.HTML, PbxResponseError)],
+)
+async def test_faults_on_dial_are_not_retried(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    kind: FaultKind,
+    error: type[PbxError],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pbx_simulator.sim.faults.append(
+        Fault(provider="yemot", kind=kind, endpoint="CallExtensionBridging")
+    )
+    with pytest.raises(error) as raised:
+        await make_client(session, pbx_simulator, timeout=0.3).async_dial(
+            DialRequest("+972501234567")
+        )
+    assert len(pbx_simulator.sim.requests_for("yemot", "CallExtensionBridging")) == 1
+    assert PASSWORD not in str(raised.value)
+    assert PASSWORD not in caplog.text
+
+
+async def test_latency_fault_still_answers(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    pbx_simulator.sim.faults.append(
+        Fault(provider="yemot", kind=FaultKind.LATENCY, seconds=0.05, count=1)
+    )
+    info = await make_client(session, pbx_simulator).async_validate()
+    assert info.account_id == "0773137770"
+
+
+# --- documented examples, byte for byte --------------------------------------------------------
+
+
+async def serve_bodies(bodies: Mapping[str, bytes]) -> tuple[str, web.AppRunner]:
+    """A loopback server answering `/ym/api/<Command>` with the given bodies."""
+
+    async def answer(request: web.Request) -> web.Response:
+        body = bodies.get(request.match_info["command"], b"")
+        status = 404 if not body else 200
+        return web.Response(body=body, status=status, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/ym/api/{command}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return f"http://127.0.0.1:{port}/ym/api", runner
+
+
+@pytest.fixture
+async def doc_server(socket_enabled: None) -> AsyncGenerator[Any]:
+    runners: list[web.AppRunner] = []
+
+    async def start(bodies: Mapping[str, bytes]) -> str:
+        base_url, runner = await serve_bodies(bodies)
+        runners.append(runner)
+        return base_url
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+async def test_documented_kick_answer(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    base_url = await doc_server(
+        {"QueueManagement": fixture_bytes("queue_management_kick_response.json")}
+    )
+    client = YemotClient(session, {"token": TOKEN, "base_url": base_url})
+    await client.async_queue_kick("ivr2:/5", "f6657b78a2f35d6d04dd203400828362")
+    with pytest.raises(PbxResponseError, match="Call not found"):
+        await client.async_queue_kick("ivr2:/5", "805c3b221d4b76bb53769aac9e2c57c1")
+    with pytest.raises(PbxResponseError, match="no status"):
+        await client.async_queue_kick("ivr2:/5", "0" * 32)
+
+
+async def test_documented_dial_answer(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    base_url = await doc_server(
+        {"CallExtensionBridging": fixture_bytes("call_extension_bridging_doc_values.json")}
+    )
+    client = YemotClient(session, {"token": TOKEN, "base_url": base_url})
+    result = await client.async_dial(DialRequest("+972510000"))
+    assert result.call_id == "YA-1-0770770770-Yemot-1695290243349441"
+
+
+async def test_documented_snapshot_values(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": fixture_bytes("sip_accounts_doc_values.json"),
+            "SipGetContexts": fixture_bytes("sip_contexts_doc_values.json"),
+            "GetSmsIncomingLog": fixture_bytes("sms_incoming_log_doc_values.json"),
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    (registration,) = snapshot.registrations.values()
+    assert registration.registration_id == "0773137770"
+    assert registration.registered is True
+    assert registration.user_agent == "Yealink SIP-T29G"
+    assert registration.contact == "sip:0773137770@192.168.1.99:5060"
+    assert (registration.ip, registration.port) == ("192.168.1.110", 5060)
+    assert registration.expires == datetime(2024, 6, 4, 15, 43, 38, tzinfo=ISRAEL)
+    (sms,) = snapshot.received_sms
+    assert (sms.sender, sms.recipient, sms.text) == ("+972541234567", "+972501234567", "שלום")
+    assert sms.timestamp == datetime(2024, 7, 30, 22, 40, 54, tzinfo=ISRAEL)
+    assert sms.raw["server_date"] == "22:40:54 2024-07-30"
+
+
+def ok(**fields: Any) -> bytes:
+    return json.dumps({"responseStatus": "OK", **fields}).encode()
+
+
+NO_ACCOUNTS = ok(accounts=[])
+NO_SMS = ok(rows=[])
+
+
+@pytest.mark.parametrize(
+    "bodies",
+    [
+        {"GetSipAccountsRegisteredStatus": ok(accounts={"a": 1})},
+        {"GetSipAccountsRegisteredStatus": ok(accounts=[{"registered": True}])},
+        {"GetSipAccountsRegisteredStatus": ok(accounts=["0773137770"])},
+        {"GetSipAccountsRegisteredStatus": NO_ACCOUNTS, "GetQueueRealTime": ok(members=[{}])},
+        {
+            "GetSipAccountsRegisteredStatus": NO_ACCOUNTS,
+            "GetQueueRealTime": ok(members=[], entries=[{"phone": "0501234567"}]),
+        },
+        {"GetSipAccountsRegisteredStatus": b"[]"},
+        {"GetSipAccountsRegisteredStatus": b'{"responseStatus": "OK", "accounts": [{"userN'},
+        {"GetSipAccountsRegisteredStatus": b""},  # HTTP 404 from a wrong base URL
+    ],
+)
+async def test_malformed_answers_are_response_errors(
+    doc_server: Any, session: aiohttp.ClientSession, bodies: dict[str, bytes]
+) -> None:
+    base_url = await doc_server(bodies)
+    client = YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}, options={OPTION_QUEUE_PATHS: ["/5"]}
+    )
+    with pytest.raises(PbxResponseError):
+        await client.async_fetch_snapshot()
+
+
+async def test_loose_answers_are_read(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": ok(
+                accounts=[{"userName": "0773137770", "registered": "false"}]
+            ),
+            "SipGetContexts": ok(),  # no contexts at all
+            "GetQueueRealTime": ok(
+                queueData="n/a",
+                members=[{"agent": "0501234567", "Status": "Something new", "Paused": "1"}],
+                entries=[
+                    {"CallId": "x1", "Wait": "12", "phone": ""},
+                    {"CallId": "x2", "Wait": True, "phone": "00420601000001"},
+                    {"CallId": "x3", "phone": "+972541234567"},
+                    {"CallId": "x4", "phone": "101"},
+                ],
+            ),
+            "GetSmsIncomingLog": ok(
+                rows=[
+                    {"phone": "972541234567", "message": "hi", "server_date": "yesterday"},
+                    {"phone": 972541234567, "message": "hi", "server_date": 20240730},
+                ]
+            ),
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}, options={OPTION_QUEUE_PATHS: ["/5"]}
+    ).async_fetch_snapshot()
+    assert snapshot.registrations["0773137770"].registered is False
+    assert snapshot.registrations["0773137770"].user_agent is None
+    agent = snapshot.agents["0501234567"]
+    assert (agent.state, agent.paused) == (AgentState.UNKNOWN, True)
+    queue = snapshot.queues["ivr2:/5"]
+    assert (queue.waiting_calls, queue.longest_wait, queue.completed) == (4, 12.0, None)
+    callers = [call.caller for call in snapshot.calls.values()]
+    assert callers == [None, "+420601000001", "+972541234567", "101"]
+    for sms in snapshot.received_sms:
+        assert (sms.sender, sms.recipient, sms.timestamp) == ("+972541234567", None, None)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "code"),
+    [
+        ({"responseStatus": "ERROR", "message": "no credit"}, PbxResponseError, "ERROR"),
+        (
+            {"responseStatus": "EXCEPTION", "message": "NullPointerException"},
+            PbxResponseError,
+            "EXCEPTION",
+        ),
+        ({"responseStatus": "EXCEPTION", "message": "session is expired"}, PbxAuthError, None),
+        ({"message": "what?"}, PbxResponseError, None),
+    ],
+)
+async def test_error_answers(
+    doc_server: Any,
+    session: aiohttp.ClientSession,
+    answer: dict[str, str],
+    error: type[PbxError],
+    code: str | None,
+) -> None:
+    base_url = await doc_server({"GetSipAccountsRegisteredStatus": json.dumps(answer).encode()})
+    with pytest.raises(error) as raised:
+        await YemotClient(session, {"token": TOKEN, "base_url": base_url}).async_validate()
+    if isinstance(raised.value, PbxResponseError):
+        assert raised.value.code == code
+
+
+async def test_campaign_answers_without_errors_list(
+    doc_server: Any, session: aiohttp.ClientSession
+) -> None:
+    base_url = await doc_server({"SendSms": ok(sendCount=0), "SendTTS": ok(OKCalls="many")})
+    client = YemotClient(session, {"token": TOKEN, "base_url": base_url})
+    with pytest.raises(PbxResponseError, match="no number was accepted"):
+        await client.async_send_sms(SmsRequest(("+972501234567",), "x"))
+    result = await client.async_announce(AnnounceRequest(number="+972501234567", text="x"))
+    assert result.call_id is None
+
+
+async def test_the_password_is_redacted_from_provider_messages(
+    doc_server: Any, session: aiohttp.ClientSession
+) -> None:
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": json.dumps(
+                {"responseStatus": "ERROR", "message": f"bad request token={TOKEN}"}
+            ).encode()
+        }
+    )
+    with pytest.raises(PbxResponseError) as raised:
+        await YemotClient(session, {"token": TOKEN, "base_url": base_url}).async_validate()
+    assert PASSWORD not in str(raised.value)
+    assert TOKEN not in str(raised.value)
