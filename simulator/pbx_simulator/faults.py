@@ -20,6 +20,7 @@ class FaultKind(StrEnum):
     TRUNCATED = "truncated"  # the real body cut in half
     MALFORMED = "malformed"  # a body that is not what the content type says
     HTML = "html"  # an HTML error page with status 200, as a misconfigured proxy sends
+    DISCONNECT = "disconnect"  # the connection drops after the request was received
 
 
 @dataclass
@@ -72,6 +73,10 @@ async def apply_fault(
                 text="Too Many Requests",
                 headers={"Retry-After": str(fault.retry_after)},
             )
+        case FaultKind.DISCONNECT:
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("fault: connection dropped")
         case FaultKind.HTML:
             return web.Response(status=200, text=HTML_PAGE, content_type="text/html")
         case FaultKind.TRUNCATED | FaultKind.MALFORMED:
