@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+import logging
 from typing import Final
 
 DOMAIN: Final = "pbx_bridge"
+LOGGER = logging.getLogger(__package__)
 
+# Config entry data: the provider id, its connection fields and our webhook id.
 CONF_PROVIDER: Final = "provider"
+CONF_WEBHOOK_ID: Final = "webhook_id"
+
+# Options.
+CONF_SCAN_INTERVAL: Final = "scan_interval"  # seconds
+CONF_AGENT_PINS: Final = "agent_pins"  # dict agent number -> PIN (VoIPSUN agent actions)
+CONF_SMS_SENDER: Final = "sms_sender"  # sender id or number id for SMS
+CONF_QUEUE_PATHS: Final = "queue_paths"  # list of IVR paths of queues (Yemot cannot list them)
+CONF_DEFAULT_DIAL_SOURCE_KIND: Final = "default_dial_source_kind"  # user | extension | line
+CONF_DEFAULT_DIAL_SOURCE: Final = "default_dial_source"
+CONF_SMS_RECIPIENTS: Final = "sms_recipients"  # list of numbers, one notify entity each
+CONF_WEBHOOK_SECRET: Final = "webhook_secret"
+CONF_AUTO_REGISTER_WEBHOOK: Final = "auto_register_webhook"
+
+DEFAULT_SCAN_INTERVAL: Final = 30
+MIN_SCAN_INTERVAL: Final = 10
+MAX_SCAN_INTERVAL: Final = 3600
+# Providers refuse a refresh now and then; a single retry later is cheaper than a reload.
+REQUEST_REFRESH_DELAY: Final = timedelta(seconds=1)
