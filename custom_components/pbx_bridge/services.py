@@ -218,19 +218,19 @@ def provider_errors(hass: HomeAssistant, entry: PbxConfigEntry, action: str) -> 
     except PbxInvalidInput as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="invalid_request",
+            translation_key="action_invalid_request",
             translation_placeholders={**placeholders, "reason": str(err)},
         ) from err
     except PbxUnsupportedError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="request_not_supported",
+            translation_key="action_request_not_supported",
             translation_placeholders={**placeholders, "reason": str(err)},
         ) from err
     except PbxOutcomeUnknownError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key="outcome_unknown",
+            translation_key="action_outcome_unknown",
             translation_placeholders=placeholders,
         ) from err
     except PbxAuthError as err:
@@ -255,13 +255,13 @@ def provider_errors(hass: HomeAssistant, entry: PbxConfigEntry, action: str) -> 
     except PbxResponseError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key="provider_refused",
+            translation_key="action_refused",
             translation_placeholders={**placeholders, "reason": err.reason},
         ) from err
     except PbxError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key="provider_refused",
+            translation_key="action_refused",
             translation_placeholders={**placeholders, "reason": str(err)},
         ) from err
 
@@ -269,9 +269,9 @@ def provider_errors(hass: HomeAssistant, entry: PbxConfigEntry, action: str) -> 
 def _loaded_entry(hass: HomeAssistant, entry_id: str, action: str) -> PbxConfigEntry:
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
-        _raise_validation("entry_not_found", action=action, entry_id=entry_id)
+        _raise_validation("action_entry_not_found", action=action, entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED:
-        _raise_validation("entry_not_loaded", action=action, entry_title=entry.title)
+        _raise_validation("action_entry_not_loaded", action=action, entry_title=entry.title)
     return cast("PbxConfigEntry", entry)
 
 
@@ -282,7 +282,7 @@ def _number(entry: PbxConfigEntry, action: str, field: str, raw: str) -> str:
     except PbxInvalidInput as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="invalid_number",
+            translation_key="action_invalid_number",
             translation_placeholders={"action": action, "field": field, "reason": str(err)},
         ) from err
 
@@ -378,7 +378,7 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
     except PbxInvalidInput as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="invalid_number",
+            translation_key="action_invalid_number",
             translation_placeholders={
                 "action": SERVICE_TRANSFER,
                 "field": ATTR_DESTINATION,
