@@ -1,0 +1,198 @@
+"""The webhook of one account: checks a request and hands it to the provider's parser.
+
+The provider parser (`PbxClient.parse_webhook`) turns (method, headers, query, body) into
+normalized events, which go to the entry's `PbxEventHub`. Whatever arrives, the answer is a
+4xx or a 200, and a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import hmac
+from http import HTTPStatus
+import logging
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlencode
+
+from aiohttp import web
+from homeassistant.components import webhook
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.network import NoURLAvailableError
+
+from .api import PbxClient
+from .api.errors import PbxError
+from .api.models import WebhookRequest
+from .const import CONF_WEBHOOK_ID, CONF_WEBHOOK_SECRET, DOMAIN
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+    from .events import PbxEventHub
+
+_LOGGER = logging.getLogger(__name__)
+
+# Provider hook bodies are a few kilobytes; anything far larger is not one.
+MAX_BODY_BYTES: Final = 64 * 1024
+# Telfa and Daktela call a plain URL and cannot add headers: the secret travels in the query.
+SECRET_QUERY_PARAM: Final = "secret"  # noqa: S105 - a parameter name
+SECRET_HEADER: Final = "X-Webhook-Secret"  # noqa: S105 - a header name
+
+# The Telfa number fields our URL goes into (docs: "Čísla a jejich webhooky").
+TELFA_HOOK_FIELDS: Final = (
+    "incoming_hook_url",
+    "ring_hook_url",
+    "transfer_hook_url",
+    "group_hook_url",
+    "outgoing_hook_url",
+    "hangup_hook_url",
+    "sms_hook_url",
+)
+# Daktela dialplan hooks (docs: "Příchozí hovor" … "Zavěšený hovor"), query after our URL.
+DAKTELA_DIALPLAN_HOOKS: Final = (
+    ("incoming", "callid=${CALLERID(num)}&dnd=${FROM_DID}"),
+    *(
+        (
+            action,
+            (
+                "callerId=${CALLERID(num)}&calleeId=${FROM_DID}&line=${REAL_EXTEN}"
+                f"&idcall=${{ID_CALL}}&action={action}"
+            ),
+        )
+        for action in ("ringing", "answer", "hangup")
+    ),
+)
+
+
+def webhook_urls(hass: HomeAssistant, entry: ConfigEntry[Any]) -> dict[str, str]:
+    """The entry's webhook URL, internal and external where configured, with its secret."""
+    urls: dict[str, str] = {}
+    webhook_id: str = entry.data[CONF_WEBHOOK_ID]
+    for kind, external in (("internal", False), ("external", True)):
+        try:
+            url = webhook.async_generate_url(
+                hass,
+                webhook_id,
+                allow_internal=not external,
+                allow_external=external,
+                prefer_external=external,
+            )
+        except NoURLAvailableError:
+            continue
+        if url not in urls.values():
+            urls[kind] = _with_secret(url, entry.options.get(CONF_WEBHOOK_SECRET))
+    return urls
+
+
+def registration_url(hass: HomeAssistant, entry: ConfigEntry[Any]) -> str:
+    """The URL to register at the provider: reachable from outside where possible."""
+    url = webhook.async_generate_url(hass, entry.data[CONF_WEBHOOK_ID], prefer_external=True)
+    return _with_secret(url, entry.options.get(CONF_WEBHOOK_SECRET))
+
+
+def _with_secret(url: str, secret: str | None) -> str:
+    return f"{url}?{urlencode({SECRET_QUERY_PARAM: secret})}" if secret else url
+
+
+def setup_instructions(provider: str, url: str) -> str:
+    """What to paste where at the provider, as lines of provider syntax."""
+    if provider == "telfa":
+        return "\n".join(f"`{field}`: `{url}`" for field in TELFA_HOOK_FIELDS)
+    if provider == "daktela":
+        separator = "&" if "?" in url else "?"
+        lines = [
+            f'{name}: `AGI(notify_crm_api.agi,"{url}{separator}{query}","CRMAPI")`'
+            for name, query in DAKTELA_DIALPLAN_HOOKS
+        ]
+        lines.append(f"SetSMSSettings incoming_callback: `{url}`")
+        return "\n".join(lines)
+    return f"`{url}`"
+
+
+class PbxWebhook:
+    """The webhook handler of one entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        client: PbxClient,
+        hub: PbxEventHub,
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.client = client
+        self.hub = hub
+        self.webhook_id: str = entry.data[CONF_WEBHOOK_ID]
+
+    @callback
+    def async_register(self) -> None:
+        """Start answering requests to the entry's webhook."""
+        # We filter methods ourselves: Home Assistant's own refusal logs the webhook id.
+        webhook.async_register(
+            self.hass,
+            DOMAIN,
+            self.entry.title,
+            self.webhook_id,
+            self.async_handle,
+            allowed_methods=webhook.SUPPORTED_METHODS,
+        )
+
+    @callback
+    def async_unregister(self) -> None:
+        """Stop answering requests to the entry's webhook."""
+        webhook.async_unregister(self.hass, self.webhook_id)
+
+    async def async_handle(
+        self, hass: HomeAssistant, webhook_id: str, request: web.Request
+    ) -> web.Response:
+        """Check one request, parse it and hand its events to the hub."""
+        if request.method not in self.client.webhook_methods:
+            return web.Response(status=HTTPStatus.METHOD_NOT_ALLOWED)
+        if not self._secret_matches(request.query, request.headers):
+            _LOGGER.debug(
+                "Refused a %s webhook request: wrong or missing secret", self.client.title
+            )
+            return web.Response(status=HTTPStatus.UNAUTHORIZED)
+        body = await _read_limited(request)
+        if body is None:
+            _LOGGER.debug("Refused a %s webhook request: body too large", self.client.title)
+            return web.Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        parsed = WebhookRequest(
+            method=request.method,
+            headers={
+                key: value
+                for key, value in request.headers.items()
+                if key.lower() != SECRET_HEADER.lower()
+            },
+            query={key: value for key, value in request.query.items() if key != SECRET_QUERY_PARAM},
+            body=body,
+        )
+        try:
+            items = self.client.parse_webhook(parsed)
+        except PbxError as err:
+            # The parser's message names the problem, never a secret.
+            _LOGGER.debug("Refused a %s webhook request: %s", self.client.title, err)
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
+        self.hub.async_process(items)
+        return web.Response(status=HTTPStatus.OK)
+
+    def _secret_matches(self, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+        expected: str | None = self.entry.options.get(CONF_WEBHOOK_SECRET)
+        if not expected:
+            return True
+        given = query.get(SECRET_QUERY_PARAM) or headers.get(SECRET_HEADER) or ""
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def _read_limited(request: web.Request) -> bytes | None:
+    """The body, or None when it is longer than `MAX_BODY_BYTES`."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+    return b"".join(chunks)
