@@ -1,16 +1,563 @@
-"""Voipsun wire format (see shared/provider-docs)."""
+"""VoIPSUN PBX wire format (see shared/provider-docs/voipsun-pbx.txt).
+
+Everything goes to `/api/api.php` with `username`, `password`, `action` and the action's
+parameters in the query string, the only place the documentation puts them. Answers are
+JSON with HTTP 200 even on failure: `{"success":"false","errno":"<n>","reason":…}` with the
+documented numbers and texts.
+
+Kept from the documentation as it is: `success` is the string "true"/"false" everywhere but
+in `sipstatus`, which answers a JSON boolean, numeric `total` and `id`, a `_debug` flag and
+`[ {…}, {…} ]` written with spaces; `agentstatus` answers
+`{"success":"true":"reason":"…"}`, which is not valid JSON; slashes are escaped (`\\/`, PHP's
+default) everywhere but in `listcalls`; an empty `members`/`waiters` map is `[]` (what PHP
+makes of an empty array); `dial` into a context Asterisk does not know succeeds but never
+dials. Where the documentation shows no answer, the simulator answers as the PBX plausibly
+does: `{"success":"true"}` after originate, dial, spying and hangupcall, and the AMI's
+`No such channel` (without errno) for a hangup of an unknown channel.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+import json
+from typing import TYPE_CHECKING, Any
+
 from aiohttp import web
 
+from ..state import AgentStatus, CallStatus, Direction, SimAgent, SimCall, SimLine, SimQueue
 from .base import BaseProviderSim
+
+if TYPE_CHECKING:
+    from ..app import Simulator
+
+API_PATH = "/api/api.php"
+DIALPLAN_ID = 1
+DIALPLAN_NAME = "default"
+SOURCE_PARAMS = ("srcExtenPublicNum", "srcExtenInternalNum", "srcExtenId", "srcSipUsername")
+SPY_TARGET_PARAMS = (
+    "dstExtenPublicNum",
+    "dstExtenInternalNum",
+    "dstExtenId",
+    "dstSipUsername",
+    "dstChannelName",
+)
+ONE_SOURCE = "Use only one of next variables: " + ", ".join(SOURCE_PARAMS)
+ONE_SPY_TARGET = "Use only one of next variables: " + ", ".join(SPY_TARGET_PARAMS)
+BAD_AGENT = "Agent not found, or bad authorization credentials!"
+# Per agent action: the errno of a wrong agent number or PIN.
+AGENT_ERRNO = {
+    "agentlogin": "500",
+    "agentlogout": "550",
+    "agentpause": "580",
+    "agentunpause": "590",
+    "agentadd": "601",
+    "agentremove": "611",
+    "agentstatus": "620",
+}
+LINE_STATES = {
+    AgentStatus.IDLE: "Line is free",
+    AgentStatus.WRAP_UP: "Line is free",
+    AgentStatus.RINGING: "Line is ringing",
+    AgentStatus.IN_CALL: "Line is busy",
+    AgentStatus.ON_HOLD: "Line is On hold",
+}
+# Asterisk's device states as queue member `status`.
+MEMBER_STATUS = {
+    AgentStatus.IDLE: "1",
+    AgentStatus.WRAP_UP: "1",
+    AgentStatus.IN_CALL: "2",
+    AgentStatus.RINGING: "6",
+    AgentStatus.ON_HOLD: "8",
+}
+UNAVAILABLE_STATUS = "5"
+CHANNEL_STATES = {
+    CallStatus.RINGING: "Ringing",
+    CallStatus.QUEUED: "Up",
+    CallStatus.ANSWERED: "Up",
+    CallStatus.ON_HOLD: "Up",
+}
+
+type Params = dict[str, str]
+type Action = Callable[[Params], web.Response]
+
+
+@dataclass(frozen=True)
+class LineErrors:
+    """How an action answers a line choice it cannot use."""
+
+    conflict: tuple[str, str]  # more than one way to name the line
+    dialplan_param: str
+    dialplan: tuple[str, str]  # the named dialplan does not exist
+    missing: tuple[str, str]  # no such line
+
+
+ORIGINATE_ERRORS = LineErrors(
+    ("200", ONE_SOURCE),
+    "dialplanName",
+    ("203", "Dialplan not found"),
+    ("202", "Extension not found"),
+)
+AGENT_LOGIN_ERRORS = LineErrors(
+    ("501", ONE_SOURCE + "."),
+    "dialplanName",
+    ("504", "Dialplan not found"),
+    ("503", "Extension not found"),
+)
+SPY_SOURCE_ERRORS = LineErrors(
+    ("300", ONE_SOURCE),
+    "srcDialplanName",
+    ("304", "Source dialplan not found"),
+    ("303", "Source extension not found"),
+)
+SPY_TARGET_ERRORS = LineErrors(
+    ("301", ONE_SPY_TARGET),
+    "dstDialplanName",
+    ("312", "Destination dialplan not found"),
+    ("311", "Destination extension not found"),
+)
+
+
+class VoipsunRefusedError(Exception):
+    """A request the PBX answers with `success: false` and an errno."""
+
+    def __init__(self, errno: str, reason: str) -> None:
+        super().__init__(reason)
+        self.errno = errno
+        self.reason = reason
+
+
+def national(number: str) -> str:
+    """A number as the PBX writes it: Czech ones with 9 digits, others `00<cc>…`."""
+    if number.startswith("+420"):
+        return number[4:]
+    if number.startswith("+"):
+        return "00" + number[1:]
+    return number
+
+
+def e164(number: str) -> str:
+    """A dialled number in the state's form: E.164 for phone numbers, extensions as they are."""
+    if number.startswith("00"):
+        return "+" + number[2:]
+    if len(number) == 9 and number.isdigit() and not number.startswith("0"):
+        return "+420" + number
+    return number
+
+
+def php_json(data: Any, *, escape_slashes: bool = True) -> web.Response:
+    """JSON the way PHP's json_encode writes it: compact, ASCII, `\\/` for slashes."""
+    text = json.dumps(data, separators=(",", ":"))
+    if escape_slashes:
+        text = text.replace("/", "\\/")
+    return raw_json(text)
+
+
+def raw_json(text: str) -> web.Response:
+    return web.Response(text=text, content_type="application/json", charset="utf-8")
 
 
 class VoipsunSim(BaseProviderSim):
     provider = "voipsun"
     base_path = ""
-    default_credentials = {}  # noqa: RUF012
+    default_credentials = {"username": "voipsun", "password": "secretpwd"}  # noqa: RUF012
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim)
+        # Outgoing routes by id, and the dialplan contexts Asterisk knows (for `dial`).
+        self.outroutes = {"1": "odchozi"}
+        self.contexts = {"pospojeni", "nevyzvednuto", "from-internal"}
+        # Agent id -> the line they logged in from (default: their own line).
+        self.login_lines: dict[str, str] = {}
+        # Everything `spying` started: (listening line id, target as given).
+        self.spy_sessions: list[tuple[str, str]] = []
+        self.actions: dict[str, Action] = {
+            "originate": self._originate,
+            "dial": self._dial,
+            "hangupcall": self._hangup,
+            "listcalls": self._list_calls,
+            "spying": self._spying,
+            "sipstatus": self._sip_status,
+            "agentlogin": self._agent_login,
+            "agentlogout": self._agent_logout,
+            "agentpause": self._agent_pause,
+            "agentunpause": self._agent_unpause,
+            "agentadd": self._agent_add,
+            "agentremove": self._agent_remove,
+            "agentstatus": self._agent_status,
+            "queuestatus": self._queue_status,
+        }
 
     def setup_routes(self, app: web.Application) -> None:
-        """Routes are added by the provider's implementation."""
+        app.router.add_route("*", API_PATH, self._handle)
+
+    def endpoint_key(self, request: web.Request, path: str) -> str:
+        return request.query.get("action") or path
+
+    # --- names the PBX gives the shared state's objects ------------------------------
+
+    @staticmethod
+    def agent_number(agent: SimAgent) -> str:
+        """The call-centre agent number: agent 1 is the documentation's agent 1000."""
+        return str(999 + int(agent.id))
+
+    @staticmethod
+    def public_number(line: SimLine) -> str:
+        """A line's public number: line 1 is the documentation's 299299000."""
+        return f"299299{int(line.id) - 1:03d}"
+
+    @staticmethod
+    def sip_user(line: SimLine) -> str:
+        """The SIP user name: `sip<internal number>` for lines (as sip100), trunks by name."""
+        return f"sip{line.name}" if line.kind == "extension" else line.name
+
+    def extension_lines(self) -> list[SimLine]:
+        return [line for line in self.state.lines.values() if line.kind == "extension"]
+
+    def login_line(self, agent: SimAgent) -> SimLine | None:
+        line_id = self.login_lines.get(agent.id)
+        if line_id is not None and line_id in self.state.lines:
+            return self.state.lines[line_id]
+        return self.state.line_of_agent(agent)
+
+    def call_line(self, call: SimCall) -> SimLine | None:
+        """The SIP peer a call's channel belongs to."""
+        line = self.state.lines.get(call.line_id or "")
+        if line is None and call.agent_id and (agent := self.state.agents.get(call.agent_id)):
+            line = self.login_line(agent)
+        return line or self.first_trunk()  # calls from outside arrive on the trunk
+
+    def first_trunk(self) -> SimLine | None:
+        return next((line for line in self.state.lines.values() if line.kind == "trunk"), None)
+
+    def channel_name(self, call: SimCall) -> str:
+        """`SIP/<peer>-<sequence>`: the state's channel with the peer's SIP user name."""
+        peer, _, sequence = call.channel.removeprefix("SIP/").rpartition("-")
+        line = self.call_line(call)
+        return f"SIP/{self.sip_user(line) if line else peer}-{sequence}"
+
+    def line_state(self, agent: SimAgent) -> str:
+        line = self.login_line(agent)
+        if line is None or not line.registered:
+            return "Line is unavailable"
+        return LINE_STATES[agent.status]
+
+    # --- request handling ----------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        params: Params = dict(request.query)
+        creds = self.credentials
+        if (params.get("username"), params.get("password")) != (
+            creds["username"],
+            creds["password"],
+        ):
+            return self._error("100", "Unauthorized user or bad permissions")
+        action = self.actions.get(params.get("action", ""))
+        if action is None:
+            return self._error("110", "Unknown action")
+        try:
+            return action(params)
+        except VoipsunRefusedError as err:
+            return self._error(err.errno, err.reason)
+
+    @staticmethod
+    def _error(errno: str, reason: str) -> web.Response:
+        return php_json({"success": "false", "errno": errno, "reason": reason})
+
+    @staticmethod
+    def _success() -> web.Response:
+        return php_json({"success": "true"})
+
+    @staticmethod
+    def _require(params: Params, *names: str) -> None:
+        if any(not params.get(name) for name in names):
+            raise VoipsunRefusedError("120", "Missing required parameters")
+
+    def _find_line(self, params: Params, names: tuple[str, ...], errors: LineErrors) -> SimLine:
+        """The one extension line named by exactly one of `names`.
+
+        `names` are the public number, internal number, id and SIP user name parameters.
+        """
+        given = [(name, params[name]) for name in names if params.get(name)]
+        if len(given) > 1:
+            raise VoipsunRefusedError(*errors.conflict)
+        if not given:
+            raise VoipsunRefusedError("120", "Missing required parameters")
+        dialplan = params.get(errors.dialplan_param)
+        if dialplan and dialplan != DIALPLAN_NAME:
+            raise VoipsunRefusedError(*errors.dialplan)
+        kind = names.index(given[0][0])
+        for line in self.extension_lines():
+            keys = (self.public_number(line), line.name, line.id, self.sip_user(line))
+            if keys[kind] == given[0][1]:
+                return line
+        raise VoipsunRefusedError(*errors.missing)
+
+    def _agent(self, params: Params, action: str) -> SimAgent:
+        self._require(params, "agentNumber", "agentPin")
+        for agent in self.state.agents.values():
+            if self.agent_number(agent) == params["agentNumber"]:
+                if agent.pin == params["agentPin"]:
+                    return agent
+                break
+        raise VoipsunRefusedError(AGENT_ERRNO[action], BAD_AGENT)
+
+    def _queue(self, params: Params, errno: str) -> SimQueue:
+        self._require(params, "queueName")
+        name = params["queueName"]
+        for queue in self.state.queues.values():
+            if queue.name == name:
+                return queue
+        raise VoipsunRefusedError(errno, f"Queue {name} not found!")
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def _originate(self, params: Params) -> web.Response:
+        self._require(params, "dstNum")
+        line = self._find_line(params, SOURCE_PARAMS, ORIGINATE_ERRORS)
+        self._check_line(line, params)
+        self.state.originate(
+            line.name, e164(params["dstNum"]), agent_id=line.agent_id, line_id=line.id
+        )
+        return self._success()
+
+    def _check_line(self, line: SimLine, params: Params) -> None:
+        """The optional checkIpHost, checkIpContact and checkExten of originate."""
+        channel = f"SIP/{self.sip_user(line)}"
+        if (wanted := params.get("checkIpHost")) and wanted != line.ip:
+            raise VoipsunRefusedError(
+                "210",
+                f"SIP host IP address mismatch. Channel {channel} is registered from IP "
+                f"{line.ip} but requested IP address is {wanted}",
+            )
+        if (wanted := params.get("checkIpContact")) and wanted != line.ip:
+            raise VoipsunRefusedError(
+                "211",
+                f"SIP host contact IP address mismatch. Contact IP address of the channel "
+                f"{channel} is {line.ip}, but requested IP address is {wanted}",
+            )
+        if not params.get("checkExten"):
+            return
+        if not line.registered:
+            raise VoipsunRefusedError("220", "SIP channel is unreacheable")
+        agent = self.state.agents.get(line.agent_id or "")
+        if agent is not None and agent.status is AgentStatus.RINGING:
+            raise VoipsunRefusedError("224", "SIP channel status - Line is ringing")
+        if agent is not None and agent.status in (AgentStatus.IN_CALL, AgentStatus.ON_HOLD):
+            raise VoipsunRefusedError("226", "SIP channel status - Line is up")
+
+    def _dial(self, params: Params) -> web.Response:
+        self._require(params, "dstNum", "context")
+        route_id, route_name = params.get("outrouteId"), params.get("outrouteName")
+        if not route_id and not route_name:
+            raise VoipsunRefusedError("120", "Missing required parameters")
+        # With both given, they must name the same route.
+        by_id = self.outroutes.get(route_id) if route_id else route_name
+        if by_id is None or by_id not in self.outroutes.values() or route_name not in (None, by_id):
+            raise VoipsunRefusedError("250", "Outroute not found!")
+        # Asterisk drops a call into an unknown context; the API has already said yes.
+        if params["context"] in self.contexts:
+            caller = params.get("overrideCallerId") or params.get("dialerCid") or "000"
+            trunk = self.first_trunk()
+            self.state.originate(
+                caller, e164(params["dstNum"]), line_id=trunk.id if trunk else None
+            )
+        return self._success()
+
+    def _hangup(self, params: Params) -> web.Response:
+        name = params.get("channelName", "")
+        if not name:
+            raise VoipsunRefusedError("400", "Parameter channelName is empty")
+        for call in self.state.active_calls():
+            if self.channel_name(call) == name:
+                self.state.hangup(call.id)
+                return self._success()
+        return php_json({"success": "false", "reason": "No such channel"})
+
+    def _list_calls(self, _params: Params) -> web.Response:
+        now = self.state.now()
+        results = []
+        for call in self.state.active_calls():
+            line = self.call_line(call)
+            on_extension = line is not None and line.kind == "extension"
+            line_id = line.id if line else "0"
+            results.append(
+                {
+                    "channelName": self.channel_name(call),
+                    "context": (
+                        "incomingRouteApp-1"
+                        if call.direction is Direction.IN
+                        else f"extensions-dialplanid-{DIALPLAN_ID}"
+                    ),
+                    "src": national(call.caller),
+                    "dst": national(call.callee),
+                    "duration": str(int((now - call.created).total_seconds())),
+                    "status": CHANNEL_STATES.get(call.status, "Down"),
+                    "accountCode": f"SIP_{line_id}" if on_extension else f"SIPTR_{line_id}",
+                    "sourceType": "extension" if on_extension else "trunk",
+                    "idChannel": line_id,
+                }
+            )
+        return php_json(
+            {"success": "true", "total": str(len(results)), "results": results},
+            escape_slashes=False,
+        )
+
+    def _spying(self, params: Params) -> web.Response:
+        listener = self._find_line(params, SOURCE_PARAMS, SPY_SOURCE_ERRORS)
+        targets = [name for name in SPY_TARGET_PARAMS if params.get(name)]
+        if len(targets) > 1:
+            raise VoipsunRefusedError("301", ONE_SPY_TARGET)
+        if not targets:
+            raise VoipsunRefusedError("120", "Missing required parameters")
+        if targets[0] == "dstChannelName":
+            channels = {self.channel_name(call) for call in self.state.active_calls()}
+            if params["dstChannelName"] not in channels:
+                raise VoipsunRefusedError("311", "Destination extension not found")
+        else:
+            self._find_line(params, SPY_TARGET_PARAMS[:4], SPY_TARGET_ERRORS)
+        self.spy_sessions.append((listener.id, params[targets[0]]))
+        return self._success()
+
+    # --- registrations -------------------------------------------------------------------
+
+    def _sip_status(self, _params: Params) -> web.Response:
+        rows = []
+        for line in self.state.lines.values():
+            extension = line.kind == "extension"
+            registered = line.registered
+            row: dict[str, Any] = {
+                "id": int(line.id) * 10 + (2 if extension else 1),
+                "type": "extension_line" if extension else "sip",
+                "user": self.sip_user(line),
+                "host": line.ip if registered else "(Unspecified)",
+                "port": str(line.port) if registered else "0",
+                "status": (
+                    f"OK ({5 + int(line.id) % 90} ms)"
+                    if registered
+                    else ("UNKNOWN" if extension else "UNREACHABLE")
+                ),
+                "useragent": line.user_agent if registered and extension else "",
+                "regcontact": (
+                    f"sip:{self.sip_user(line)}@{line.ip}:{line.port}"
+                    if registered and extension
+                    else ""
+                ),
+                "registry": None,
+            }
+            row["extension_line_id" if extension else "sip_id"] = line.id
+            rows.append(json.dumps(row, separators=(",", ":")).replace("/", "\\/"))
+        body = (
+            f'{{"total":{len(rows)},"results":[ {", ".join(rows)} ],"success":true,"_debug":false}}'
+        )
+        return raw_json(body)
+
+    # --- call centre ---------------------------------------------------------------------
+
+    def _agent_login(self, params: Params) -> web.Response:
+        line = self._find_line(params, SOURCE_PARAMS, AGENT_LOGIN_ERRORS)
+        agent = self._agent(params, "agentlogin")
+        self.login_lines[agent.id] = line.id
+        self.state.agent_login(agent.id)
+        return self._success()
+
+    def _agent_logout(self, params: Params) -> web.Response:
+        self.state.agent_logout(self._agent(params, "agentlogout").id)
+        return self._success()
+
+    def _agent_pause(self, params: Params) -> web.Response:
+        self.state.agent_pause(self._agent(params, "agentpause").id)
+        return self._success()
+
+    def _agent_unpause(self, params: Params) -> web.Response:
+        self.state.agent_unpause(self._agent(params, "agentunpause").id)
+        return self._success()
+
+    def _agent_add(self, params: Params) -> web.Response:
+        queue = self._queue(params, "600")
+        self.state.queue_login(self._agent(params, "agentadd").id, queue.id)
+        return self._success()
+
+    def _agent_remove(self, params: Params) -> web.Response:
+        queue = self._queue(params, "610")
+        self.state.queue_logout(self._agent(params, "agentremove").id, queue.id)
+        return self._success()
+
+    def _agent_status(self, params: Params) -> web.Response:
+        agent = self._agent(params, "agentstatus")
+        number = self.agent_number(agent)
+        reason = (
+            f"Agent {number} is logged in. {self.line_state(agent)}"
+            if agent.logged_in
+            else f"Agent {number} is logged out."
+        )
+        # Verbatim from the documentation: a colon where the comma belongs.
+        return raw_json(f'{{"success":"true":"reason":"{reason}"}}')
+
+    def _queue_status(self, params: Params) -> web.Response:
+        """One queue by `queueName`, or every queue without it (the answer is a list)."""
+        name = params.get("queueName")
+        queues = [q for q in self.state.queues.values() if not name or q.name == name]
+        return php_json({"success": "true", "results": [self._queue_row(q) for q in queues]})
+
+    def _queue_row(self, queue: SimQueue) -> dict[str, Any]:
+        now = self.state.now()
+        answered = [
+            c for c in self.state.calls.values() if c.queue_id == queue.id and c.was_answered
+        ]
+        members: dict[str, dict[str, Any]] = {}
+        for agent_id in queue.member_ids:
+            agent = self.state.agents[agent_id]
+            if not agent.logged_in:  # dynamic members leave the queue when they log out
+                continue
+            line = self.login_line(agent)
+            line_state = self.line_state(agent)
+            taken = [c for c in answered if c.agent_id == agent.id]
+            last = max((c.answered for c in taken if c.answered), default=None)
+            members[agent.name] = {
+                "agentName": agent.name,
+                "channelStatus": line_state,
+                "location": f"Local/{self.agent_number(agent)}@extensions-dialplanid-{DIALPLAN_ID}",
+                "loggedFrom": f"SIP/{self.sip_user(line)}" if line else "",
+                "membership": "dynamic",
+                "penalty": "1",
+                "callsTaken": str(len(taken)),
+                "lastCall": str(int(last.timestamp())) if last else "0",
+                "isInCall": "1"
+                if agent.status in (AgentStatus.IN_CALL, AgentStatus.ON_HOLD)
+                else "0",
+                "status": UNAVAILABLE_STATUS
+                if line_state == "Line is unavailable"
+                else MEMBER_STATUS[agent.status],
+                "paused": "1" if agent.paused else "0",
+            }
+        waiters: dict[str, dict[str, Any]] = {}
+        for position, call in enumerate(self.state.waiting_calls(queue.id), start=1):
+            caller = national(call.caller)
+            waiters[str(position)] = {
+                "position": str(position),
+                "channel": self.channel_name(call),
+                "uniqueid": f"{int(call.created.timestamp())}.{call.id}",
+                "callerIdNum": caller,
+                "callerIdName": caller,
+                "connectedLineNum": None,
+                "connectedLineName": None,
+                "wait": str(int((now - call.created).total_seconds())),
+            }
+        done = queue.completed + queue.abandoned
+        return {
+            "queueName": queue.name,
+            "max": "0",
+            "strategy": queue.strategy,
+            "calls": str(len(waiters)),
+            "holdTime": str(int(queue.total_hold_seconds / len(answered)) if answered else 0),
+            "talkTime": "0",
+            "completed": str(queue.completed),
+            "abandoned": str(queue.abandoned),
+            "serviceLevel": "20",
+            "serviceLevelPerf": f"{100 * queue.answered_within_sla / done:.1f}" if done else "0.0",
+            "weight": "0",
+            # PHP encodes an empty array as a list.
+            "members": members or [],
+            "waiters": waiters or [],
+        }
