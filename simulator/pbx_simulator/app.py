@@ -238,6 +238,17 @@ def _add_control_routes(app: web.Application, sim: Simulator) -> None:
         sms = state.receive_sms(data["sender"], data["recipient"], data["text"])
         return ok({"id": sms.id})
 
+    @routes.post(f"{CONTROL_PREFIX}/daktela/dialplan-hook")
+    async def set_daktela_dialplan_hook(request: web.Request) -> web.Response:
+        # An administrator's dialplan setting at Daktela, not something its API can change.
+        from .providers.daktela import DaktelaSim
+
+        daktela = sim.providers["daktela"]
+        if not isinstance(daktela, DaktelaSim):
+            raise web.HTTPNotFound
+        daktela.set_dialplan_hook((await body(request)).get("url"))
+        return ok()
+
     @routes.post(f"{CONTROL_PREFIX}/credentials")
     async def set_credentials(request: web.Request) -> web.Response:
         for provider, values in (await body(request)).items():
