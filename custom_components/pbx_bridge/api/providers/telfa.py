@@ -1,9 +1,779 @@
-"""Telfa client (being written: see the client library issue)."""
+"""Telfa client.
+
+Telfa is a REST API under the account's own host (`https://telfa.cz`, `https://www4.telfa.cz`
+…): paths end in `.json` or `.xml`, the `api_key` travels in the `api_key` header (never in
+a URL), request bodies are JSON or XML with the matching Content-Type. We read JSON where
+Telfa offers it and XML where it offers nothing else (active calls, click-to-call, operator
+login): Rails' typed XML (dashed names, `type="integer"`, `nil="true"`) and its untyped
+underscore form for calls. Dates come as `2014-02-24T10:44:49Z`, `2009-10-11T13:41:59+02:00`,
+`2014/06/16 23:41:08 +0000`, `2009/10/11 13:41:59+02:00` and, zoneless, Prague local time.
+
+Call hooks arrive as XML POSTs and received SMS as a JSON POST, to URLs set per number.
+"""
 
 from __future__ import annotations
 
-from ..client import PbxClient
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+import json
+import re
+from typing import Any, ClassVar
+from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+from ..client import OPTION_SMS_SENDER, ConnectionField, HttpResponse, PbxClient
+from ..errors import PbxInvalidInput, PbxResponseError
+from ..models import (
+    AccountInfo,
+    Agent,
+    AgentState,
+    AnnounceRequest,
+    Call,
+    CallDirection,
+    CallEvent,
+    CallEventType,
+    CallResult,
+    CallState,
+    Capability,
+    DialRequest,
+    DialSourceKind,
+    HangupRequest,
+    HangupTargetKind,
+    Queue,
+    SmsDirection,
+    SmsMessage,
+    SmsRequest,
+    SmsResult,
+    Snapshot,
+    TransferRequest,
+    WebhookItem,
+    WebhookRequest,
+)
+
+# Options: the number ids whose hooks we register on (default: every number of the account),
+# and how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first).
+OPTION_HOOK_NUMBERS = "hook_numbers"
+OPTION_DIAL_METHOD = "dial_method"
+
+PRAGUE = ZoneInfo("Europe/Prague")
+HOOK_NAMES = (
+    "incoming_hook",
+    "group_hook",
+    "ring_hook",
+    "transfer_hook",
+    "outgoing_hook",
+    "hangup_hook",
+    "sms_hook",
+)
+DIAL_METHODS = ("voip", "mobile", "both")
+VOICES = {"jan": "0", "alena": "1", "radka": "2", "iva": "3", "standa": "4"}
+CALLS_PER_PAGE = 2000  # the documented maximum of per_page
+MAX_CALL_PAGES = 5  # a day with more than 10,000 calls is counted from its first 10,000
+RECIPES_PER_PAGE = 30  # recipes.json pages are fixed at 30
+MAX_RECIPE_PAGES = 100
+HOOK_EVENTS = {
+    "incoming_hook": CallEventType.INCOMING,
+    "ring_hook": CallEventType.RINGING,
+    "transfer_hook": CallEventType.TRANSFERRED,
+    "group_hook": CallEventType.QUEUED,
+    "outgoing_hook": CallEventType.OUTGOING,
+    "hangup_hook": CallEventType.HANGUP,
+}
+HOOK_TIME_FIELDS = {
+    "incoming_hook": "start",
+    "ring_hook": "ring_start_at",
+    "transfer_hook": "answered_at",
+    "group_hook": "group_start_at",
+    "outgoing_hook": "start",
+    "hangup_hook": "hungup_at",
+}
+HOOK_AGENT_FIELDS = {
+    "ring_hook": "transferred_to",
+    "transfer_hook": "answered_by_login",
+    "hangup_hook": "answered_by_user",
+}
+_TIME = re.compile(
+    r"(\d{4})[-/](\d\d)[-/](\d\d)[T ](\d\d):(\d\d)(?::(\d\d))?(?:\.\d+)?"
+    r"\s*(Z|[+-]\d\d:?\d\d)?"
+)
+_PHONE = re.compile(r"\+?\d{3,16}")
+_DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+type Json = dict[str, Any]
+
+
+# --- reading Telfa's formats -----------------------------------------------------------
+
+
+def parse_time(value: object) -> datetime | None:
+    """Any of Telfa's date formats; zoneless ones are Prague time. None if unreadable."""
+    if not isinstance(value, str) or not (match := _TIME.fullmatch(value.strip())):
+        return None
+    year, month, day, hour, minute, second, zone = match.groups()
+    if zone is None:
+        tzinfo: timezone | ZoneInfo = PRAGUE
+    elif zone == "Z":
+        tzinfo = UTC
+    else:
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        tzinfo = timezone(-offset if zone[0] == "-" else offset)
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), 0, tzinfo
+        )
+    except ValueError:
+        return None
+
+
+def to_e164(number: object) -> str | None:
+    """A number as Telfa writes it (`777123456`, `00421…`, `+420…`) in E.164.
+
+    Anything that is not a phone number (a user's login, an extension) is kept as it is.
+    """
+    if number is None:
+        return None
+    text = str(number).strip()
+    if not text:
+        return None
+    if not _PHONE.fullmatch(text):
+        return text
+    if text.startswith("+"):
+        return text
+    if text.startswith("00"):
+        return "+" + text[2:]
+    if len(text) == 9:
+        return "+420" + text
+    return text
+
+
+def _is_phone(value: str | None) -> bool:
+    return value is not None and _PHONE.fullmatch(value) is not None
+
+
+def safe_xml(body: bytes) -> ET.Element:
+    """Parse XML that has no DTD (so no entity can expand); ValueError if it cannot."""
+    text = body.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    if _DTD.search(text):
+        raise ValueError("XML with a DTD is refused")
+    try:
+        return ET.fromstring(text.lstrip("\ufeff"))  # noqa: S314 - no DTD, checked above
+    except ET.ParseError as err:
+        raise ValueError("malformed XML") from err
+
+
+def xml_value(element: ET.Element) -> Any:
+    """A Rails XML element's value: typed by its `type`, None for `nil="true"` or empty."""
+    if element.get("nil") == "true":
+        return None
+    kind = element.get("type")
+    if kind == "array":
+        return [xml_fields(child) for child in element]
+    if len(element):
+        return xml_fields(element)
+    text = (element.text or "").strip()
+    if not text:
+        return None
+    match kind:
+        case "integer":
+            return int(text) if text.lstrip("-").isdigit() else text
+        case "boolean":
+            return text == "true"
+        case "datetime":
+            return parse_time(text)
+        case _:
+            return text
+
+
+def xml_fields(element: ET.Element) -> Json:
+    """An XML record as a dict with underscore keys (`presence-changed-at` -> `…_at`)."""
+    return {child.tag.replace("-", "_"): xml_value(child) for child in element}
+
+
+def xml_records(root: ET.Element) -> list[Json]:
+    """The records of an XML array; `<nil-classes type="array"/>` is Rails' empty one."""
+    return [xml_fields(child) for child in root]
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
+def _id(value: object) -> str | None:
+    """Ids come as integers, strings or XML text; booleans are never ids."""
+    return None if isinstance(value, bool) else _text(value)
 
 
 class TelfaClient(PbxClient):
+    """A Telfa account, by an `api_key` of one of its users."""
+
     provider = "telfa"
+    title = "Telfa"
+    default_base_url = "https://telfa.cz"
+    connection_fields = (
+        ConnectionField("api_key", secret=True),
+        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    )
+    capabilities = frozenset(
+        {
+            Capability.AGENTS,
+            Capability.AGENT_LOGIN,
+            Capability.QUEUES,
+            Capability.ACTIVE_CALLS,
+            Capability.MISSED_CALLS,
+            Capability.DIAL,
+            Capability.HANGUP,
+            Capability.TRANSFER,
+            Capability.ANNOUNCE,
+            Capability.SEND_SMS,
+            Capability.CALL_WEBHOOK,
+            Capability.SMS_WEBHOOK,
+            Capability.REGISTER_WEBHOOK,
+        }
+    )
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    default_country_code = "420"
+
+    _account: AccountInfo | None = None
+
+    def format_number(self, e164: str) -> str:
+        """Czech numbers national (`+420777123456` -> `777123456`), others `00<cc>…`."""
+        if e164.startswith("+420"):
+            return e164[4:]
+        if e164.startswith("+"):
+            return "00" + e164[1:]
+        return e164
+
+    # --- transport --------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Json | None = None,
+        xml_body: ET.Element | None = None,
+        once: bool = False,
+    ) -> HttpResponse:
+        """Send one request with the key in its header; raise Telfa's refusals."""
+        headers = {"api_key": self._config.get("api_key", "")}
+        data: str | None = None
+        if xml_body is not None:
+            headers["Content-Type"] = "application/xml"
+            data = ET.tostring(xml_body, encoding="unicode")
+        response = await self._request(
+            method,
+            path,
+            params=params,
+            headers=headers,
+            data=data,
+            json=json_body,
+            once=once,
+        )
+        if 300 <= response.status < 400:
+            raise PbxResponseError(
+                f"{self.title} redirected the request: check the account's base URL "
+                f"(HTTP {response.status})",
+                str(response.status),
+            )
+        if response.status >= 400:
+            raise self._refusal(response)
+        return response
+
+    def _refusal(self, response: HttpResponse) -> PbxResponseError:
+        """Telfa's error body (`errors`, or the SMS `error_code`/`error_text`) as an error."""
+        fields: Json = {}
+        try:
+            if response.body.lstrip().startswith(b"<"):
+                root = safe_xml(response.body)
+                fields = {"errors": [e.text or "" for e in root.iter("error") if len(e) == 0]}
+                fields |= {child.tag: child.text for child in root}
+            else:
+                data = json.loads(response.body)
+                fields = data if isinstance(data, dict) else {}
+        except ValueError:
+            pass
+        code = _text(fields.get("error_code")) or str(response.status)
+        message = _text(fields.get("error_text"))
+        errors = fields.get("errors")
+        if message is None and isinstance(errors, list) and errors:
+            message = "; ".join(str(error) for error in errors)
+        message = message or _text(fields.get("error"))
+        message = message or f"{self.title} refused the request (HTTP {response.status})"
+        return PbxResponseError(self.redact(message), code)
+
+    def _json(self, response: HttpResponse) -> Any:
+        try:
+            return json.loads(response.body)
+        except ValueError:
+            raise PbxResponseError(
+                f"{self.title} sent an unreadable JSON answer (HTTP {response.status})"
+            ) from None
+
+    def _json_rows(self, response: HttpResponse) -> list[Json]:
+        """A JSON list of objects; a lone object (as some documented examples show) is one."""
+        data = self._json(response)
+        if isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise PbxResponseError(f"{self.title} sent a JSON answer that is not a list")
+        return data
+
+    def _json_object(self, response: HttpResponse) -> Json:
+        data = self._json(response)
+        if not isinstance(data, dict):
+            raise PbxResponseError(f"{self.title} sent a JSON answer that is not an object")
+        return data
+
+    def _xml(self, response: HttpResponse) -> ET.Element:
+        try:
+            return safe_xml(response.body)
+        except ValueError:
+            raise PbxResponseError(
+                f"{self.title} sent an unreadable XML answer (HTTP {response.status})"
+            ) from None
+
+    # --- account and snapshot -----------------------------------------------------------
+
+    async def async_validate(self) -> AccountInfo:
+        """Read the users (checks the key), then one user's `user_id`: the account's id."""
+        if not self._config.get("api_key", "").strip():
+            raise PbxInvalidInput(f"{self.title} needs an API key")
+        users = self._json_rows(await self._call("GET", "/telfa_users/status.json"))
+        return await self._read_account(users)
+
+    async def _read_account(self, users: list[Json]) -> AccountInfo:
+        ids = [user_id for user in users if (user_id := _id(user.get("id")))]
+        if not ids:
+            raise PbxResponseError(f"{self.title} lists no users for this API key")
+        detail = self._json_object(
+            await self._call("GET", "/telfa_users/user_by_id.json", params={"id": ids[0]})
+        )
+        account_id = _id(detail.get("user_id"))
+        if account_id is None:
+            raise PbxResponseError(f"{self.title} sent a user without its account (user_id)")
+        self._account = AccountInfo(account_id, f"Telfa {account_id}")
+        return self._account
+
+    async def async_fetch_snapshot(self) -> Snapshot:
+        """Users, groups, active calls and today's calls in 4 requests + 1 per call group.
+
+        Telfa has no bulk endpoint for group members: `/call_groups/<id>.json` is read for
+        each group, whatever the number of users, calls or numbers. Today's calls come in
+        pages of 2000 (the documented maximum), so a day over 2000 calls costs more. The
+        first snapshot also reads one user's details for the account id.
+        """
+        users = self._json_rows(await self._call("GET", "/telfa_users/status.json"))
+        account = self._account or await self._read_account(users)
+        groups = self._json_rows(await self._call("GET", "/call_groups.json"))
+        members: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        for group in groups:
+            group_id = _id(group.get("id"))
+            if group_id is None:
+                raise PbxResponseError(f"{self.title} sent a call group without an id")
+            names[group_id] = _text(group.get("name")) or group_id
+            detail = self._json_object(await self._call("GET", f"/call_groups/{group_id}.json"))
+            rows = detail.get("call_groups_telfa_users") or []
+            if not isinstance(rows, list):
+                raise PbxResponseError(f"{self.title} sent malformed call group members")
+            members[group_id] = [
+                member_id
+                for row in rows
+                if isinstance(row, dict) and (member_id := _id(row.get("telfa_user_id")))
+            ]
+        active = xml_records(self._xml(await self._call("GET", "/calls/all_current.xml")))
+        today = await self._todays_calls()
+        agents = self._agents(users, members)
+        calls = {
+            call.call_id: call
+            for row in active
+            if (call := self._call_of(row)) and call.state is not CallState.ENDED
+        }
+        queues = {
+            group_id: self._queue(
+                group_id,
+                name=names[group_id],
+                member_ids=member_ids,
+                agents=agents,
+                active=active,
+                today=today,
+            )
+            for group_id, member_ids in members.items()
+        }
+        inbound = [row for row in today if _flag(row.get("inbound"))]
+        missed = [row for row in inbound if row.get("hungup_at") and not row.get("answered_at")]
+        newest = max(inbound, key=lambda row: int(_id(row.get("id")) or 0), default=None)
+        return Snapshot(
+            account=account,
+            agents=agents,
+            queues=queues,
+            calls=calls,
+            missed_calls_today=len(missed),
+            last_caller=to_e164(newest.get("caller_number")) if newest else None,
+        )
+
+    async def _todays_calls(self) -> list[Json]:
+        midnight = datetime.now(PRAGUE).strftime("%Y-%m-%d 00:00")
+        rows: list[Json] = []
+        for page in range(1, MAX_CALL_PAGES + 1):
+            params = {"from": midnight, "per_page": str(CALLS_PER_PAGE), "page": str(page)}
+            batch = self._json_rows(await self._call("GET", "/calls.json", params=params))
+            rows += batch
+            if len(batch) < CALLS_PER_PAGE:
+                break
+        return rows
+
+    @staticmethod
+    def _agents(users: list[Json], members: Mapping[str, list[str]]) -> dict[str, Agent]:
+        agents: dict[str, Agent] = {}
+        for user in users:
+            user_id = _id(user.get("id"))
+            if user_id is None:
+                raise PbxResponseError("Telfa sent a user without an id")
+            present, available = _flag(user.get("present")), _flag(user.get("available"))
+            if not present:
+                state = AgentState.LOGGED_OUT
+            elif available:
+                state = AgentState.IDLE
+            else:
+                state = AgentState.IN_CALL  # present but busy with a call
+            agents[user_id] = Agent(
+                agent_id=user_id,
+                name=_text(user.get("name")) or user_id,
+                state=state,
+                logged_in=present,
+                queue_ids=tuple(gid for gid, ids in members.items() if user_id in ids),
+            )
+        return agents
+
+    @staticmethod
+    def _queue(
+        group_id: str,
+        *,
+        name: str,
+        member_ids: list[str],
+        agents: Mapping[str, Agent],
+        active: list[Json],
+        today: list[Json],
+    ) -> Queue:
+        now = datetime.now(UTC)
+        waiting = [
+            row
+            for row in active
+            if _id(row.get("call_group_id")) == group_id
+            and not row.get("answered_at")
+            and not row.get("hungup_at")
+        ]
+        waits = [
+            (now - start).total_seconds()
+            for row in waiting
+            if (start := parse_time(row.get("group_start_at") or row.get("created_at")))
+        ]
+        ended = [
+            row
+            for row in today
+            if _id(row.get("call_group_id")) == group_id and row.get("hungup_at")
+        ]
+        members = [agents[agent_id] for agent_id in member_ids if agent_id in agents]
+        return Queue(
+            queue_id=group_id,
+            name=name,
+            waiting_calls=len(waiting),
+            longest_wait=max(waits) if waits else None,
+            agents_logged_in=sum(bool(agent.logged_in) for agent in members),
+            agents_ready=sum(agent.state is AgentState.IDLE for agent in members),
+            agents_busy=sum(agent.state is AgentState.IN_CALL for agent in members),
+            completed=sum(bool(row.get("answered_at")) for row in ended),
+            abandoned=sum(
+                not row.get("answered_at") and _flag(row.get("inbound")) for row in ended
+            ),
+            member_ids=tuple(member_ids),
+        )
+
+    @staticmethod
+    def _call_of(row: Json) -> Call | None:
+        call_id = _id(row.get("id"))
+        if call_id is None:
+            return None
+        inbound = _flag(row.get("inbound"))
+        if row.get("hungup_at"):
+            state = CallState.ENDED
+        elif row.get("answered_at"):
+            state = CallState.ANSWERED
+        elif row.get("group_start_at"):
+            state = CallState.QUEUED
+        else:
+            state = CallState.RINGING
+        dialed = to_e164(row.get("dialed_number"))
+        return Call(
+            call_id=call_id,
+            direction=CallDirection.INCOMING if inbound else CallDirection.OUTGOING,
+            state=state,
+            caller=to_e164(row.get("caller_number")),
+            callee=dialed,
+            line=dialed if inbound else None,
+            agent_id=_id(row.get("answered_by_user_id")) or _id(row.get("telfa_user_id")),
+            queue_id=_id(row.get("call_group_id")),
+            started=parse_time(row.get("created_at")),
+            answered=parse_time(row.get("answered_at")),
+        )
+
+    # --- calls ---------------------------------------------------------------------------
+
+    async def async_dial(self, request: DialRequest) -> CallResult:
+        """Click-to-call: ring the user's phone, then dial `number`.
+
+        Without a source Telfa rings the user whose API key this is; a USER source is a
+        Telfa login (`marek.telfa.cz`) or a user id.
+        """
+        if request.caller_id or request.ring_timeout:
+            raise PbxInvalidInput(
+                f"{self.title} click-to-call uses the user's own outbound number and ring time"
+            )
+        params = {"number": self.format_number(request.number)}
+        source = request.source
+        if source is not None:
+            if source.kind is not DialSourceKind.USER:
+                raise PbxInvalidInput(
+                    f"{self.title} dials from a user (login or id), not a {source.kind.value}"
+                )
+            key = "telfa_user_id" if source.value.isdigit() else "telfa_user_login"
+            params[key] = source.value
+        if method := self._options.get(OPTION_DIAL_METHOD):
+            if method not in DIAL_METHODS:
+                raise PbxInvalidInput(f"{self.title} dial method is one of {DIAL_METHODS}")
+            params["method"] = str(method)
+        if request.auto_answer:
+            params["auto_answer"] = "true"
+        return self._created_call(await self._call("POST", "/calls.xml", params=params, once=True))
+
+    def _created_call(self, response: HttpResponse) -> CallResult:
+        if not response.body.strip():
+            return CallResult(None)
+        root = self._xml(response)
+        return CallResult(_id(xml_fields(root).get("id")) if root.tag == "call" else None)
+
+    async def async_announce(self, request: AnnounceRequest) -> CallResult:
+        """Call `number` and read `text` (voice 0-4 or its name) or play a recording."""
+        if request.call_id or request.caller_id:
+            raise PbxInvalidInput(
+                f"{self.title} announces on a new call from the account's number only"
+            )
+        if not request.number or bool(request.text) == bool(request.recording):
+            raise PbxInvalidInput(f"{self.title} announce needs a number and a text or recording")
+        params = {"number": self.format_number(request.number)}
+        if request.text:
+            params["text"] = request.text
+            if request.voice:
+                voice = VOICES.get(request.voice.strip().lower(), request.voice.strip())
+                if voice not in VOICES.values():
+                    raise PbxInvalidInput(
+                        f"{self.title} voices are 0-4 (Jan, Alena, Radka, Iva, Standa)"
+                    )
+                params["voice"] = voice
+        else:
+            recording = str(request.recording).strip()
+            if not recording.isdigit():
+                raise PbxInvalidInput(f"{self.title} recordings are given by their id")
+            params["recording_id"] = recording
+        response = await self._call("POST", "/calls/announce.xml", params=params, once=True)
+        return self._created_call(response)
+
+    async def async_hangup(self, request: HangupRequest) -> None:
+        """Interrupt a call by its id (Telfa names no other hangup target)."""
+        if request.kind is not HangupTargetKind.CALL:
+            raise PbxInvalidInput(f"{self.title} hangs up a call by its id only")
+        root = ET.Element("interrupt_call")
+        ET.SubElement(root, "id").text = request.value
+        await self._call("POST", "/calls/interrupt.xml", xml_body=root)
+
+    async def async_transfer(self, request: TransferRequest) -> None:
+        """Continue a live call with a call-plan recipe (its id is the destination)."""
+        if not request.destination.isdigit():
+            raise PbxInvalidInput(f"{self.title} transfers a call to a call-plan recipe id")
+        root = ET.Element("transfer_call")
+        ET.SubElement(root, "call_id").text = request.call_id
+        ET.SubElement(root, "continue_with_recipe_id").text = request.destination
+        await self._call("POST", "/calls/transfer_call.xml", xml_body=root)
+
+    # --- agents ---------------------------------------------------------------------------
+
+    async def async_agent_login(self, agent_id: str) -> None:
+        await self._operator(agent_id, "operator_log_in")
+
+    async def async_agent_logout(self, agent_id: str) -> None:
+        await self._operator(agent_id, "operator_log_out")
+
+    async def _operator(self, agent_id: str, action: str) -> None:
+        if not agent_id.isdigit():
+            raise PbxInvalidInput(f"{self.title} users are given by their numeric id")
+        self._xml(await self._call("POST", f"/telfa_users/{agent_id}/{action}.xml"))
+
+    # --- SMS ------------------------------------------------------------------------------
+
+    async def async_send_sms(self, request: SmsRequest) -> SmsResult:
+        """POST /sms.json once per recipient, from the `sms_sender` number (default: first).
+
+        The sender is a number id or a number of the account; Telfa returns no message ids.
+        """
+        if not request.recipients:
+            raise PbxInvalidInput(f"{self.title} SMS needs at least one recipient")
+        number_id = await self._sms_number_id(
+            request.sender or self._options.get(OPTION_SMS_SENDER)
+        )
+        for recipient in request.recipients:
+            body = {
+                "sms": {
+                    "number_id": number_id,
+                    "recipient": self.format_number(recipient),
+                    "message": request.message,
+                }
+            }
+            await self._call("POST", "/sms.json", json_body=body, once=True)
+        return SmsResult(())
+
+    async def _sms_number_id(self, sender: object) -> str:
+        text = _text(sender)
+        if text is not None and text.isdigit() and len(text) < 9:
+            return text
+        numbers = await self._numbers()
+        if text is None:
+            if not numbers:
+                raise PbxResponseError(f"{self.title} lists no numbers to send SMS from")
+            return next(iter(numbers))
+        wanted = self.format_number(text) if text.startswith("+") else text
+        for number_id, number in numbers.items():
+            if number == wanted:
+                return number_id
+        raise PbxInvalidInput(f"{self.title} has no number {text} to send SMS from")
+
+    async def _numbers(self) -> dict[str, str]:
+        """Number id -> number, from the call plans (Telfa's documented list of numbers)."""
+        numbers: dict[str, str] = {}
+        for page in range(1, MAX_RECIPE_PAGES + 1):
+            response = await self._call("GET", "/recipes.json", params={"page": str(page)})
+            recipes = self._json_rows(response)
+            for recipe in recipes:
+                if number_id := _id(recipe.get("number_id")):
+                    numbers.setdefault(number_id, _text(recipe.get("number")) or "")
+            if len(recipes) < RECIPES_PER_PAGE:
+                break
+        return numbers
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    async def async_register_webhook(self, url: str) -> None:
+        """Append `url` to every hook of the chosen numbers, keeping the URLs already there."""
+        await self._change_hooks(url, add=True)
+
+    async def async_unregister_webhook(self, url: str) -> None:
+        """Remove `url` (only it) from every hook of the chosen numbers."""
+        await self._change_hooks(url, add=False)
+
+    async def _change_hooks(self, url: str, *, add: bool) -> None:
+        chosen = self._options.get(OPTION_HOOK_NUMBERS)
+        number_ids = [str(n) for n in chosen] if chosen else list(await self._numbers())
+        for number_id in number_ids:
+            if not number_id.isdigit():
+                raise PbxInvalidInput(f"{self.title} numbers are given by their numeric id")
+            path = f"/numbers/{number_id}.json"
+            current = self._json_object(await self._call("GET", path))
+            changes: dict[str, str] = {}
+            for hook in HOOK_NAMES:
+                key = f"{hook}_url"
+                urls = [u.strip() for u in str(current.get(key) or "").split(",") if u.strip()]
+                if add and url not in urls:
+                    changes[key] = ",".join([*urls, url])
+                elif not add and url in urls:
+                    kept = [u for u in urls if u != url]
+                    # Telfa clears a hook only when sent the string "null".
+                    changes[key] = ",".join(kept) if kept else "null"
+            if changes:
+                await self._call("PUT", path, json_body={"number": changes})
+
+    def parse_webhook(self, request: WebhookRequest) -> list[WebhookItem]:
+        """A call hook (XML) or the sms_hook (JSON) as normalized events."""
+        if request.method.upper() != "POST":
+            raise PbxInvalidInput(f"{self.title} hooks are POST requests")
+        body = request.body.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if body.startswith(b"{"):
+            return [self._parse_sms_hook(body)]
+        if body.startswith(b"<"):
+            return self._parse_call_hook(body)
+        raise PbxInvalidInput(f"{self.title} hook body is neither XML nor JSON")
+
+    def _parse_call_hook(self, body: bytes) -> list[WebhookItem]:
+        try:
+            root = safe_xml(body)
+        except ValueError:
+            raise PbxInvalidInput(f"{self.title} hook is not readable XML") from None
+        if root.tag != "call":
+            raise PbxInvalidInput(f"{self.title} call hook must be a <call> element")
+        raw = {child.tag: (child.text or "").strip() for child in root if len(child) == 0}
+        hook = raw.get("hook_type", "")
+        event_type = HOOK_EVENTS.get(hook)
+        if event_type is None:
+            raise PbxInvalidInput(f"{self.title} hook has an unknown hook_type")
+        if not raw.get("id"):
+            raise PbxInvalidInput(f"{self.title} hook has no call id")
+        caller = to_e164(raw.get("caller_number"))
+        callee = to_e164(raw.get("dialed_number"))
+        # Outgoing calls name the user's login as the caller, never a phone number.
+        incoming = hook != "outgoing_hook" and _is_phone(caller)
+        direction = CallDirection.INCOMING if incoming else CallDirection.OUTGOING
+        agent_field = HOOK_AGENT_FIELDS.get(hook)
+        time_field = HOOK_TIME_FIELDS[hook]
+        event = CallEvent(
+            event_type=event_type,
+            call_id=raw["id"],
+            direction=direction,
+            caller=caller,
+            callee=callee,
+            agent_id=(raw.get(agent_field) or None) if agent_field else None,
+            line=callee if incoming else None,
+            timestamp=parse_time(raw.get(time_field)) or parse_time(raw.get("start")),
+            raw=raw,
+        )
+        events: list[WebhookItem] = [event]
+        # transfer_hook is sent when the operator picks up: the call is answered too.
+        if hook == "transfer_hook" and raw.get("answered_at"):
+            events.append(replace(event, event_type=CallEventType.ANSWERED))
+        # hangup_hook carries an empty answered_at for a call nobody picked up.
+        if hook == "hangup_hook" and incoming and "answered_at" in raw and not raw["answered_at"]:
+            events.append(replace(event, event_type=CallEventType.MISSED))
+        return events
+
+    def _parse_sms_hook(self, body: bytes) -> SmsMessage:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise PbxInvalidInput(f"{self.title} sms_hook is not readable JSON") from None
+        if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+            raise PbxInvalidInput(f"{self.title} sms_hook has no message")
+        raw = {
+            str(key): str(value)
+            for key, value in data.items()
+            if value is not None and not isinstance(value, dict | list)
+        }
+        return SmsMessage(
+            sms_id=_id(data.get("id")),
+            direction=SmsDirection.INCOMING,
+            sender=to_e164(_text(data.get("sender"))),
+            recipient=to_e164(_text(data.get("recipient"))),
+            text=data["message"],
+            status="received",
+            timestamp=parse_time(data.get("received_at")),
+            raw=raw,
+        )
