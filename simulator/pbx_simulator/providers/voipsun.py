@@ -138,7 +138,7 @@ def national(number: str) -> str:
 
 def e164(number: str) -> str:
     """A dialled number in the state's form: E.164 for phone numbers, extensions as they are."""
-    if number.startswith("00"):
+    if number.startswith("00") and len(number) > 6:
         return "+" + number[2:]
     if len(number) == 9 and number.isdigit() and not number.startswith("0"):
         return "+420" + number
