@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api import PbxClient, client_class
-from .const import CONF_PROVIDER
+from .api.client import OPTION_AGENT_PINS, OPTION_SMS_SENDER
+from .api.providers.yemot import OPTION_QUEUE_PATHS
+from .const import CONF_AGENT_PINS, CONF_PROVIDER, CONF_QUEUE_PATHS, CONF_SMS_SENDER
+from .coordinator import PbxCoordinator
+from .entity import (
+    ObjectKind,
+    current_identifiers,
+    hub_device_info,
+    object_device_info,
+    object_ids,
+)
 
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 @dataclass
@@ -20,21 +38,77 @@ class PbxRuntimeData:
     """What a loaded entry holds."""
 
     client: PbxClient
+    coordinator: PbxCoordinator
 
 
 type PbxConfigEntry = ConfigEntry[PbxRuntimeData]
 
 
+def create_client(
+    hass: HomeAssistant, data: Mapping[str, Any], options: Mapping[str, Any] | None = None
+) -> PbxClient:
+    """A client for entry `data` (provider and connection fields) and `options`."""
+    cls = client_class(data[CONF_PROVIDER])
+    fields = {fld.key for fld in cls.connection_fields}
+    config = {key: str(value) for key, value in data.items() if key in fields and value}
+    options = options or {}
+    client_options: dict[str, Any] = {}
+    if pins := options.get(CONF_AGENT_PINS):
+        client_options[OPTION_AGENT_PINS] = dict(pins)
+    if sender := options.get(CONF_SMS_SENDER):
+        client_options[OPTION_SMS_SENDER] = sender
+    if paths := options.get(CONF_QUEUE_PATHS):
+        client_options[OPTION_QUEUE_PATHS] = list(paths)
+    return cls(async_get_clientsession(hass), config, options=client_options)
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     """Set up one provider account."""
-    client = client_class(entry.data[CONF_PROVIDER])(
-        async_get_clientsession(hass), {k: str(v) for k, v in entry.data.items()}
+    client = create_client(hass, entry.data, entry.options)
+    coordinator = PbxCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = PbxRuntimeData(client=client, coordinator=coordinator)
+    # Agent, queue and line devices are linked to the hub by its device id.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **hub_device_info(coordinator)
     )
-    entry.runtime_data = PbxRuntimeData(client=client)
+
+    @callback
+    def sync_devices() -> None:
+        if coordinator.last_update_success:
+            _async_sync_devices(hass, entry, coordinator)
+
+    sync_devices()
+    entry.async_on_unload(coordinator.async_add_listener(sync_devices))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+@callback
+def _async_sync_devices(
+    hass: HomeAssistant, entry: PbxConfigEntry, coordinator: PbxCoordinator
+) -> None:
+    """Keep names of present objects current and remove the devices of vanished ones."""
+    registry = dr.async_get(hass)
+    for kind in ObjectKind:
+        for object_id in object_ids(coordinator.data, kind):
+            info = object_device_info(coordinator, kind, object_id)
+            if registry.async_get_device(identifiers=info["identifiers"]):
+                registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
+    wanted = current_identifiers(coordinator.unique_id, coordinator.data)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not device.identifiers & wanted:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     """Unload a provider account."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: PbxConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let a user delete a device only once its agent, queue or line is gone."""
+    coordinator = entry.runtime_data.coordinator
+    return not device.identifiers & current_identifiers(coordinator.unique_id, coordinator.data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 import logging
 from typing import Final
 
@@ -21,11 +20,9 @@ CONF_QUEUE_PATHS: Final = "queue_paths"  # list of IVR paths of queues (Yemot ca
 CONF_DEFAULT_DIAL_SOURCE_KIND: Final = "default_dial_source_kind"  # user | extension | line
 CONF_DEFAULT_DIAL_SOURCE: Final = "default_dial_source"
 CONF_SMS_RECIPIENTS: Final = "sms_recipients"  # list of numbers, one notify entity each
-CONF_WEBHOOK_SECRET: Final = "webhook_secret"
+CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a key, not a secret
 CONF_AUTO_REGISTER_WEBHOOK: Final = "auto_register_webhook"
 
 DEFAULT_SCAN_INTERVAL: Final = 30
 MIN_SCAN_INTERVAL: Final = 10
 MAX_SCAN_INTERVAL: Final = 3600
-# Providers refuse a refresh now and then; a single retry later is cheaper than a reload.
-REQUEST_REFRESH_DELAY: Final = timedelta(seconds=1)

@@ -1,0 +1,41 @@
+"""The coordinator: one snapshot of a provider account per refresh."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, cast
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .api import PbxClient
+from .api.models import Snapshot
+from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, LOGGER
+from .helpers import pbx_update_errors
+
+if TYPE_CHECKING:
+    from . import PbxConfigEntry
+
+
+class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
+    """Polls `async_fetch_snapshot`; webhooks push snapshots through `async_set_updated_data`."""
+
+    config_entry: PbxConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: PbxConfigEntry, client: PbxClient) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{client.title} {entry.title}",
+            update_interval=timedelta(
+                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+            ),
+        )
+        self.client = client
+        # The config flow always sets it: the provider's stable account id.
+        self.unique_id = cast(str, entry.unique_id)
+
+    @pbx_update_errors
+    async def _async_update_data(self) -> Snapshot:
+        return await self.client.async_fetch_snapshot()
