@@ -1,16 +1,498 @@
-"""Odorik wire format (see shared/provider-docs)."""
+"""Odorik wire format (see shared/provider-docs/odorik-calls.txt).
+
+Everything lives under `/api/v1`. Parameters travel URI-encoded in the query string (GET,
+DELETE) or form-encoded in the body (POST); `user` and `password` authenticate every request.
+Answers are HTTP 200 wherever the service can manage it: plain text (`callback_ordered`,
+`error missing_argument caller`) or JSON lists and objects written as the documentation
+shows them (Czech destination names unescaped, dates `2014-10-01T11:28:31Z`, numbers in the
+`00420…` form, lines as JSON integers).
+
+Kept from the documentation as it is: the callback's two success words (`callback_ordered`
+now, `successfully_enqueued` when `delayed`), the comma list after `missing_argument`, the
+`Odorik-Pages` header and the 2000-call page limit of the call history, `unauthorized` as
+the active-calls error, and the statistics endpoints with no required parameter at all
+(their period is an optional `from`/`to`). A `+` in a date that is not percent-encoded
+arrives as a space and the date is refused, as the documentation warns.
+
+Not in the documentation, so answered as the service plausibly would: missing credentials
+`error authentication_required`, wrong ones `error authentication_failed` (the general API
+page lists both); the active-calls endpoints answer `unauthorized` with HTTP 401; hanging up
+answers HTTP 200 with an empty body, an unknown call HTTP 404 `error not_found`; an invalid
+date `error invalid_date_format`. The *pub* endpoints: `POST /sms` (`successfully_sent <id>`),
+`GET /balance` (a plain number) and `GET /lines.json` (`id`, `name`).
+"""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+import json
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
 from aiohttp import web
 
+from ..state import CallStatus, Direction, SimCall, SimLine
 from .base import BaseProviderSim
+
+if TYPE_CHECKING:
+    from ..app import Simulator
+
+# Line numbers are six digits in Odorik's network; the first line is the documented one.
+LINE_NUMBER_BASE = 403365
+MAX_PAGE_SIZE = 2000
+DEFAULT_SMS_SENDER = "5517"
+NAMED_SMS_SENDERS = frozenset({DEFAULT_SMS_SENDER, "Odorik.cz"})
+MOBILE_PREFIXES = ("004206", "004207")
+STAR_DESTINATION = "Česká rep. - * v síti"
+INCOMING_DESTINATION = "Česko v síti"
+PRICES_PER_MINUTE = {
+    "Česká rep. - mobil": 0.59,
+    "Česká rep. - pevna": 0.49,
+    "Zahraničí": 1.49,
+}
+DIRECTION_NAMES = ("in", "out", "redirected")
+JSON_ENDPOINTS = frozenset(
+    {
+        "GET /calls",
+        "GET /active_calls",
+        "DELETE /active_calls/{id}",
+        "GET /call_statistics",
+        "GET /call_statistics/by_destination",
+        "GET /call_statistics/missed_calls",
+        "GET /lines",
+    }
+)
+
+type Params = dict[str, str]
+type Handler = Callable[[Params, str | None], web.Response]
+
+
+class OdorikRefusedError(Exception):
+    """A request Odorik answers with `error <reason>` (the text after `error `)."""
+
+
+def odorik_number(number: str) -> str:
+    """A number as Odorik writes it: `+420…` and national `245008328` -> `00420…`.
+
+    Line numbers and `*` numbers inside Odorik's network stay as they are.
+    """
+    if number.startswith("+"):
+        return "00" + number[1:]
+    if re.fullmatch(r"[2-9]\d{8}", number):
+        return "00420" + number
+    return number
+
+
+def e164(number: str) -> str:
+    """A number from a request (`00420…`) as the shared state keeps it (`+420…`)."""
+    return "+" + number[2:] if number.startswith("00") else number
+
+
+def odorik_time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_date_time(value: str) -> datetime:
+    """An XML Schema dateTime (`2013-06-05T11:15:00+02:00`, `…Z`); no zone means UTC."""
+    if "T" not in value:
+        raise ValueError(value)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def destination_name(call: SimCall) -> str:
+    """The tariff name Odorik shows for a call's destination."""
+    if call.direction is Direction.IN:
+        return INCOMING_DESTINATION
+    number = odorik_number(call.callee)
+    if number.startswith("*") or not number.startswith("00"):
+        return STAR_DESTINATION  # a number or line inside Odorik's network
+    if number.startswith(MOBILE_PREFIXES):
+        return "Česká rep. - mobil"
+    if number.startswith("00420"):
+        return "Česká rep. - pevna"
+    return "Zahraničí"
+
+
+def price_per_minute(call: SimCall) -> float:
+    return PRICES_PER_MINUTE.get(destination_name(call), 0.0)
+
+
+def seconds(start: datetime | None, end: datetime | None) -> int:
+    if start is None or end is None:
+        return 0
+    return max(0, int((end - start).total_seconds()))
+
+
+@dataclass(frozen=True)
+class DelayedCallback:
+    """A callback ordered for later (`delayed`); it is only recorded, never dialled."""
+
+    caller: str
+    recipient: str
+    line_id: str | None
+    at: datetime
 
 
 class OdorikSim(BaseProviderSim):
     provider = "odorik"
     base_path = "/api/v1"
-    default_credentials = {}  # noqa: RUF012
+    default_credentials = {"user": "3531234", "password": "odorik-api-7788"}  # noqa: RUF012
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(sim)
+        # Provider-specific switches and records, for tests to script.
+        self.fail_callbacks = False  # answer `error callback_failed`
+        self.delayed_callbacks: list[DelayedCallback] = []
+        self.routes: dict[str, Handler] = {
+            "POST /callback": self._callback,
+            "GET /calls": self._calls,
+            "GET /active_calls": self._active_calls,
+            "DELETE /active_calls/{id}": self._hangup,
+            "GET /call_statistics": self._statistics,
+            "GET /call_statistics/by_destination": self._statistics_by_destination,
+            "GET /call_statistics/missed_calls": self._missed_calls,
+            "POST /sms": self._send_sms,
+            "GET /balance": self._balance,
+            "GET /lines": self._lines,
+        }
 
     def setup_routes(self, app: web.Application) -> None:
-        """Routes are added by the provider's implementation."""
+        app.router.add_route("*", self.base_path + "/{path:.*}", self._handle)
+
+    def endpoint_key(self, request: web.Request, path: str) -> str:
+        """`GET /calls` for `/api/v1/calls.json`; a call id in a path becomes `{id}`."""
+        resource = re.sub(r"\.(json|csv|xml)$", "", path.removeprefix(self.base_path))
+        resource = re.sub(r"/\d+$", "/{id}", resource)
+        return f"{request.method} {resource}"
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        key = self.endpoint_key(request, self.base_path + path)
+        handler = self.routes.get(key)
+        # Only the formats the documentation shows: JSON reads, plain-text actions.
+        if handler is None or path.endswith(".json") != (key in JSON_ENDPOINTS):
+            return web.Response(status=404, text="Not Found")
+        params: Params = dict(request.query)
+        if request.method == "POST":
+            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        auth_error = self._auth_error(params)
+        if auth_error is not None:
+            if key.startswith(("GET /active_calls", "DELETE /active_calls")):
+                return web.Response(status=401, text="unauthorized")
+            return self._text(f"error {auth_error}")
+        call_id = path.rpartition("/")[2].partition(".")[0] if "{id}" in key else None
+        try:
+            return handler(params, call_id)
+        except OdorikRefusedError as err:
+            return self._text(f"error {err}")
+
+    def _auth_error(self, params: Params) -> str | None:
+        user, password = params.get("user"), params.get("password")
+        if not user or not password:
+            return "authentication_required"
+        if (user, password) != (self.credentials["user"], self.credentials["password"]):
+            return "authentication_failed"
+        return None
+
+    @staticmethod
+    def _text(text: str, status: int = 200) -> web.Response:
+        return web.Response(text=text, status=status, content_type="text/plain")
+
+    @staticmethod
+    def _json(data: Any, headers: dict[str, str] | None = None) -> web.Response:
+        return web.Response(
+            text=json.dumps(data, ensure_ascii=False),
+            content_type="application/json",
+            charset="utf-8",
+            headers=headers,
+        )
+
+    @staticmethod
+    def _require(params: Params, *names: str) -> None:
+        missing = [name for name in names if not params.get(name)]
+        if missing:
+            raise OdorikRefusedError("missing_argument " + ",".join(missing))
+
+    # --- lines ----------------------------------------------------------------------------
+
+    def lines(self) -> list[SimLine]:
+        """Odorik accounts have SIP lines, no trunks."""
+        return [line for line in self.state.lines.values() if line.kind == "extension"]
+
+    @staticmethod
+    def line_number(line: SimLine) -> int:
+        return LINE_NUMBER_BASE + int(line.id)
+
+    def find_line(self, number: str) -> SimLine | None:
+        return next((line for line in self.lines() if str(self.line_number(line)) == number), None)
+
+    def line_of_call(self, call: SimCall) -> int | None:
+        line = self.state.lines.get(call.line_id or "")
+        if line is None and call.agent_id and (agent := self.state.agents.get(call.agent_id)):
+            line = self.state.line_of_agent(agent)
+        return self.line_number(line) if line is not None and line.kind == "extension" else None
+
+    def party(self, number: str) -> str:
+        """A call party as Odorik shows it: a line's phone by its line number."""
+        line = next((line for line in self.lines() if line.name == number), None)
+        return str(self.line_number(line)) if line is not None else odorik_number(number)
+
+    def line_name(self, line: SimLine) -> str:
+        agent = self.state.agents.get(line.agent_id or "")
+        return agent.name if agent else f"Linka {line.name}"
+
+    # --- callback -------------------------------------------------------------------------
+
+    def _callback(self, params: Params, _call_id: str | None) -> web.Response:
+        self._require(params, "caller", "recipient")
+        line: SimLine | None = None
+        if line_number := params.get("line"):
+            line = self.find_line(line_number)
+            if line is None:
+                raise OdorikRefusedError("invalid_line")
+        delayed_until = self._delay(params.get("delayed"))
+        if self.fail_callbacks:
+            raise OdorikRefusedError("callback_failed")
+        caller, recipient = params["caller"], params["recipient"]
+        # A caller that is one of the account's lines rings that line's phone.
+        caller_line = self.find_line(caller)
+        if caller_line is not None:
+            line = line or caller_line
+            caller = caller_line.name
+        if delayed_until is not None:
+            self.delayed_callbacks.append(
+                DelayedCallback(
+                    e164(caller), e164(recipient), line.id if line else None, delayed_until
+                )
+            )
+            return self._text("successfully_enqueued")
+        self.state.originate(
+            e164(caller),
+            e164(recipient),
+            agent_id=line.agent_id if line else None,
+            line_id=line.id if line else None,
+        )
+        return self._text("callback_ordered")
+
+    def _delay(self, delayed: str | None) -> datetime | None:
+        """When a `delayed` callback is due: minutes from now or an XML Schema dateTime."""
+        if not delayed:
+            return None
+        now = self.state.now()
+        if delayed.isdigit():
+            return now + timedelta(minutes=int(delayed))
+        try:
+            moment = parse_date_time(delayed)
+        except ValueError:
+            raise OdorikRefusedError("invalid_delay_format") from None
+        if moment < now:
+            raise OdorikRefusedError("delayed_into_past")
+        return moment
+
+    # --- history and statistics -------------------------------------------------------------
+
+    def _period(self, params: Params, *, required: bool) -> tuple[datetime | None, datetime | None]:
+        if required and not params.get("since_id"):
+            self._require(params, "from", "to")
+        try:
+            start = parse_date_time(params["from"]) if params.get("from") else None
+            end = parse_date_time(params["to"]) if params.get("to") else None
+        except ValueError:
+            raise OdorikRefusedError("invalid_date_format") from None
+        return start, end
+
+    def history(self, params: Params, *, period_required: bool = False) -> list[SimCall]:
+        """Ended calls, oldest first, filtered by the documented parameters."""
+        start, end = self._period(params, required=period_required)
+        since_id = params.get("since_id", "")
+        number_filter = params.get("phone_number_filter")
+
+        def bound(name: str) -> float | None:
+            try:
+                return float(params[name]) if params.get(name) else None
+            except ValueError:
+                raise OdorikRefusedError(f"invalid_argument {name}") from None
+
+        min_length, max_length = bound("min_length"), bound("max_length")
+        min_price, max_price = bound("min_price"), bound("max_price")
+        calls = []
+        for call in self.state.calls.values():
+            if call.status is not CallStatus.ENDED:
+                continue
+            length, price = self.length(call), self.price(call)
+            numbers = (self.party(call.caller), self.party(call.callee))
+            line = self.line_of_call(call)
+            if (
+                (start and call.created < start)
+                or (end and call.created > end)
+                or (since_id.isdigit() and int(call.id) <= int(since_id))
+                or params.get("direction", self.direction(call)) != self.direction(call)
+                or params.get("status", self.status(call)) != self.status(call)
+                or params.get("line", str(line)) != str(line)
+                or (number_filter and not any(n.startswith(number_filter) for n in numbers))
+                or (min_length is not None and length < min_length)
+                or (max_length is not None and length > max_length)
+                or (min_price is not None and price < min_price)
+                or (max_price is not None and price > max_price)
+            ):
+                continue
+            calls.append(call)
+        return sorted(calls, key=lambda call: int(call.id))
+
+    @staticmethod
+    def direction(call: SimCall) -> str:
+        if call.transferred_to:
+            return "redirected"
+        return "in" if call.direction is Direction.IN else "out"
+
+    @staticmethod
+    def status(call: SimCall) -> str:
+        return "answered" if call.was_answered else "missed"
+
+    @staticmethod
+    def length(call: SimCall) -> int:
+        return seconds(call.answered, call.ended)
+
+    def price(self, call: SimCall) -> float:
+        return round(price_per_minute(call) * self.length(call) / 60, 4)
+
+    def call_record(self, call: SimCall, *, sip_ids: bool) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "id": int(call.id),
+            "redirection_parent_id": None,
+            "date": odorik_time(call.created),
+            "direction": self.direction(call),
+            "source_number": self.party(call.caller),
+            "destination_number": self.party(call.callee),
+            "destination_name": destination_name(call),
+            "length": self.length(call),
+            "ringing_length": seconds(call.created, call.answered or call.ended),
+            "status": self.status(call),
+            "price": self.price(call),
+            "price_per_minute": price_per_minute(call),
+            "balance_after": self.state.balance,
+            "line": self.line_of_call(call),
+            "recording": call.recording,
+        }
+        if sip_ids:
+            record["sip_in_call_id"] = f"{call.id}-in@sip.odorik.cz"
+            record["sip_out_call_id"] = f"{call.id}-out@sip.odorik.cz"
+        return record
+
+    def _calls(self, params: Params, _call_id: str | None) -> web.Response:
+        calls = self.history(params, period_required=True)
+        try:
+            page_size = min(MAX_PAGE_SIZE, max(1, int(params.get("page_size") or MAX_PAGE_SIZE)))
+            page = max(1, int(params.get("page") or 1))
+        except ValueError:
+            raise OdorikRefusedError("invalid_argument page") from None
+        pages = max(1, math.ceil(len(calls) / page_size))
+        shown = calls[(page - 1) * page_size : page * page_size]
+        sip_ids = params.get("sip_ids") == "true"
+        return self._json(
+            [self.call_record(call, sip_ids=sip_ids) for call in shown],
+            {"Odorik-Pages": str(pages)},
+        )
+
+    def _statistics(self, params: Params, _call_id: str | None) -> web.Response:
+        totals = {name: {"count": 0, "length": 0, "price": 0.0} for name in DIRECTION_NAMES}
+        for call in self.history(params):
+            total = totals[self.direction(call)]
+            total["count"] += 1
+            total["length"] += self.length(call)
+            total["price"] = round(total["price"] + self.price(call), 4)
+        return self._json(
+            {
+                "incoming": totals["in"],
+                "outgoing": totals["out"],
+                "redirected": totals["redirected"],
+            }
+        )
+
+    def _statistics_by_destination(self, params: Params, _call_id: str | None) -> web.Response:
+        groups: dict[tuple[str, float, str], list[SimCall]] = defaultdict(list)
+        for call in self.history(params):
+            groups[destination_name(call), price_per_minute(call), self.direction(call)].append(
+                call
+            )
+        return self._json(
+            [
+                {
+                    "destination": destination,
+                    "count": len(calls),
+                    "length": sum(self.length(call) for call in calls),
+                    "price": round(sum(self.price(call) for call in calls), 4),
+                    "price_per_minute": per_minute,
+                    "direction": direction,
+                }
+                for (destination, per_minute, direction), calls in sorted(groups.items())
+            ]
+        )
+
+    def _missed_calls(self, params: Params, _call_id: str | None) -> web.Response:
+        """Missed incoming calls per called number; only the period is read."""
+        period: Params = {key: params[key] for key in ("from", "to") if key in params}
+        counts = Counter(
+            self.party(call.callee)
+            for call in self.history(period)
+            if call.direction is Direction.IN and not call.was_answered
+        )
+        return self._json(
+            [{"destination_number": number, "count": count} for number, count in counts.items()]
+        )
+
+    # --- live calls -----------------------------------------------------------------------
+
+    def _active_calls(self, _params: Params, _call_id: str | None) -> web.Response:
+        return self._json(
+            [
+                {
+                    "id": int(call.id),
+                    "source_number": self.party(call.caller),
+                    "destination_number": self.party(call.callee),
+                    "destination_name": destination_name(call),
+                    "start_date": odorik_time(call.created),
+                    "answer_date": odorik_time(call.answered),
+                    "price_per_minute": price_per_minute(call),
+                    "line": self.line_of_call(call),
+                }
+                for call in self.state.active_calls()
+            ]
+        )
+
+    def _hangup(self, _params: Params, call_id: str | None) -> web.Response:
+        call = self.state.calls.get(call_id or "")
+        if call is None or call.status is CallStatus.ENDED:
+            return self._text("error not_found", status=404)
+        self.state.hangup(call.id, "api")
+        return self._text("")
+
+    # --- pub: SMS, balance, lines -----------------------------------------------------------
+
+    def _send_sms(self, params: Params, _call_id: str | None) -> web.Response:
+        self._require(params, "recipient", "message")
+        recipient = params["recipient"]
+        sender = params.get("sender") or DEFAULT_SMS_SENDER
+        if not re.fullmatch(r"(00|\+)?\d{6,15}", recipient):
+            raise OdorikRefusedError("unsupported_recipient")
+        if sender not in NAMED_SMS_SENDERS and not re.fullmatch(r"00\d{6,15}", sender):
+            raise OdorikRefusedError("invalid_sender")
+        sms = self.state.send_sms(e164(sender), e164(recipient), params["message"])
+        return self._text(f"successfully_sent {sms.id}")
+
+    def _balance(self, _params: Params, _call_id: str | None) -> web.Response:
+        return self._text(f"{self.state.balance:.2f}")
+
+    def _lines(self, _params: Params, _call_id: str | None) -> web.Response:
+        return self._json(
+            [{"id": self.line_number(line), "name": self.line_name(line)} for line in self.lines()]
+        )
