@@ -31,6 +31,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape, quoteattr
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -51,6 +52,7 @@ from .base import BaseProviderSim
 if TYPE_CHECKING:
     from ..app import Simulator
 
+PRAGUE = ZoneInfo("Europe/Prague")
 DEMO_LOGIN = "api.demo"
 DEMO_PASSWORD = "Dk-demo-2024-secret"
 SUPPORTED_VERSIONS = ((3, 0), (4, 1))  # the legacy API's range
@@ -90,9 +92,18 @@ def access_token(login: str, password: str) -> str:
     return hashlib.sha1((login + password).encode(), usedforsecurity=False).hexdigest()
 
 
+def _php_arrays(data: Any) -> Any:
+    """PHP has one array type: an empty one is written `[]`, even where a map is meant."""
+    if isinstance(data, dict):
+        return {k: _php_arrays(v) for k, v in data.items()} if data else []
+    if isinstance(data, list):
+        return [_php_arrays(v) for v in data]
+    return data
+
+
 def php_json(data: Any, *, ascii_only: bool = True) -> str:
-    """JSON as PHP's json_encode writes it: `\\u` escapes and `\\/`."""
-    text = json.dumps(data, ensure_ascii=ascii_only, separators=(",", ":"))
+    """JSON as PHP's json_encode writes it: `\\u` escapes, `\\/`, `[]` for empty maps."""
+    text = json.dumps(_php_arrays(data), ensure_ascii=ascii_only, separators=(",", ":"))
     return text.replace("/", "\\/")
 
 
@@ -106,7 +117,8 @@ def national(number: str) -> str:
 
 
 def timestamp(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else None
+    """Daktela writes local (Prague) time without a zone."""
+    return moment.astimezone(PRAGUE).strftime("%Y-%m-%d %H:%M:%S") if moment else None
 
 
 def _xml(value: Any, tag: str, key: str | None = None) -> str:
