@@ -509,3 +509,75 @@ async def test_push_provider_does_not_poll_for_events(
     assert push.calls == []
     await push.hub.async_stop()
     assert storage_key(push.entry.entry_id) not in hass_storage
+
+
+class SmsPollClient(PushClient):
+    """A provider that pushes nothing and lists received SMS, but not calls."""
+
+    provider = "smspoll"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SMS_POLLING})
+
+
+async def test_sms_only_polling(hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
+    harness = await make_harness(hass, SmsPollClient)
+    message = SmsMessage("1", SmsDirection.INCOMING, "+972501", "+9722", "hi")
+    await harness.poll(calls={"a": polled_call("a")}, received_sms=(message,))
+    assert harness.calls == []
+    assert [e.data["sms_id"] for e in harness.sms] == ["1"]
+    await harness.hub.async_stop()
+    assert hass_storage[storage_key(harness.entry.entry_id)]["data"] == {
+        "calls": {},
+        "sms": ["id:1"],
+    }
+
+
+async def test_stop_cancels_pending_missed_call(
+    hass: HomeAssistant, push: Harness, freezer: FrozenDateTimeFactory
+) -> None:
+    push.hub.async_process([call_event(CallEventType.HANGUP)])
+    await push.hub.async_stop()
+    freezer.tick(timedelta(seconds=MISSED_GRACE_SECONDS + 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert push.types() == ["hangup"]
+
+
+async def test_second_missed_report_of_a_call_is_dropped(
+    hass: HomeAssistant, push: Harness
+) -> None:
+    push.hub.async_process([call_event(CallEventType.MISSED)])
+    push.hub.async_process([call_event(CallEventType.MISSED, agent_id="jana")])
+    push.hub.async_process([call_event(CallEventType.ANSWERED, call_id=None)])
+    await hass.async_block_till_done()
+    assert push.types() == ["missed", "answered"]
+    assert push.coordinator.data.missed_calls_today == 3
+
+
+async def test_memory_stays_bounded(
+    hass: HomeAssistant,
+    push: Harness,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("custom_components.pbx_bridge.events.MAX_REMEMBERED", 3)
+    for number in range(5):
+        push.hub.async_process([call_event(CallEventType.HANGUP, call_id=f"c{number}")])
+    assert len(push.hub._seen) == 3
+    assert list(push.hub._calls) == ["c2", "c3", "c4"]
+    # The oldest calls were forgotten with their pending missed-call checks.
+    freezer.tick(timedelta(seconds=MISSED_GRACE_SECONDS + 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [e.data["call_id"] for e in push.calls if e.data["type"] == "missed"] == [
+        "c2",
+        "c3",
+        "c4",
+    ]
+    # Hours later, finished calls and old repeats are forgotten.
+    freezer.tick(timedelta(hours=7))
+    push.hub.async_process([call_event(CallEventType.INCOMING, call_id="late")])
+    push.hub.async_process([call_event(CallEventType.RINGING, call_id="late")])
+    push.hub.async_process([call_event(CallEventType.ANSWERED, call_id="late")])
+    assert list(push.hub._calls) == ["late"]
+    assert {key[2] for key in push.hub._seen} == {"late"}
+    await hass.async_block_till_done()

@@ -229,8 +229,7 @@ class PbxEventHub:
             self._polled_calls = dict(stored["calls"])
             self._polled_sms = set(stored["sms"])
         self._remove_listener = self.coordinator.async_add_listener(self._async_snapshot_updated)
-        if self.coordinator.data is not None:
-            self._async_snapshot_updated()
+        self._async_snapshot_updated()
 
     async def async_stop(self) -> None:
         """Stop timers and listeners, and write what was seen."""
@@ -268,17 +267,21 @@ class PbxEventHub:
         if self._is_repeat(*self._fingerprint(event)):
             _LOGGER.debug("Dropped a repeated %s event", event.event_type)
             return
-        if event.call_id is None:
-            self._fire_call(event)
-            if from_webhook:
-                self._push_call_effect(event)
-            return
-        track = self._track(event.call_id)
-        if event.event_type is CallEventType.MISSED and track.missed:
-            return
-        event = self._complete(event, track)
-        late = track.ended and event.event_type not in ENDING_TYPES
+        late = False
+        if event.call_id is not None:
+            track = self._track(event.call_id)
+            if event.event_type is CallEventType.MISSED and track.missed:
+                return
+            event = self._complete(event, track)
+            late = track.ended and event.event_type not in ENDING_TYPES
+            self._follow(event, track, from_webhook=from_webhook)
         self._fire_call(event)
+        # A late answer of an ended call must not bring the call back.
+        if from_webhook and not late:
+            self._push_call_effect(event)
+
+    def _follow(self, event: CallEvent, track: _CallTrack, *, from_webhook: bool) -> None:
+        """Note what `event` tells about its call; a hangup may make it a missed call."""
         if event.event_type in ANSWERING_TYPES:
             track.answered = True
             self._cancel_missed(track)
@@ -292,11 +295,8 @@ class PbxEventHub:
                 track.cancel_missed = async_call_later(
                     self.hass,
                     MISSED_GRACE_SECONDS,
-                    self._missed_callback(event),
+                    self._missed_callback(event, track, from_webhook=from_webhook),
                 )
-        # A late answer of an ended call must not bring the call back.
-        if from_webhook and not late:
-            self._push_call_effect(event)
 
     def _fingerprint(self, event: CallEvent) -> tuple[tuple[object, ...], float]:
         key: tuple[object, ...] = (
@@ -378,16 +378,16 @@ class PbxEventHub:
             track.cancel_missed()
             track.cancel_missed = None
 
-    def _missed_callback(self, hangup: CallEvent) -> Callable[[datetime], None]:
+    def _missed_callback(
+        self, hangup: CallEvent, track: _CallTrack, *, from_webhook: bool
+    ) -> Callable[[datetime], None]:
         @callback
         def _async_missed(_now: datetime) -> None:
-            if (track := self._calls.get(hangup.call_id or "")) is None:
-                return
+            # An answer in the meantime would have cancelled this timer.
             track.cancel_missed = None
-            if self._may_be_missed(track):
-                self._async_process_call(
-                    replace(hangup, event_type=CallEventType.MISSED), from_webhook=True
-                )
+            self._async_process_call(
+                replace(hangup, event_type=CallEventType.MISSED), from_webhook=from_webhook
+            )
 
         return _async_missed
 
