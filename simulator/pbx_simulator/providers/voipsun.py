@@ -186,6 +186,7 @@ class VoipsunSim(BaseProviderSim):
             "agentremove": self._agent_remove,
             "agentstatus": self._agent_status,
             "queuestatus": self._queue_status,
+            "moverecord": self._move_record,
         }
 
     def setup_routes(self, app: web.Application) -> None:
@@ -561,3 +562,20 @@ class VoipsunSim(BaseProviderSim):
             "members": members or [],
             "waiters": waiters or [],
         }
+
+    # --- recordings ----------------------------------------------------------------------
+
+    def _move_record(self, params: Params) -> web.Response:
+        """Move or rename a call's recording; the CDR id is the call id."""
+        self._require(params, "cdrId")
+        filename, folder = params.get("filename"), params.get("path")
+        if not filename and not folder:
+            raise VoipsunRefusedError("120", "Missing required parameters")
+        call = self.state.calls.get(params["cdrId"])
+        if call is None:
+            raise VoipsunRefusedError("800", "CDR record not found!")
+        if not call.recording:
+            raise VoipsunRefusedError("801", "CDR not contain any information about audio record!")
+        old_folder, _, old_name = call.recording.rpartition("/")
+        call.recording = f"{(folder or old_folder).rstrip('/')}/{filename or old_name}"
+        return self._success()
