@@ -1,9 +1,249 @@
-"""Odorik client (being written: see the client library issue)."""
+"""Odorik client.
+
+Every request carries `user` (the account number) and `password` (the API password): in the
+form body of a POST, in the query string otherwise, as the API takes them. Actions answer
+plain text (`callback_ordered`, `successfully_sent 1234`) and refusals `error <reason>
+[details]`; reads answer JSON, but still plain text on errors (`error authentication_failed`,
+`unauthorized`). Numbers are written `00420…`.
+
+Odorik has no push for calls or SMS: no webhooks; call events come from polling.
+"""
 
 from __future__ import annotations
 
-from ..client import PbxClient
+from datetime import UTC, datetime, time, timedelta
+import json
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..client import OPTION_SMS_SENDER, ConnectionField, HttpResponse, PbxClient
+from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
+from ..models import (
+    AccountInfo,
+    Call,
+    CallDirection,
+    CallResult,
+    CallState,
+    Capability,
+    DialRequest,
+    DialSourceKind,
+    HangupRequest,
+    HangupTargetKind,
+    SmsRequest,
+    SmsResult,
+    Snapshot,
+)
+
+PRAGUE = ZoneInfo("Europe/Prague")  # "today" for missed calls is the account's day
+AUTH_ERRORS = frozenset({"authentication_failed", "authentication_required", "unauthorized"})
+CALLBACK_ANSWERS = frozenset({"callback_ordered", "successfully_enqueued"})
+SMS_SENT = "successfully_sent"
+
+
+def _to_e164(number: object) -> str | None:
+    """A number as Odorik writes it (`00420…`) in E.164; lines and `*` numbers unchanged."""
+    if number in (None, ""):
+        return None
+    text = str(number).strip()
+    return "+" + text[2:] if text.startswith("00") else text
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> str:
+    """An XML Schema dateTime in UTC: `Z` instead of `+00:00`, so no `+` needs encoding."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class OdorikClient(PbxClient):
+    """An Odorik account, by its account number and API password."""
+
     provider = "odorik"
+    title = "Odorik"
+    default_base_url = "https://www.odorik.cz/api/v1"
+    connection_fields = (
+        ConnectionField("user"),
+        ConnectionField("password", secret=True),
+        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    )
+    capabilities = frozenset(
+        {
+            Capability.ACTIVE_CALLS,
+            Capability.MISSED_CALLS,
+            Capability.BALANCE,
+            Capability.DIAL,
+            Capability.HANGUP,
+            Capability.SEND_SMS,
+        }
+    )
+    default_country_code = "420"
+
+    @property
+    def _user(self) -> str:
+        return self._config.get("user", "").strip()
+
+    def _auth(self) -> dict[str, str]:
+        return {"user": self._user, "password": self._config.get("password", "")}
+
+    def format_number(self, e164: str) -> str:
+        """`+420601234567` -> `00420601234567`; anything else (a line number) unchanged."""
+        return "00" + e164[1:] if e164.startswith("+") else e164
+
+    # --- transport --------------------------------------------------------------------
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> HttpResponse:
+        response = await self._request("GET", path, params={**self._auth(), **(params or {})})
+        self._raise_for_error(response, path)
+        return response
+
+    async def _post(self, path: str, data: dict[str, str]) -> str:
+        """POST an action (never repeated) and return its plain-text answer."""
+        response = await self._request("POST", path, data={**self._auth(), **data}, once=True)
+        self._raise_for_error(response, path)
+        return response.text.strip()
+
+    def _raise_for_error(self, response: HttpResponse, path: str) -> None:
+        """Turn `error <reason>`, `unauthorized` and unexpected statuses into errors."""
+        text = response.text.strip()
+        word = text.split(maxsplit=2)[1] if text.startswith("error ") else text
+        if word in AUTH_ERRORS:
+            raise PbxAuthError(f"{self.title} rejected the credentials ({word})")
+        if text.startswith("error "):
+            raise PbxResponseError(self.redact(text.removeprefix("error ")), word)
+        if response.status >= 300:
+            raise PbxResponseError(
+                f"{self.title} refused {path} (HTTP {response.status})", str(response.status)
+            )
+        if text.startswith("<"):
+            raise PbxResponseError(f"{self.title} sent an HTML page instead of an answer")
+
+    async def _get_json(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
+        response = await self._get(path, params)
+        try:
+            rows = json.loads(response.body)
+        except ValueError:
+            rows = None
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise PbxResponseError(f"{self.title} sent an unreadable answer to {path}")
+        return rows
+
+    # --- account and snapshot -----------------------------------------------------------
+
+    async def async_validate(self) -> AccountInfo:
+        """Read the balance: any authenticated request checks the credentials."""
+        if not self._user or not self._config.get("password"):
+            raise PbxAuthError(f"{self.title} needs the account number and the API password")
+        await self._balance()
+        return self._account()
+
+    def _account(self) -> AccountInfo:
+        return AccountInfo(self._user, f"Odorik {self._user}")
+
+    async def _balance(self) -> float:
+        text = (await self._get("/balance")).text.strip()
+        try:
+            return float(text)
+        except ValueError:
+            raise PbxResponseError(f"{self.title} sent a balance that is not a number") from None
+
+    async def async_fetch_snapshot(self) -> Snapshot:
+        """Three requests whatever the account's size: active calls, today's missed calls
+        (one statistics list for all numbers) and the balance.
+
+        Odorik has no agents, queues or SIP registrations in its API.
+        """
+        calls = [self._read_call(row) for row in await self._get_json("/active_calls.json")]
+        return Snapshot(
+            account=self._account(),
+            calls={call.call_id: call for call in calls},
+            missed_calls_today=await self._missed_calls_today(),
+            balance=await self._balance(),
+        )
+
+    @staticmethod
+    def _read_call(row: dict[str, Any]) -> Call:
+        call_id = row.get("id")
+        if call_id in (None, ""):
+            raise PbxResponseError("Odorik sent an active call without an id")
+        answered = _time(row.get("answer_date"))
+        line = row.get("line")
+        return Call(
+            call_id=str(call_id),
+            # The list does not say which way a call goes.
+            direction=CallDirection.UNKNOWN,
+            state=CallState.ANSWERED if answered else CallState.RINGING,
+            caller=_to_e164(row.get("source_number")),
+            callee=_to_e164(row.get("destination_number")),
+            line=str(line) if line not in (None, "") else None,
+            started=_time(row.get("start_date")),
+            answered=answered,
+        )
+
+    async def _missed_calls_today(self) -> int:
+        midnight = datetime.combine(datetime.now(PRAGUE).date(), time(), PRAGUE)
+        period = {"from": _utc(midnight), "to": _utc(midnight + timedelta(days=1, seconds=-1))}
+        rows = await self._get_json("/call_statistics/missed_calls.json", period)
+        try:
+            return sum(int(row.get("count", 0)) for row in rows)
+        except TypeError, ValueError:
+            raise PbxResponseError(
+                f"{self.title} sent a missed-call count that is not a number"
+            ) from None
+
+    # --- actions ------------------------------------------------------------------------
+
+    async def async_dial(self, request: DialRequest) -> CallResult:
+        """Callback: Odorik rings the source first, then connects it to `number`.
+
+        A LINE source rings that line and bills the call to it (`line`); a user or
+        extension source is the number to ring first. Odorik shows the line's number to
+        the person called: `caller_id`, `auto_answer` and `ring_timeout` have no equivalent.
+        """
+        source = request.source
+        if source is None or not source.value.strip():
+            raise PbxInvalidInput(f"{self.title} needs a line or number to ring first")
+        caller = self.format_number(source.value.strip())
+        data = {"caller": caller, "recipient": self.format_number(request.number)}
+        if source.kind is DialSourceKind.LINE:
+            data["line"] = caller
+        answer = await self._post("/callback", data)
+        if answer not in CALLBACK_ANSWERS:
+            raise PbxResponseError(f"{self.title} sent an unexpected answer to the callback")
+        return CallResult(None)
+
+    async def async_hangup(self, request: HangupRequest) -> None:
+        """DELETE the active call by the id the active-call list shows."""
+        if request.kind is not HangupTargetKind.CALL:
+            raise PbxInvalidInput(f"{self.title} hangs up calls by call id only")
+        if not re.fullmatch(r"\d+", request.value):
+            raise PbxInvalidInput(f"{self.title} call ids are numbers")
+        response = await self._request(
+            "DELETE", f"/active_calls/{request.value}.json", params=self._auth()
+        )
+        self._raise_for_error(response, "/active_calls")
+
+    async def async_send_sms(self, request: SmsRequest) -> SmsResult:
+        """One request per recipient (the API takes one); the sender defaults to Odorik's."""
+        if not request.recipients:
+            raise PbxInvalidInput(f"{self.title} SMS needs at least one recipient")
+        sender = request.sender or self._options.get(OPTION_SMS_SENDER)
+        message_ids: list[str] = []
+        for recipient in request.recipients:
+            data = {"recipient": self.format_number(recipient), "message": request.message}
+            if sender:
+                data["sender"] = self.format_number(str(sender))
+            word, _, message_id = (await self._post("/sms", data)).partition(" ")
+            if word != SMS_SENT:
+                raise PbxResponseError(f"{self.title} sent an unexpected answer to the SMS")
+            if message_id:
+                message_ids.append(message_id)
+        return SmsResult(tuple(message_ids))
