@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import timedelta
 import json
 from pathlib import Path
 import re
@@ -263,3 +264,569 @@ async def test_documented_example_requests(
         dict(parse_qsl(urlsplit(url).query))["action"]
         for url in (FIXTURES / "example_requests.txt").read_text().splitlines()
     ]
+
+
+# --- originate and dial ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("srcExtenPublicNum", "299299001"),
+        ("srcExtenInternalNum", "102"),
+        ("srcExtenId", "2"),
+        ("srcSipUsername", "sip102"),
+    ],
+)
+async def test_originate_from_each_kind_of_source(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, param: str, value: str
+) -> None:
+    answer = await ask(session, pbx_simulator, "originate", dstNum="800123456", **{param: value})
+    assert answer == SUCCESS
+    (call,) = pbx_simulator.state.active_calls()
+    assert (call.caller, call.callee, call.line_id, call.agent_id) == (
+        "102",
+        "+420800123456",
+        "2",
+        "2",
+    )
+    assert call.status is CallStatus.RINGING
+
+
+async def test_originate_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    conflict = await ask_text(
+        session,
+        pbx_simulator,
+        "originate",
+        dstNum="800123456",
+        srcExtenInternalNum="101",
+        srcSipUsername="sip101",
+    )
+    assert conflict == (FIXTURES / "originate_conflict_error.json").read_text().strip()
+    missing = refused("120", "Missing required parameters")
+    assert await ask(session, pbx_simulator, "originate", srcExtenInternalNum="101") == missing
+    assert await ask(session, pbx_simulator, "originate", dstNum="800123456") == missing
+    source = {"dstNum": "800123456", "srcExtenInternalNum": "101"}
+    assert await ask(
+        session, pbx_simulator, "originate", **{**source, "srcExtenInternalNum": "999"}
+    ) == refused("202", "Extension not found")
+    assert await ask(
+        session, pbx_simulator, "originate", dialplanName="other", **source
+    ) == refused("203", "Dialplan not found")
+    assert pbx_simulator.state.active_calls() == []
+    assert await ask(session, pbx_simulator, "originate", dialplanName="default", **source) == (
+        SUCCESS
+    )
+
+
+async def test_originate_line_checks(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    line = state.lines["1"]
+    source = {"dstNum": "800123456", "srcExtenInternalNum": "101"}
+    assert await ask(
+        session, pbx_simulator, "originate", checkIpHost="198.51.100.7", **source
+    ) == refused(
+        "210",
+        f"SIP host IP address mismatch. Channel SIP/sip101 is registered from IP {line.ip} "
+        "but requested IP address is 198.51.100.7",
+    )
+    assert await ask(
+        session, pbx_simulator, "originate", checkIpContact="198.51.100.7", **source
+    ) == refused(
+        "211",
+        "SIP host contact IP address mismatch. Contact IP address of the channel SIP/sip101 "
+        f"is {line.ip}, but requested IP address is 198.51.100.7",
+    )
+    state.agents["1"].status = AgentStatus.RINGING
+    assert await ask(session, pbx_simulator, "originate", checkExten="1", **source) == refused(
+        "224", "SIP channel status - Line is ringing"
+    )
+    state.agents["1"].status = AgentStatus.IN_CALL
+    assert await ask(session, pbx_simulator, "originate", checkExten="1", **source) == refused(
+        "226", "SIP channel status - Line is up"
+    )
+    state.set_registered("1", False)
+    assert await ask(session, pbx_simulator, "originate", checkExten="1", **source) == refused(
+        "220", "SIP channel is unreacheable"
+    )
+    assert state.active_calls() == []
+    state.set_registered("1", True)
+    state.agents["1"].status = AgentStatus.IDLE
+    checks = {"checkExten": "1", "checkIpHost": line.ip, "checkIpContact": line.ip}
+    assert await ask(session, pbx_simulator, "originate", **checks, **source) == SUCCESS
+
+
+async def test_dial_through_an_outgoing_route(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    dial = {"dstNum": "00421900123456", "context": "pospojeni"}
+    assert await ask(session, pbx_simulator, "dial", outrouteId="1", dialerCid="299299000", **dial)
+    (call,) = state.active_calls()
+    trunk = voipsun(pbx_simulator).first_trunk()
+    assert trunk is not None
+    assert (call.caller, call.callee, call.line_id) == ("299299000", "+421900123456", trunk.id)
+    assert (
+        await ask(
+            session, pbx_simulator, "dial", outrouteName="odchozi", overrideCallerId="777", **dial
+        )
+        == SUCCESS
+    )
+    assert state.active_calls()[-1].caller == "777"
+    assert (
+        await ask(session, pbx_simulator, "dial", outrouteId="1", outrouteName="odchozi", **dial)
+        == SUCCESS
+    )
+    assert len(state.active_calls()) == 3
+
+
+async def test_dial_refusals_and_unknown_context(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    not_found = refused("250", "Outroute not found!")
+    missing = refused("120", "Missing required parameters")
+    dial = {"dstNum": "800123456", "context": "pospojeni"}
+    assert await ask(session, pbx_simulator, "dial", outrouteName="jinam", **dial) == not_found
+    assert await ask(session, pbx_simulator, "dial", outrouteId="9", **dial) == not_found
+    assert (
+        await ask(session, pbx_simulator, "dial", outrouteId="1", outrouteName="jinam", **dial)
+        == not_found
+    )
+    assert await ask(session, pbx_simulator, "dial", **dial) == missing
+    assert await ask(session, pbx_simulator, "dial", outrouteId="1", dstNum="1") == missing
+    # A context Asterisk does not know: the API says yes, but nothing is dialled.
+    answer = await ask(
+        session, pbx_simulator, "dial", outrouteId="1", dstNum="800123456", context="nikde"
+    )
+    assert answer == SUCCESS
+    assert pbx_simulator.state.active_calls() == []
+
+
+async def test_dial_without_a_trunk(session: aiohttp.ClientSession, socket_enabled: None) -> None:
+    running, runner = await start_simulator(SimState(seed=1, trunks=0))
+    try:
+        answer = await ask(
+            session, running, "dial", outrouteId="1", dstNum="800123456", context="pospojeni"
+        )
+        assert answer == SUCCESS
+        (call,) = running.state.active_calls()
+        assert call.line_id is None
+        (row,) = (await ask(session, running, "listcalls"))["results"]
+        assert (row["sourceType"], row["idChannel"]) == ("trunk", "0")
+    finally:
+        await runner.cleanup()
+
+
+# --- calls -------------------------------------------------------------------------------------
+
+
+async def test_listcalls_rows(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    queued = state.incoming_call("+420601111222", queue_id="1")
+    answered = state.incoming_call("+421900111222", agent_id="2")
+    state.answer(answered.id)
+    state.now_offset += timedelta(seconds=30)
+    state.originate("103", "+420800123456", agent_id="3", line_id="3")
+    text = await ask_text(session, pbx_simulator, "listcalls")
+    assert "SIP/" in text  # listcalls does not escape slashes
+    answer = json.loads(text)
+    assert (answer["success"], answer["total"]) == ("true", "3")
+    trunk = voipsun(pbx_simulator).first_trunk()
+    assert trunk is not None
+    first, second, third = answer["results"]
+    assert first == {
+        "channelName": f"SIP/{trunk.name}-{queued.channel.rpartition('-')[2]}",
+        "context": "incomingRouteApp-1",
+        "src": "601111222",
+        "dst": state.queues["1"].number,
+        "duration": "30",
+        "status": "Up",
+        "accountCode": f"SIPTR_{trunk.id}",
+        "sourceType": "trunk",
+        "idChannel": trunk.id,
+    }
+    assert second["channelName"].startswith("SIP/sip102-")
+    assert (second["src"], second["status"], second["accountCode"]) == (
+        "00421900111222",
+        "Up",
+        "SIP_2",
+    )
+    assert (third["context"], third["status"], third["dst"], third["duration"]) == (
+        "extensions-dialplanid-1",
+        "Ringing",
+        "800123456",
+        "0",
+    )
+
+
+async def test_hangupcall(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    state = pbx_simulator.state
+    call = state.incoming_call("+420601111222", queue_id="1")
+    assert await ask(session, pbx_simulator, "hangupcall") == refused(
+        "400", "Parameter channelName is empty"
+    )
+    assert await ask(session, pbx_simulator, "hangupcall", channelName="SIP/x-1") == {
+        "success": "false",
+        "reason": "No such channel",
+    }
+    channel = voipsun(pbx_simulator).channel_name(call)
+    assert await ask(session, pbx_simulator, "hangupcall", channelName=channel) == SUCCESS
+    assert call.status is CallStatus.ENDED
+    assert state.queues["1"].abandoned == 1
+
+
+# --- spying ------------------------------------------------------------------------------------
+
+
+async def test_spying(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    sim, state = voipsun(pbx_simulator), pbx_simulator.state
+    call = state.incoming_call("+420601111222", agent_id="2")
+    channel = sim.channel_name(call)
+    assert (
+        await ask(session, pbx_simulator, "spying", srcExtenId="1", dstChannelName=channel)
+        == SUCCESS
+    )
+    assert (
+        await ask(session, pbx_simulator, "spying", srcExtenId="1", dstSipUsername="sip103")
+        == SUCCESS
+    )
+    assert sim.spy_sessions == [("1", channel), ("1", "sip103")]
+    one_source = json.loads((FIXTURES / "originate_conflict_error.json").read_text())
+    assert await ask(session, pbx_simulator, "spying", srcExtenId="1", srcSipUsername="sip101") == {
+        **one_source,
+        "errno": "300",
+    }
+    assert await ask(
+        session,
+        pbx_simulator,
+        "spying",
+        srcExtenId="1",
+        dstExtenId="2",
+        dstChannelName=channel,
+    ) == refused(
+        "301",
+        "Use only one of next variables: dstExtenPublicNum, dstExtenInternalNum, dstExtenId, "
+        "dstSipUsername, dstChannelName",
+    )
+    assert await ask(session, pbx_simulator, "spying", srcExtenId="99", dstExtenId="2") == refused(
+        "303", "Source extension not found"
+    )
+    assert await ask(
+        session, pbx_simulator, "spying", srcExtenId="1", srcDialplanName="x", dstExtenId="2"
+    ) == refused("304", "Source dialplan not found")
+    assert await ask(
+        session, pbx_simulator, "spying", srcExtenId="1", dstDialplanName="x", dstExtenId="2"
+    ) == refused("312", "Destination dialplan not found")
+    assert await ask(
+        session, pbx_simulator, "spying", srcExtenId="1", dstChannelName="SIP/x-1"
+    ) == refused("311", "Destination extension not found")
+
+
+# --- registrations -----------------------------------------------------------------------------
+
+
+async def test_sipstatus(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    state = pbx_simulator.state
+    state.set_registered("2", False)
+    trunk = voipsun(pbx_simulator).first_trunk()
+    assert trunk is not None
+    text = await ask_text(session, pbx_simulator, "sipstatus")
+    # Written as the documentation shows it: spaces inside the list, escaped slashes.
+    assert text.startswith('{"total":7,"results":[ {"id":12,"type":"extension_line"')
+    assert text.endswith('} ],"success":true,"_debug":false}')
+    answer = json.loads(text)
+    rows = {row["user"]: row for row in answer["results"]}
+    line = state.lines["1"]
+    assert rows["sip101"] == {
+        "id": 12,
+        "type": "extension_line",
+        "user": "sip101",
+        "host": line.ip,
+        "port": str(line.port),
+        "status": "OK (6 ms)",
+        "useragent": line.user_agent,
+        "regcontact": f"sip:sip101@{line.ip}:{line.port}",
+        "registry": None,
+        "extension_line_id": "1",
+    }
+    if "/" in line.user_agent:
+        assert line.user_agent.replace("/", "\\/") in text
+    assert rows["sip102"] | {"id": 0} == {
+        "id": 0,
+        "type": "extension_line",
+        "user": "sip102",
+        "host": "(Unspecified)",
+        "port": "0",
+        "status": "UNKNOWN",
+        "useragent": "",
+        "regcontact": "",
+        "registry": None,
+        "extension_line_id": "2",
+    }
+    assert rows[trunk.name]["type"] == "sip"
+    assert rows[trunk.name]["sip_id"] == trunk.id
+    assert rows[trunk.name]["id"] == int(trunk.id) * 10 + 1
+    state.set_registered(trunk.id, False)
+    answer = await ask(session, pbx_simulator, "sipstatus")
+    assert {row["user"]: row for row in answer["results"]}[trunk.name]["status"] == "UNREACHABLE"
+
+
+# --- call centre -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "errno", "extra"),
+    [
+        ("agentlogin", "500", {"srcExtenInternalNum": "101"}),
+        ("agentlogout", "550", {}),
+        ("agentpause", "580", {}),
+        ("agentunpause", "590", {}),
+        ("agentadd", "601", {"queueName": "Sales"}),
+        ("agentremove", "611", {"queueName": "Sales"}),
+        ("agentstatus", "620", {}),
+    ],
+)
+async def test_agent_actions_check_number_and_pin(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    action: str,
+    errno: str,
+    extra: dict[str, str],
+) -> None:
+    bad = refused(errno, "Agent not found, or bad authorization credentials!")
+    assert await ask(session, pbx_simulator, action, **extra, **agent_params(pin="9999")) == bad
+    assert await ask(session, pbx_simulator, action, **extra, **agent_params("5555")) == bad
+    assert await ask(session, pbx_simulator, action, **extra, agentNumber="1000") == refused(
+        "120", "Missing required parameters"
+    )
+
+
+async def test_agent_login_logout_pause(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    sim, state = voipsun(pbx_simulator), pbx_simulator.state
+    agent = state.agents["1"]
+    assert await ask(session, pbx_simulator, "agentlogout", **agent_params()) == SUCCESS
+    assert not state.agents["1"].logged_in
+    assert (
+        await ask(session, pbx_simulator, "agentlogin", srcSipUsername="sip206", **agent_params())
+        == SUCCESS
+    )
+    assert state.agents["1"].logged_in
+    assert sim.login_line(agent) is state.lines["6"]
+    assert await ask(session, pbx_simulator, "agentpause", **agent_params()) == SUCCESS
+    assert state.agents["1"].paused
+    assert await ask(session, pbx_simulator, "agentunpause", **agent_params()) == SUCCESS
+    assert not state.agents["1"].paused
+    del state.lines["6"]  # a login line that is gone: the agent's own line again
+    assert sim.login_line(agent) is state.lines["1"]
+
+
+async def test_agent_login_line_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    assert await ask(
+        session,
+        pbx_simulator,
+        "agentlogin",
+        srcExtenId="1",
+        srcExtenInternalNum="101",
+        **agent_params(),
+    ) == refused(
+        "501",
+        "Use only one of next variables: srcExtenPublicNum, srcExtenInternalNum, srcExtenId, "
+        "srcSipUsername.",
+    )
+    assert await ask(
+        session, pbx_simulator, "agentlogin", srcExtenId="99", **agent_params()
+    ) == refused("503", "Extension not found")
+    assert await ask(
+        session, pbx_simulator, "agentlogin", srcExtenId="1", dialplanName="x", **agent_params()
+    ) == refused("504", "Dialplan not found")
+
+
+async def test_agent_add_and_remove(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    assert "2" not in state.agents["2"].queue_ids
+    assert (
+        await ask(
+            session,
+            pbx_simulator,
+            "agentadd",
+            queueName="Support",
+            penalty="1",
+            **agent_params("1001", "1002"),
+        )
+        == SUCCESS
+    )
+    assert "2" in state.agents["2"].queue_ids
+    assert (
+        await ask(
+            session,
+            pbx_simulator,
+            "agentremove",
+            queueName="Support",
+            **agent_params("1001", "1002"),
+        )
+        == SUCCESS
+    )
+    assert "2" not in state.agents["2"].queue_ids
+    assert await ask(
+        session, pbx_simulator, "agentadd", queueName="FrontaABC", **agent_params()
+    ) == refused("600", "Queue FrontaABC not found!")
+    assert await ask(
+        session, pbx_simulator, "agentremove", queueName="FrontaABC", **agent_params()
+    ) == refused("610", "Queue FrontaABC not found!")
+    assert await ask(session, pbx_simulator, "agentadd", **agent_params()) == refused(
+        "120", "Missing required parameters"
+    )
+
+
+async def test_agentstatus_bodies_are_the_documented_ones(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    documented = documented_agent_statuses()
+    seen = []
+    for status in (AgentStatus.IDLE, AgentStatus.RINGING, AgentStatus.IN_CALL, AgentStatus.ON_HOLD):
+        state.agents["1"].status = status
+        seen.append(await ask_text(session, pbx_simulator, "agentstatus", **agent_params()))
+    state.set_registered("1", False)
+    seen.append(await ask_text(session, pbx_simulator, "agentstatus", **agent_params()))
+    state.agent_logout("1")
+    seen.append(await ask_text(session, pbx_simulator, "agentstatus", **agent_params()))
+    assert [documented.index(body) for body in seen] == [0, 4, 2, 5, 3, 7]
+    with pytest.raises(ValueError, match="Expecting"):
+        json.loads(seen[0])  # as documented: not JSON
+
+
+async def test_agentstatus_without_a_line(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    running, runner = await start_simulator(SimState(seed=1, agents=3, lines=1))
+    try:
+        text = await ask_text(session, running, "agentstatus", **agent_params("1002", "1003"))
+        assert text == '{"success":"true":"reason":"Agent 1002 is logged in. Line is unavailable"}'
+        (queue,) = [
+            q
+            for q in (await ask(session, running, "queuestatus"))["results"]
+            if q["queueName"] == "Sales"
+        ]
+        member = queue["members"][running.state.agents["3"].name]
+        assert (member["loggedFrom"], member["status"]) == ("", "5")
+    finally:
+        await runner.cleanup()
+
+
+# --- queues ------------------------------------------------------------------------------------
+
+
+async def test_queuestatus(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    state = pbx_simulator.state
+    sales = state.queues["1"]
+    first = state.incoming_call("+420999555444", queue_id="1")
+    state.now_offset += timedelta(seconds=7)
+    state.incoming_call("+420999555666", queue_id="1")
+    answered = state.incoming_call("+420999444555", queue_id="1")
+    state.answer(answered.id, "2")
+    state.hangup(answered.id)
+    state.agent_pause("3")
+    state.agent_logout("4")
+    text = await ask_text(session, pbx_simulator, "queuestatus", queueName="Sales")
+    assert "Local\\/1000@extensions-dialplanid-1" in text  # PHP escapes slashes
+    (row,) = json.loads(text)["results"]
+    assert {k: row[k] for k in row if k not in ("members", "waiters")} == {
+        "queueName": "Sales",
+        "max": "0",
+        "strategy": sales.strategy,
+        "calls": "2",
+        "holdTime": "0",
+        "talkTime": "0",
+        "completed": "1",
+        "abandoned": "0",
+        "serviceLevel": "20",
+        "serviceLevelPerf": "100.0",
+        "weight": "0",
+    }
+    names = {state.agents[i].name: i for i in sales.member_ids}
+    assert set(row["members"]) == {state.agents[i].name for i in ("1", "2", "3", "5")}
+    member = row["members"][state.agents["1"].name]
+    assert member == {
+        "agentName": state.agents["1"].name,
+        "channelStatus": "Line is free",
+        "location": "Local/1000@extensions-dialplanid-1",
+        "loggedFrom": "SIP/sip101",
+        "membership": "dynamic",
+        "penalty": "1",
+        "callsTaken": "0",
+        "lastCall": "0",
+        "isInCall": "0",
+        "status": "1",
+        "paused": "0",
+    }
+    assert row["members"][state.agents["3"].name]["paused"] == "1"
+    taken = row["members"][state.agents["2"].name]
+    assert taken["callsTaken"] == "1"
+    assert taken["lastCall"] != "0"
+    assert set(names) >= set(row["members"])
+    assert row["waiters"]["1"] == {
+        "position": "1",
+        "channel": voipsun(pbx_simulator).channel_name(first),
+        "uniqueid": f"{int(first.created.timestamp())}.{first.id}",
+        "callerIdNum": "999555444",
+        "callerIdName": "999555444",
+        "connectedLineNum": None,
+        "connectedLineName": None,
+        "wait": "7",
+    }
+    assert row["waiters"]["2"]["wait"] == "0"
+
+
+async def test_queuestatus_lists_every_queue_and_empty_maps(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    state.agents["1"].status = AgentStatus.IN_CALL
+    for agent_id in list(state.queues["2"].member_ids):
+        state.queue_logout(agent_id, "2")
+    text = await ask_text(session, pbx_simulator, "queuestatus")
+    assert '"members":[],"waiters":[]' in text  # PHP's empty arrays
+    sales, support = json.loads(text)["results"]
+    assert (sales["queueName"], support["queueName"]) == ("Sales", "Support")
+    busy = sales["members"][state.agents["1"].name]
+    assert (busy["channelStatus"], busy["isInCall"], busy["status"]) == ("Line is busy", "1", "2")
+    assert await ask(session, pbx_simulator, "queuestatus", queueName="FrontaABC") == {
+        "success": "true",
+        "results": [],
+    }
+
+
+# --- recordings --------------------------------------------------------------------------------
+
+
+async def test_moverecord(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    state = pbx_simulator.state
+    call = state.originate("101", "+420800123456", agent_id="1")
+    cdr = {"cdrId": call.id}
+    assert await ask(session, pbx_simulator, "moverecord", **cdr) == refused(
+        "120", "Missing required parameters"
+    )
+    assert await ask(session, pbx_simulator, "moverecord", cdrId="1", path="/mnt") == refused(
+        "800", "CDR record not found!"
+    )
+    assert await ask(session, pbx_simulator, "moverecord", path="/mnt", **cdr) == refused(
+        "801", "CDR not contain any information about audio record!"
+    )
+    call.recording = "/var/spool/asterisk/monitor/call.wav"
+    assert await ask(session, pbx_simulator, "moverecord", path="/mnt/nas/", **cdr) == SUCCESS
+    assert call.recording == "/mnt/nas/call.wav"
+    assert await ask(session, pbx_simulator, "moverecord", filename="new.wav", **cdr) == SUCCESS
+    assert call.recording == "/mnt/nas/new.wav"
