@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from homeassistant.components.webhook import async_generate_id
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
@@ -15,7 +16,14 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from .api import PbxClient, client_class
 from .api.client import OPTION_AGENT_PINS, OPTION_SMS_SENDER
 from .api.providers.yemot import OPTION_QUEUE_PATHS
-from .const import CONF_AGENT_PINS, CONF_PROVIDER, CONF_QUEUE_PATHS, CONF_SMS_SENDER
+from .const import (
+    CONF_AGENT_PINS,
+    CONF_AUTO_REGISTER_WEBHOOK,
+    CONF_PROVIDER,
+    CONF_QUEUE_PATHS,
+    CONF_SMS_SENDER,
+    CONF_WEBHOOK_ID,
+)
 from .coordinator import PbxCoordinator
 from .entity import (
     ObjectKind,
@@ -24,9 +32,12 @@ from .entity import (
     object_device_info,
     object_ids,
 )
+from .events import PbxEventHub, async_remove_stored_events
+from .webhook import PbxWebhook, async_register_at_provider, async_unregister_at_provider
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.EVENT,
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
@@ -39,6 +50,7 @@ class PbxRuntimeData:
 
     client: PbxClient
     coordinator: PbxCoordinator
+    events: PbxEventHub
 
 
 type PbxConfigEntry = ConfigEntry[PbxRuntimeData]
@@ -67,7 +79,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     client = create_client(hass, entry.data, entry.options)
     coordinator = PbxCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = PbxRuntimeData(client=client, coordinator=coordinator)
+    events = PbxEventHub(hass, entry, client, coordinator)
+    entry.runtime_data = PbxRuntimeData(client=client, coordinator=coordinator, events=events)
     # Agent, queue and line devices are linked to the hub by its device id.
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **hub_device_info(coordinator)
@@ -81,6 +94,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     sync_devices()
     entry.async_on_unload(coordinator.async_add_listener(sync_devices))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Event entities are listening now: events derived from polling may start.
+    await events.async_start()
+    entry.async_on_unload(events.async_stop)
+    if CONF_WEBHOOK_ID not in entry.data:  # entries made before webhooks existed
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_WEBHOOK_ID: async_generate_id()}
+        )
+    hook = PbxWebhook(hass, entry, client, events)
+    hook.async_register()
+    entry.async_on_unload(hook.async_unregister)
+    if entry.options.get(CONF_AUTO_REGISTER_WEBHOOK):
+        await async_register_at_provider(hass, entry, client)
     return True
 
 
@@ -104,6 +129,15 @@ def _async_sync_devices(
 async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     """Unload a provider account."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> None:
+    """Take our webhook URL (only ours) off the provider and forget the events seen."""
+    if entry.options.get(CONF_AUTO_REGISTER_WEBHOOK):
+        await async_unregister_at_provider(
+            hass, entry, create_client(hass, entry.data, entry.options)
+        )
+    await async_remove_stored_events(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

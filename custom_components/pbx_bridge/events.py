@@ -106,6 +106,11 @@ def storage_key(entry_id: str) -> str:
     return f"{DOMAIN}.events.{entry_id}"
 
 
+async def async_remove_stored_events(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget what the hub of a removed entry had seen."""
+    await Store[_StoredData](hass, STORAGE_VERSION, storage_key(entry_id)).async_remove()
+
+
 @dataclass(frozen=True, slots=True)
 class FiredEvent:
     """An event as fired on the bus, with the snapshot objects it names."""

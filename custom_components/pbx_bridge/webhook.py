@@ -21,7 +21,7 @@ from homeassistant.helpers.network import NoURLAvailableError
 
 from .api import PbxClient
 from .api.errors import PbxError
-from .api.models import WebhookRequest
+from .api.models import Capability, WebhookRequest
 from .const import CONF_WEBHOOK_ID, CONF_WEBHOOK_SECRET, DOMAIN
 
 if TYPE_CHECKING:
@@ -87,6 +87,39 @@ def registration_url(hass: HomeAssistant, entry: ConfigEntry[Any]) -> str:
     """The URL to register at the provider: reachable from outside where possible."""
     url = webhook.async_generate_url(hass, entry.data[CONF_WEBHOOK_ID], prefer_external=True)
     return _with_secret(url, entry.options.get(CONF_WEBHOOK_SECRET))
+
+
+async def async_register_at_provider(
+    hass: HomeAssistant, entry: ConfigEntry[Any], client: PbxClient
+) -> None:
+    """Add our URL to the provider's hook settings (the user's own URLs stay)."""
+    if not client.supports(Capability.REGISTER_WEBHOOK):
+        return
+    try:
+        await client.async_register_webhook(registration_url(hass, entry))
+    except NoURLAvailableError:
+        _LOGGER.warning(
+            "Cannot register the %s webhook: Home Assistant has no URL the provider can reach",
+            client.title,
+        )
+    except PbxError as err:
+        _LOGGER.warning("Cannot register the %s webhook: %s", client.title, err)
+
+
+async def async_unregister_at_provider(
+    hass: HomeAssistant, entry: ConfigEntry[Any], client: PbxClient
+) -> None:
+    """Take our URL (and only it) off the provider's hook settings."""
+    if not client.supports(Capability.REGISTER_WEBHOOK):
+        return
+    try:
+        await client.async_unregister_webhook(registration_url(hass, entry))
+    except NoURLAvailableError:
+        _LOGGER.warning(
+            "Cannot remove the %s webhook: Home Assistant has no URL to look for", client.title
+        )
+    except PbxError as err:
+        _LOGGER.warning("Cannot remove the %s webhook: %s", client.title, err)
 
 
 def _with_secret(url: str, secret: str | None) -> str:

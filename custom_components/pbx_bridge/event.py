@@ -1,0 +1,143 @@
+"""Event entities: the account's calls and SMS, and the calls of each agent and line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.event import EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api.models import Capability
+from .coordinator import PbxCoordinator
+from .entity import (
+    ObjectKind,
+    PbxAgentEntity,
+    PbxEntity,
+    PbxLineEntity,
+    async_add_object_entities,
+)
+from .events import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_PROVIDER,
+    ATTR_TYPE,
+    CALL_EVENT_TYPES,
+    EVENT_CALL,
+    EVENT_SMS,
+    SMS_EVENT_TYPES,
+    FiredEvent,
+    signal_event,
+)
+
+if TYPE_CHECKING:
+    from . import PbxConfigEntry
+
+# Entities only react to dispatcher signals; nothing to poll or to limit.
+PARALLEL_UPDATES = 0
+
+# Bus data that an entity's attributes leave out: the entity already says it.
+_IMPLIED_KEYS = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_PROVIDER, ATTR_TYPE})
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PbxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the account's event entities and those of every agent and line."""
+    coordinator = entry.runtime_data.coordinator
+    client = coordinator.client
+    entities: list[EventEntity] = [PbxAccountCallEvent(coordinator)]
+    if client.supports(Capability.SMS_WEBHOOK) or client.supports(Capability.SMS_POLLING):
+        entities.append(PbxAccountSmsEvent(coordinator))
+    async_add_entities(entities)
+    async_add_object_entities(
+        coordinator,
+        async_add_entities,
+        {
+            ObjectKind.AGENT: lambda agent_id: [PbxAgentCallEvent(coordinator, agent_id)],
+            ObjectKind.LINE: lambda line_id: [PbxLineCallEvent(coordinator, line_id)],
+        },
+    )
+
+
+class _PbxEventMixin(EventEntity):
+    """Shows the events of the entry's hub that `_wants` accepts."""
+
+    coordinator: PbxCoordinator
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                signal_event(self.coordinator.config_entry.entry_id),
+                self._async_handle_event,
+            )
+        )
+
+    def _wants(self, fired: FiredEvent) -> bool:
+        raise NotImplementedError
+
+    @callback
+    def _async_handle_event(self, fired: FiredEvent) -> None:
+        if not self._wants(fired) or fired.event_type not in self.event_types:
+            return
+        attributes: dict[str, Any] = {
+            key: value for key, value in fired.data.items() if key not in _IMPLIED_KEYS
+        }
+        self._trigger_event(fired.event_type, attributes)
+        self.async_write_ha_state()
+
+
+class PbxAccountCallEvent(_PbxEventMixin, PbxEntity):
+    """Every call event of the account."""
+
+    _attr_translation_key = "calls"
+
+    def __init__(self, coordinator: PbxCoordinator) -> None:
+        super().__init__(coordinator, "call_events")
+        self._attr_event_types = list(CALL_EVENT_TYPES)
+
+    def _wants(self, fired: FiredEvent) -> bool:
+        return fired.bus_event == EVENT_CALL
+
+
+class PbxAccountSmsEvent(_PbxEventMixin, PbxEntity):
+    """Every SMS the account receives."""
+
+    _attr_translation_key = "sms"
+
+    def __init__(self, coordinator: PbxCoordinator) -> None:
+        super().__init__(coordinator, "sms_events")
+        self._attr_event_types = list(SMS_EVENT_TYPES)
+
+    def _wants(self, fired: FiredEvent) -> bool:
+        return fired.bus_event == EVENT_SMS
+
+
+class PbxAgentCallEvent(_PbxEventMixin, PbxAgentEntity):
+    """The call events that name one agent."""
+
+    _attr_translation_key = "agent_calls"
+
+    def __init__(self, coordinator: PbxCoordinator, agent_id: str) -> None:
+        super().__init__(coordinator, agent_id, "call_events")
+        self._attr_event_types = list(CALL_EVENT_TYPES)
+
+    def _wants(self, fired: FiredEvent) -> bool:
+        return fired.bus_event == EVENT_CALL and fired.agent_id == self.object_id
+
+
+class PbxLineCallEvent(_PbxEventMixin, PbxLineEntity):
+    """The call events that name one SIP line or trunk."""
+
+    _attr_translation_key = "line_calls"
+
+    def __init__(self, coordinator: PbxCoordinator, line_id: str) -> None:
+        super().__init__(coordinator, line_id, "call_events")
+        self._attr_event_types = list(CALL_EVENT_TYPES)
+
+    def _wants(self, fired: FiredEvent) -> bool:
+        return fired.bus_event == EVENT_CALL and fired.line_id == self.object_id
