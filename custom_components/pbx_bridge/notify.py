@@ -14,7 +14,8 @@ from . import PbxConfigEntry
 from .api.errors import PbxInvalidInput
 from .api.models import Capability
 from .api.numbers import normalize_number
-from .const import CONF_SMS_RECIPIENTS, DOMAIN
+from .const import CONF_SMS_RECIPIENTS
+from .entity import hub_identifier
 from .services import async_send_sms
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,9 +59,10 @@ class PbxSmsNotifyEntity(NotifyEntity):
     def __init__(self, entry: PbxConfigEntry, number: str) -> None:
         self._entry = entry
         self._number = number
-        self._attr_unique_id = f"{entry.unique_id}_sms_{number}"
+        unique_id = entry.runtime_data.coordinator.unique_id
+        self._attr_unique_id = f"{unique_id}_sms_{number}"
         self._attr_translation_placeholders = {"recipient": number}
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, str(entry.unique_id))})
+        self._attr_device_info = DeviceInfo(identifiers={hub_identifier(unique_id)})
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Send `message` (after `title`, if given) as one SMS."""
