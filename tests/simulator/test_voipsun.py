@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -60,6 +60,15 @@ async def session() -> AsyncGenerator[aiohttp.ClientSession]:
         yield client_session
 
 
+def is_logged_in(state: SimState, agent_id: str) -> bool:
+    """Read through a call, so type narrowing does not outlive the actions in between."""
+    return state.agents[agent_id].logged_in
+
+
+def is_paused(state: SimState, agent_id: str) -> bool:
+    return state.agents[agent_id].paused
+
+
 def voipsun(running: RunningSimulator) -> VoipsunSim:
     sim = running.sim.providers["voipsun"]
     assert isinstance(sim, VoipsunSim)
@@ -70,23 +79,30 @@ def api_url(running: RunningSimulator) -> str:
     return f"{running.config['voipsun']['base_url']}/api/api.php"
 
 
-async def ask_text(
+async def ask_as(
     session: aiohttp.ClientSession,
     running: RunningSimulator,
+    credentials: Mapping[str, str],
     action: str,
-    *,
-    credentials: dict[str, str] | None = None,
+    /,
     **params: str,
 ) -> str:
-    query = {**(CREDENTIALS if credentials is None else credentials), "action": action, **params}
+    """Send one action with `credentials`; return the body text."""
+    query = {**credentials, "action": action, **params}
     async with session.get(api_url(running), params=query) as response:
         assert response.status == 200  # errors too: they are in the body
         assert response.content_type == "application/json"
         return await response.text()
 
 
+async def ask_text(
+    session: aiohttp.ClientSession, running: RunningSimulator, action: str, /, **params: str
+) -> str:
+    return await ask_as(session, running, CREDENTIALS, action, **params)
+
+
 async def ask(
-    session: aiohttp.ClientSession, running: RunningSimulator, action: str, **params: str
+    session: aiohttp.ClientSession, running: RunningSimulator, action: str, /, **params: str
 ) -> dict[str, Any]:
     answer = json.loads(await ask_text(session, running, action, **params))
     assert isinstance(answer, dict)
@@ -159,7 +175,7 @@ async def test_wrong_credentials_are_refused_everywhere(
         {"username": "other", "password": "secretpwd"},
         {},
     ):
-        text = await ask_text(session, pbx_simulator, action, credentials=credentials)
+        text = await ask_as(session, pbx_simulator, credentials, action)
         assert text == expected
     assert pbx_simulator.state.active_calls() == []
 
@@ -173,7 +189,7 @@ async def test_credentials_changed_by_the_control_api(
         assert response.status == 200
     assert (await ask(session, pbx_simulator, "listcalls"))["errno"] == "100"
     fresh = {"username": "voipsun", "password": "n3w"}
-    text = await ask_text(session, pbx_simulator, "listcalls", credentials=fresh)
+    text = await ask_as(session, pbx_simulator, fresh, "listcalls")
     assert json.loads(text)["success"] == "true"
     assert pbx_simulator.config["voipsun"]["password"] == "n3w"
 
@@ -613,17 +629,17 @@ async def test_agent_login_logout_pause(
     sim, state = voipsun(pbx_simulator), pbx_simulator.state
     agent = state.agents["1"]
     assert await ask(session, pbx_simulator, "agentlogout", **agent_params()) == SUCCESS
-    assert not state.agents["1"].logged_in
+    assert not is_logged_in(state, "1")
     assert (
         await ask(session, pbx_simulator, "agentlogin", srcSipUsername="sip206", **agent_params())
         == SUCCESS
     )
-    assert state.agents["1"].logged_in
+    assert is_logged_in(state, "1")
     assert sim.login_line(agent) is state.lines["6"]
     assert await ask(session, pbx_simulator, "agentpause", **agent_params()) == SUCCESS
-    assert state.agents["1"].paused
+    assert is_paused(state, "1")
     assert await ask(session, pbx_simulator, "agentunpause", **agent_params()) == SUCCESS
-    assert not state.agents["1"].paused
+    assert not is_paused(state, "1")
     del state.lines["6"]  # a login line that is gone: the agent's own line again
     assert sim.login_line(agent) is state.lines["1"]
 
