@@ -14,10 +14,12 @@ import aiohttp
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from yarl import URL
 
 import custom_components.pbx_bridge  # noqa: F401
 from custom_components.pbx_bridge import PLATFORMS
@@ -74,7 +76,13 @@ def demo_options(running: RunningSimulator, provider: str) -> dict[str, Any]:
     if provider == "yemot":
         return {CONF_QUEUE_PATHS: [f"/{queue.extension}" for queue in state.queues.values()]}
     if provider == "voipsun":
-        return {CONF_AGENT_PINS: {agent.extension: agent.pin for agent in state.agents.values()}}
+        numbers = running.sim.providers["voipsun"]
+        return {
+            CONF_AGENT_PINS: {
+                numbers.agent_number(agent): agent.pin  # type: ignore[attr-defined]
+                for agent in state.agents.values()
+            }
+        }
     return {}
 
 
@@ -134,3 +142,42 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         return_value=True,
     ):
         yield
+
+
+def _without_port(text: str, port: int) -> str:
+    """`text` with the simulator's random port (in URLs, ids and entity ids) made fixed."""
+    return text.replace(f"127.0.0.1:{port}", "127.0.0.1:PORT").replace(
+        f"127_0_0_1_{port}", "127_0_0_1_port"
+    )
+
+
+def port_free_snapshot(snapshot: SnapshotAssertion, running: RunningSimulator) -> SnapshotAssertion:
+    """`snapshot`, serializing without the simulator's port (it differs on every run)."""
+    port = cast(int, URL(running.origin).port)
+
+    class PortFreeExtension(HomeAssistantSnapshotExtension):
+        def serialize(self, data: Any, **kwargs: Any) -> str:
+            return _without_port(super().serialize(data, **kwargs), port)
+
+    return snapshot.use_extension(PortFreeExtension)
+
+
+async def snapshot_entities(
+    hass: HomeAssistant,
+    snapshot: SnapshotAssertion,
+    entry: MockConfigEntry,
+    running: RunningSimulator,
+) -> None:
+    """Snapshot every entity of `entry` (like `snapshot_platform`, but port-free names)."""
+    port = cast(int, URL(running.origin).port)
+    snap = port_free_snapshot(snapshot, running)
+    entity_entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert entity_entries
+    assert len({entity_entry.domain for entity_entry in entity_entries}) == 1
+    for entity_entry in entity_entries:
+        name = _without_port(entity_entry.entity_id, port)
+        assert entity_entry == snap(name=f"{name}-entry")
+        assert entity_entry.disabled_by is None, "Enable every entity for the snapshot."
+        state = hass.states.get(entity_entry.entity_id)
+        assert state, f"State not found for {entity_entry.entity_id}"
+        assert state == snap(name=f"{name}-state")
