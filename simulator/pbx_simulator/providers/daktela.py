@@ -641,6 +641,10 @@ class DaktelaSim(BaseProviderSim):
             status = "INUSE"
         return {"exten": line.name, "status": status, "ip": line.ip, "port": str(line.port)}
 
+    @staticmethod
+    def _seconds(start: datetime, end: datetime | None) -> int:
+        return int(((end or start) - start).total_seconds())
+
     def _relative(self, moment: datetime | None) -> str:
         if moment is None:
             return "0"
@@ -712,8 +716,16 @@ class DaktelaSim(BaseProviderSim):
                 "callscript_opened": None,
                 "login_oqueues": [
                     {
-                        **self._queue_object(queue),
+                        "queue": queue.id,
+                        "name": self.queue_number(queue),
+                        "title": queue.name,
+                        "description": "",
                         "type": "in",
+                        "direction": "in",
+                        "options": {"ring_strategy": queue.strategy, "ringtime": "20"},
+                        "deleted": "0",
+                        "penalty": "0",
+                        "login": "manual",
                         "rt_logged": queue.id in agent.queue_ids,
                     }
                     for queue in self.state.queues.values()
@@ -848,6 +860,11 @@ class DaktelaSim(BaseProviderSim):
                     "id_call": self.call_id(call),
                     "from_did": national(call.callee) if way == "in" else None,
                     "direction": way,
+                    "price": "0.00000000",
+                    "destination_type": "Pevna_Linka",
+                    "destination_type_description": "Pevna_Linka",
+                    "destination": "Ceska republika",
+                    "destination_price": "0.9000",
                 }
             )
         return self._ok(rows)
@@ -861,6 +878,7 @@ class DaktelaSim(BaseProviderSim):
                 continue
             if answered in ("true", "false") and call.was_answered != (answered == "true"):
                 continue
+            waited = self._seconds(call.created, call.answered) if call.answered else 0
             rows.append(
                 {
                     "call": call.id,
@@ -873,9 +891,21 @@ class DaktelaSim(BaseProviderSim):
                     "clid": national(
                         call.caller if call.direction is Direction.IN else call.callee
                     ),
-                    "duration": str(
-                        int(((call.ended or call.created) - call.created).total_seconds())
-                    ),
+                    "contact": None,
+                    "did": national(call.callee) if call.direction is Direction.IN else "",
+                    "waiting_time": str(waited),
+                    "ringing_time": str(waited),
+                    "hold_time": "0",
+                    "duration": str(self._seconds(call.created, call.ended)),
+                    "orig_pos": "1",
+                    "position": "1",
+                    "disposition_cause": "agent" if call.was_answered else "abandon",
+                    "disconnection_cause": "",
+                    "pressed_key": None,
+                    "score": None,
+                    "note": "",
+                    "attempts": "0",
+                    "qa_user_id": None,
                 }
             )
         skip, take = int(params.get("skip", "0")), int(params.get("take", "100"))
@@ -895,6 +925,7 @@ class DaktelaSim(BaseProviderSim):
         call = calls[-1]
         agent = self.state.agents.get(call.agent_id or "")
         queue = self.state.queues.get(call.queue_id or "")
+        waited = self._seconds(call.created, call.answered) if call.answered else 0
         return self._ok(
             {
                 "call": self.call_id(call),
@@ -904,8 +935,16 @@ class DaktelaSim(BaseProviderSim):
                 "user": call.agent_id,
                 "answered": call.was_answered,
                 "clid": number,
+                "waiting_time": waited,
+                "ringing_time": waited,
+                "hold_time": 0,
+                "duration": self._seconds(call.created, call.ended),
+                "disposition": "user",
+                "orig_posision": 1,  # sic, as documented
+                "attempts": 0,
                 "queue_title": queue.name if queue else None,
                 "queue_number": self.queue_number(queue) if queue else None,
+                "queue_direction": "in" if queue else None,
                 "user_title": agent.name if agent else None,
                 "user_login": agent.login if agent else None,
             }
