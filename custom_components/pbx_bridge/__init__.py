@@ -10,8 +10,9 @@ from homeassistant.components.webhook import async_generate_id
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
 
 from .api import PbxClient, client_class
 from .api.client import OPTION_AGENT_PINS, OPTION_SMS_SENDER
@@ -23,6 +24,7 @@ from .const import (
     CONF_QUEUE_PATHS,
     CONF_SMS_SENDER,
     CONF_WEBHOOK_ID,
+    DOMAIN,
 )
 from .coordinator import PbxCoordinator
 from .entity import (
@@ -33,11 +35,15 @@ from .entity import (
     object_ids,
 )
 from .events import PbxEventHub, async_remove_stored_events
+from .services import async_setup_services
 from .webhook import PbxWebhook, async_register_at_provider, async_unregister_at_provider
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.EVENT,
+    Platform.NOTIFY,
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
@@ -72,6 +78,12 @@ def create_client(
     if paths := options.get(CONF_QUEUE_PATHS):
         client_options[OPTION_QUEUE_PATHS] = list(paths)
     return cls(async_get_clientsession(hass), config, options=client_options)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, once for every account."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
