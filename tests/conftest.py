@@ -181,3 +181,10 @@ async def snapshot_entities(
         state = hass.states.get(entity_entry.entity_id)
         assert state, f"State not found for {entity_entry.entity_id}"
         assert state == snap(name=f"{name}-state")
+
+
+def entity_id_of(hass: HomeAssistant, platform: Platform, unique_id: str) -> str:
+    """The entity id registered for `unique_id` on `platform`."""
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+    assert entity_id, f"no {platform} entity with unique id {unique_id}"
+    return entity_id
