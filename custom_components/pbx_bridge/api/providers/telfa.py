@@ -209,6 +209,11 @@ def _flag(value: object) -> bool:
     return value is True
 
 
+def _answered_at(row: Json) -> object:
+    """When a call was answered: `answered_at`, else when it was bridged to someone."""
+    return row.get("answered_at") or row.get("bridge_start_at")
+
+
 def _id(value: object) -> str | None:
     """Ids come as integers, strings or XML text; booleans are never ids."""
     return None if isinstance(value, bool) else _text(value)
@@ -413,7 +418,7 @@ class TelfaClient(PbxClient):
             for group_id, member_ids in members.items()
         }
         inbound = [row for row in today if _flag(row.get("inbound"))]
-        missed = [row for row in inbound if row.get("hungup_at") and not row.get("answered_at")]
+        missed = [row for row in inbound if row.get("hungup_at") and not _answered_at(row)]
         newest = max(inbound, key=lambda row: int(_id(row.get("id")) or 0), default=None)
         return Snapshot(
             account=account,
@@ -473,7 +478,7 @@ class TelfaClient(PbxClient):
             row
             for row in active
             if _id(row.get("call_group_id")) == group_id
-            and not row.get("answered_at")
+            and not _answered_at(row)
             and not row.get("hungup_at")
         ]
         waits = [
@@ -495,10 +500,8 @@ class TelfaClient(PbxClient):
             agents_logged_in=sum(bool(agent.logged_in) for agent in members),
             agents_ready=sum(agent.state is AgentState.IDLE for agent in members),
             agents_busy=sum(agent.state is AgentState.IN_CALL for agent in members),
-            completed=sum(bool(row.get("answered_at")) for row in ended),
-            abandoned=sum(
-                not row.get("answered_at") and _flag(row.get("inbound")) for row in ended
-            ),
+            completed=sum(bool(_answered_at(row)) for row in ended),
+            abandoned=sum(not _answered_at(row) and _flag(row.get("inbound")) for row in ended),
             member_ids=tuple(member_ids),
         )
 
@@ -510,7 +513,7 @@ class TelfaClient(PbxClient):
         inbound = _flag(row.get("inbound"))
         if row.get("hungup_at"):
             state = CallState.ENDED
-        elif row.get("answered_at"):
+        elif _answered_at(row):
             state = CallState.ANSWERED
         elif row.get("group_start_at"):
             state = CallState.QUEUED
@@ -527,7 +530,7 @@ class TelfaClient(PbxClient):
             agent_id=_id(row.get("answered_by_user_id")) or _id(row.get("telfa_user_id")),
             queue_id=_id(row.get("call_group_id")),
             started=parse_time(row.get("created_at")),
-            answered=parse_time(row.get("answered_at")),
+            answered=parse_time(_answered_at(row)),
         )
 
     # --- calls ---------------------------------------------------------------------------
