@@ -642,3 +642,26 @@ async def test_lines(pbx_simulator: RunningSimulator, session: aiohttp.ClientSes
     assert [row["id"] for row in rows] == [403365 + int(line.id) for line in extensions]
     assert rows[0] == {"id": 403366, "name": state.agents["1"].name}
     assert rows[-1]["name"] == f"Linka {extensions[-1].name}"  # a line without an agent
+
+
+@pytest.mark.parametrize(
+    ("recipient", "name", "per_minute"),
+    [
+        ("00420777000111", "Česká rep. - mobil", 0.59),
+        ("00420245000111", "Česká rep. - pevna", 0.49),
+        ("00441234567890", "Zahraničí", 1.49),
+        ("*300000", "Česká rep. - * v síti", 0.0),
+        ("403367", "Česká rep. - * v síti", 0.0),  # another line of the account
+    ],
+)
+async def test_destination_names_and_prices(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    recipient: str,
+    name: str,
+    per_minute: float,
+) -> None:
+    await text(session, pbx_simulator, "/callback", caller=FIRST_LINE, recipient=recipient)
+    (row,) = await read_json(session, pbx_simulator, "/active_calls.json")
+    assert (row["destination_number"], row["destination_name"]) == (recipient, name)
+    assert row["price_per_minute"] == per_minute
