@@ -18,6 +18,7 @@ does: `{"success":"true"}` after originate, dial, spying and hangupcall, and the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 import json
@@ -507,16 +508,20 @@ class VoipsunSim(BaseProviderSim):
             c for c in self.state.calls.values() if c.queue_id == queue.id and c.was_answered
         ]
         members: dict[str, dict[str, Any]] = {}
+        names = Counter(agent.name for agent in self.state.agents.values())
         for agent_id in queue.member_ids:
             agent = self.state.agents[agent_id]
             if not agent.logged_in:  # dynamic members leave the queue when they log out
                 continue
             line = self.login_line(agent)
             line_state = self.line_state(agent)
+            number = self.agent_number(agent)
             taken = [c for c in answered if c.agent_id == agent.id]
             last = max((c.answered for c in taken if c.answered), default=None)
-            members[agent.name] = {
-                "agentName": agent.name,
+            # Agent names are unique on the PBX: tell the state's namesakes apart.
+            name = agent.name if names[agent.name] == 1 else f"{agent.name} ({number})"
+            members[name] = {
+                "agentName": name,
                 "channelStatus": line_state,
                 "location": f"Local/{self.agent_number(agent)}@extensions-dialplanid-{DIALPLAN_ID}",
                 "loggedFrom": f"SIP/{self.sip_user(line)}" if line else "",

@@ -1,11 +1,12 @@
 """VoIPSUN PBX client.
 
 Every action is `GET <PBX>/api/api.php?username=…&password=…&action=…` with its parameters
-in the query string, the only place the documentation puts them: the password travels in
-the URL, so it (also URL-encoded) is redacted from every message and log record. Answers
-are JSON with HTTP 200 even on failure: `{"success":"false","errno":"<n>","reason":…}`;
-errno 100 is a rejected login. `agentstatus` answers `{"success":"true":"reason":"…"}`,
-which is not valid JSON: its reason text is read all the same.
+in the query string, the only place the documentation puts them (dial actions send the same
+query on a POST, which no HTTP layer repeats). The password travels in the URL, so it (also
+URL-encoded) is redacted from every message and log record. Answers are JSON with HTTP 200
+even on failure: `{"success":"false","errno":"<n>","reason":…}`; errno 100 is a rejected
+login. `agentstatus` answers `{"success":"true":"reason":"…"}`, which is not valid JSON: its
+reason text is read all the same.
 
 Agents are call-centre agents: their actions need the agent number and its PIN, taken from
 the `agent_pins` option. VoIPSUN has no push: no webhooks.
@@ -200,8 +201,10 @@ class VoipsunClient(PbxClient):
     ) -> Json:
         """Run one action and return its answer when `success` is true."""
         query = {"username": self._username, "password": self._password, "action": action}
+        # aiohttp resends a GET whose connection drops; a dial must never go out twice, so it
+        # is a POST (the PBX reads the query string whatever the method).
         response = await self._request(
-            "GET", API_PATH, params={**query, **(params or {})}, once=once
+            "POST" if once else "GET", API_PATH, params={**query, **(params or {})}, once=once
         )
         answer = parse_answer(response.body)
         if answer is None:

@@ -1,0 +1,949 @@
+"""The VoIPSUN PBX client against the simulator and the documented examples."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from datetime import timedelta
+import json
+import logging
+from pathlib import Path
+import re
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.pbx_bridge.api.client import OPTION_AGENT_PINS, REDACTED
+from custom_components.pbx_bridge.api.errors import (
+    PbxAuthError,
+    PbxConnectionError,
+    PbxError,
+    PbxInvalidInput,
+    PbxOutcomeUnknownError,
+    PbxRateLimitError,
+    PbxResponseError,
+    PbxUnsupportedError,
+)
+from custom_components.pbx_bridge.api.models import (
+    AgentState,
+    AnnounceRequest,
+    CallDirection,
+    CallState,
+    Capability,
+    DialRequest,
+    DialSource,
+    DialSourceKind,
+    HangupRequest,
+    HangupTargetKind,
+    SipKind,
+    SmsRequest,
+    TransferRequest,
+    WebhookRequest,
+)
+from custom_components.pbx_bridge.api.providers.voipsun import (
+    VoipsunClient,
+    parse_answer,
+    to_e164,
+)
+from custom_components.pbx_bridge.api.registry import client_class
+from pbx_simulator.faults import Fault, FaultKind
+from pbx_simulator.providers.voipsun import VoipsunSim
+from pbx_simulator.state import AgentStatus, CallStatus, SimState
+from pbx_simulator.testing import RunningSimulator, start_simulator
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "voipsun"
+PASSWORD = "secretpwd"
+# Agent number -> PIN of the simulator's agents 1..5 (numbers 1000..1004, PINs 1001..1005).
+PINS = {str(999 + n): str(1000 + n) for n in range(1, 6)}
+
+type DocServer = Callable[[Mapping[str, bytes]], Awaitable[str]]
+
+
+@pytest.fixture
+async def session() -> AsyncGenerator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+def make_client(
+    session: aiohttp.ClientSession,
+    running: RunningSimulator,
+    *,
+    options: Mapping[str, Any] | None = None,
+    timeout: float = 5.0,
+) -> VoipsunClient:
+    return VoipsunClient(
+        session,
+        running.config["voipsun"],
+        options={OPTION_AGENT_PINS: PINS} if options is None else options,
+        timeout=timeout,
+    )
+
+
+def sent(running: RunningSimulator, action: str, method: str = "GET") -> dict[str, str]:
+    """The query of the one request sent for `action`, without the login."""
+    (request,) = running.sim.requests_for("voipsun", action)
+    assert (request.method, request.path, request.body) == (method, "/api/api.php", "")
+    assert request.query["username"] == "voipsun"
+    assert request.query["password"] == PASSWORD
+    return {k: v for k, v in request.query.items() if k not in ("username", "password")}
+
+
+def voipsun(running: RunningSimulator) -> VoipsunSim:
+    sim = running.sim.providers["voipsun"]
+    assert isinstance(sim, VoipsunSim)
+    return sim
+
+
+def is_logged_in(state: SimState, agent_id: str) -> bool:
+    """Read through a call, so type narrowing does not outlive the actions in between."""
+    return state.agents[agent_id].logged_in
+
+
+def is_paused(state: SimState, agent_id: str) -> bool:
+    return state.agents[agent_id].paused
+
+
+# --- declarations -----------------------------------------------------------------------------
+
+
+def test_declarations() -> None:
+    assert client_class("voipsun") is VoipsunClient
+    assert VoipsunClient.title == "VoIPSUN PBX"
+    fields = {f.key: f for f in VoipsunClient.connection_fields}
+    assert set(fields) == {"base_url", "username", "password"}
+    assert fields["password"].secret
+    assert not fields["username"].secret
+    assert fields["base_url"].is_url
+    assert fields["base_url"].required
+    assert VoipsunClient.webhook_methods == frozenset()
+    assert VoipsunClient.default_country_code == "420"
+    assert VoipsunClient.capabilities == {
+        Capability.DIAL,
+        Capability.HANGUP,
+        Capability.ACTIVE_CALLS,
+        Capability.SIP_REGISTRATIONS,
+        Capability.QUEUES,
+        Capability.AGENTS,
+        Capability.AGENT_LOGIN,
+        Capability.AGENT_PAUSE,
+        Capability.QUEUE_LOGIN,
+    }
+
+
+async def test_numbers_and_account(session: aiohttp.ClientSession) -> None:
+    client = VoipsunClient(
+        session, {"base_url": "http://pbx.example.com/", "username": "u", "password": "p4ss"}
+    )
+    assert client.format_number("+420800123456") == "800123456"
+    assert client.format_number("+421900123456") == "00421900123456"
+    assert client.format_number("100") == "100"
+    assert client.base_url == "http://pbx.example.com"
+    assert client._account().account_id == "pbx.example.com"
+    assert "p4ss" not in repr(client)
+    assert to_e164("800123456") == "+420800123456"
+    assert to_e164("00421900123456") == "+421900123456"
+    assert to_e164("000") == "000"
+    assert to_e164("555") == "555"
+    assert to_e164("") is None
+    assert to_e164(None) is None
+
+
+@pytest.mark.parametrize("base_url", ["", "http://", "http://host:port"])
+async def test_validate_needs_the_pbx_address(
+    session: aiohttp.ClientSession, base_url: str
+) -> None:
+    client = VoipsunClient(session, {"base_url": base_url, "username": "u", "password": "p"})
+    with pytest.raises(PbxInvalidInput, match="needs the PBX address"):
+        await client.async_validate()
+
+
+# --- validate and snapshot ---------------------------------------------------------------------
+
+
+async def test_validate(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    info = await make_client(session, pbx_simulator).async_validate()
+    host = pbx_simulator.origin.removeprefix("http://")
+    assert (info.account_id, info.name) == (host, f"VoIPSUN PBX {host}")
+    assert sent(pbx_simulator, "listcalls") == {"action": "listcalls"}
+
+
+async def test_validate_rejects_a_wrong_password(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client(session, pbx_simulator)
+    pbx_simulator.state.credentials["voipsun"]["password"] = "changed-on-the-pbx"
+    with pytest.raises(PbxAuthError, match="Unauthorized user or bad permissions") as raised:
+        await client.async_validate()
+    assert PASSWORD not in str(raised.value)
+    assert PASSWORD not in caplog.text
+    assert f"password={REDACTED}" in caplog.text
+
+
+async def test_snapshot_matches_the_simulator(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    queued = state.incoming_call("+420601111222", queue_id="1")
+    state.now_offset += timedelta(seconds=12)
+    answered = state.incoming_call("+421900111222", agent_id="2")
+    state.answer(answered.id)
+    outgoing = state.originate("103", "+420800123456", agent_id="3", line_id="3")
+    state.agent_pause("4")
+    state.agent_logout("5")
+    state.set_registered("6", False)
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+
+    assert set(snapshot.registrations) == {sim.sip_user(line) for line in state.lines.values()}
+    line = state.lines["1"]
+    registration = snapshot.registrations["sip101"]
+    assert registration.kind is SipKind.EXTENSION
+    assert registration.registered
+    assert (registration.user_agent, registration.contact) == (
+        line.user_agent,
+        f"sip:sip101@{line.ip}:{line.port}",
+    )
+    assert (registration.ip, registration.port) == (line.ip, line.port)
+    assert registration.status is not None
+    assert registration.status.startswith("OK (")
+    unregistered = snapshot.registrations[sim.sip_user(state.lines["6"])]
+    assert not unregistered.registered
+    assert (unregistered.ip, unregistered.port, unregistered.user_agent) == (None, None, None)
+    trunk = sim.first_trunk()
+    assert trunk is not None
+    assert snapshot.registrations[trunk.name].kind is SipKind.TRUNK
+
+    assert set(snapshot.calls) == {sim.channel_name(call) for call in (queued, answered, outgoing)}
+    waiting = snapshot.calls[sim.channel_name(queued)]
+    assert (waiting.state, waiting.direction, waiting.queue_id) == (
+        CallState.QUEUED,
+        CallDirection.INCOMING,
+        "Sales",
+    )
+    assert (waiting.caller, waiting.callee, waiting.line) == (
+        "+420601111222",
+        "+420" + state.queues["1"].number,
+        trunk.name,
+    )
+    talking = snapshot.calls[sim.channel_name(answered)]
+    assert (talking.state, talking.caller, talking.line) == (
+        CallState.ANSWERED,
+        "+421900111222",
+        "sip102",
+    )
+    dialled = snapshot.calls[sim.channel_name(outgoing)]
+    assert (dialled.state, dialled.direction, dialled.callee) == (
+        CallState.RINGING,
+        CallDirection.OUTGOING,
+        "+420800123456",
+    )
+    assert waiting.started is not None
+    assert dialled.started is not None
+    assert 11 <= (dialled.started - waiting.started).total_seconds() <= 13
+
+    assert set(snapshot.queues) == {"Sales", "Support"}
+    sales = snapshot.queues["Sales"]
+    assert (sales.waiting_calls, sales.longest_wait) == (1, 12.0)
+    assert sales.member_ids == ("1000", "1001", "1002", "1003")  # 1004 logged out
+    assert (sales.agents_logged_in, sales.agents_ready, sales.agents_busy) == (4, 1, 2)
+    assert (sales.agents_paused, sales.completed, sales.abandoned) == (1, 0, 0)
+    assert sales.service_level == 0.0
+    support = snapshot.queues["Support"]
+    assert (support.waiting_calls, support.longest_wait, support.member_ids) == (
+        0,
+        None,
+        ("1000", "1002"),
+    )
+
+    agents = snapshot.agents
+    assert set(agents) == set(PINS)
+    assert agents["1000"].name == state.agents["1"].name
+    assert (agents["1000"].state, agents["1000"].extension) == (AgentState.IDLE, "sip101")
+    assert agents["1000"].queue_ids == ("Sales", "Support")
+    assert agents["1001"].state is AgentState.IN_CALL
+    assert agents["1002"].state is AgentState.RINGING
+    assert (agents["1003"].state, agents["1003"].paused) == (AgentState.PAUSED, True)
+    assert (agents["1004"].state, agents["1004"].logged_in) == (AgentState.LOGGED_OUT, False)
+    assert agents["1004"].name == "Agent 1004"
+    assert [r.endpoint for r in pbx_simulator.sim.requests_for("voipsun")] == [
+        "sipstatus",
+        "listcalls",
+        "queuestatus",
+    ]
+    assert sent(pbx_simulator, "queuestatus") == {"action": "queuestatus"}
+
+
+@pytest.mark.parametrize("size", [10, 500])
+async def test_snapshot_costs_the_same_whatever_the_size(
+    session: aiohttp.ClientSession, socket_enabled: None, size: int
+) -> None:
+    running, runner = await start_simulator(SimState(seed=1, agents=size, lines=size))
+    try:
+        snapshot = await make_client(session, running).async_fetch_snapshot()
+        assert running.sim.count("voipsun") == 3
+        assert len(snapshot.agents) == size
+        assert len(snapshot.registrations) == size + 1
+    finally:
+        await runner.cleanup()
+
+
+# --- dial ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "param", "value", "line_id"),
+    [
+        (DialSource(DialSourceKind.EXTENSION, "102"), "srcExtenInternalNum", "102", "2"),
+        (DialSource(DialSourceKind.EXTENSION, "id:3"), "srcExtenId", "3", "3"),
+        (DialSource(DialSourceKind.USER, "sip104"), "srcSipUsername", "sip104", "4"),
+        (DialSource(DialSourceKind.LINE, "+420299299004"), "srcExtenPublicNum", "299299004", "5"),
+        (DialSource(DialSourceKind.LINE, "299299005"), "srcExtenPublicNum", "299299005", "6"),
+    ],
+)
+async def test_dial_originates_from_one_source(  # noqa: PLR0917 - pytest passes them so
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    source: DialSource,
+    param: str,
+    value: str,
+    line_id: str,
+) -> None:
+    result = await make_client(session, pbx_simulator).async_dial(
+        DialRequest("+420800123456", source, caller_id="+420245008328", ring_timeout=20)
+    )
+    assert result.call_id is None  # the PBX answers no id
+    assert sent(pbx_simulator, "originate", "POST") == {
+        "action": "originate",
+        "dstNum": "800123456",
+        param: value,
+        "overrideCallerId": "245008328",
+        "srcRingTimeout": "20",
+    }
+    (call,) = pbx_simulator.state.active_calls()
+    assert (call.callee, call.line_id) == ("+420800123456", line_id)
+
+
+@pytest.mark.parametrize(
+    ("route", "route_param"),
+    [("odchozi", {"outrouteName": "odchozi"}), ("id:1", {"outrouteId": "1"})],
+)
+async def test_dial_through_an_outgoing_route(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    route: str,
+    route_param: dict[str, str],
+) -> None:
+    await make_client(session, pbx_simulator).async_dial(
+        DialRequest(
+            "+421900123456", DialSource(DialSourceKind.LINE, f"{route}@pospojeni"), ring_timeout=30
+        )
+    )
+    assert sent(pbx_simulator, "dial", "POST") == {
+        "action": "dial",
+        "dstNum": "00421900123456",
+        "context": "pospojeni",
+        "dstRingTimeout": "30",
+        **route_param,
+    }
+    (call,) = pbx_simulator.state.active_calls()
+    assert call.callee == "+421900123456"
+
+
+async def test_dial_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    for request in (
+        DialRequest("+420800123456"),
+        DialRequest("+420800123456", DialSource(DialSourceKind.USER, " ")),
+        DialRequest("+420800123456", DialSource(DialSourceKind.LINE, "odchozi@")),
+        DialRequest("+420800123456", DialSource(DialSourceKind.LINE, "@pospojeni")),
+    ):
+        with pytest.raises(PbxInvalidInput):
+            await client.async_dial(request)
+    assert pbx_simulator.sim.requests_for("voipsun") == []
+    with pytest.raises(PbxResponseError, match="Extension not found") as raised:
+        await client.async_dial(
+            DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, "999"))
+        )
+    assert raised.value.code == "202"
+    with pytest.raises(PbxResponseError, match="Outroute not found!") as raised:
+        await client.async_dial(
+            DialRequest("+420800123456", DialSource(DialSourceKind.LINE, "jinam@pospojeni"))
+        )
+    assert raised.value.code == "250"
+
+
+# --- hangup --------------------------------------------------------------------------------------
+
+
+async def test_hangup_by_channel(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    call = state.incoming_call("+420601111222", agent_id="1")
+    channel = voipsun(pbx_simulator).channel_name(call)
+    await make_client(session, pbx_simulator).async_hangup(
+        HangupRequest(HangupTargetKind.CHANNEL, channel)
+    )
+    assert sent(pbx_simulator, "hangupcall") == {"action": "hangupcall", "channelName": channel}
+    assert call.status is CallStatus.ENDED
+
+
+async def test_hangup_by_call_id_looks_the_call_up(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    call = state.incoming_call("+420601111222", queue_id="1")
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    (call_id,) = snapshot.calls
+    pbx_simulator.sim.requests.clear()
+    await client.async_hangup(HangupRequest(HangupTargetKind.CALL, call_id))
+    assert sent(pbx_simulator, "listcalls") == {"action": "listcalls"}
+    assert sent(pbx_simulator, "hangupcall") == {"action": "hangupcall", "channelName": call_id}
+    assert call.status is CallStatus.ENDED
+    pbx_simulator.sim.requests.clear()
+    with pytest.raises(PbxInvalidInput, match="no call"):
+        await client.async_hangup(HangupRequest(HangupTargetKind.CALL, call_id))
+    assert pbx_simulator.sim.requests_for("voipsun", "hangupcall") == []
+
+
+async def test_hangup_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    for request in (
+        HangupRequest(HangupTargetKind.USER, "1000"),
+        HangupRequest(HangupTargetKind.EXTENSION, "101"),
+        HangupRequest(HangupTargetKind.CHANNEL, " "),
+    ):
+        with pytest.raises(PbxInvalidInput):
+            await client.async_hangup(request)
+    assert pbx_simulator.sim.requests_for("voipsun") == []
+    with pytest.raises(PbxResponseError, match="No such channel") as raised:
+        await client.async_hangup(HangupRequest(HangupTargetKind.CHANNEL, "SIP/sip101-00000099"))
+    assert raised.value.code is None
+
+
+# --- agents and queues -------------------------------------------------------------------------
+
+
+async def test_agent_actions(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    client = make_client(session, pbx_simulator)
+    pin = {"agentNumber": "1000", "agentPin": "1001"}
+    await client.async_agent_logout("1000")
+    assert sent(pbx_simulator, "agentlogout") == {"action": "agentlogout", **pin}
+    assert not is_logged_in(state, "1")
+    await client.async_agent_pause("1000")
+    assert sent(pbx_simulator, "agentpause") == {"action": "agentpause", **pin}
+    assert is_paused(state, "1")
+    await client.async_agent_unpause("1000")
+    assert sent(pbx_simulator, "agentunpause") == {"action": "agentunpause", **pin}
+    assert not is_paused(state, "1")
+    await client.async_queue_login("1000", "Support")
+    assert sent(pbx_simulator, "agentadd") == {"action": "agentadd", "queueName": "Support", **pin}
+    await client.async_queue_logout("1001", "Sales")
+    assert sent(pbx_simulator, "agentremove") == {
+        "action": "agentremove",
+        "queueName": "Sales",
+        "agentNumber": "1001",
+        "agentPin": "1002",
+    }
+    assert "1" not in state.agents["2"].queue_ids
+
+
+async def test_agent_login_uses_the_line_last_seen(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    client = make_client(session, pbx_simulator)
+    with pytest.raises(PbxInvalidInput, match="seen logged in"):
+        await client.async_agent_login("1000")
+    await client.async_fetch_snapshot()
+    state.agent_logout("1")
+    await client.async_agent_login("1000")
+    assert sent(pbx_simulator, "agentlogin") == {
+        "action": "agentlogin",
+        "srcSipUsername": "sip101",
+        "agentNumber": "1000",
+        "agentPin": "1001",
+    }
+    assert is_logged_in(state, "1")
+
+
+async def test_agent_action_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    for action in (
+        client.async_agent_login("4242"),
+        client.async_agent_logout("4242"),
+        client.async_agent_unpause("4242"),
+        client.async_queue_login("4242", "Sales"),
+        client.async_queue_logout("4242", "Sales"),
+        client.async_agent_status("4242"),
+    ):
+        with pytest.raises(PbxInvalidInput, match="needs the PIN of agent 4242"):
+            await action
+    with pytest.raises(PbxInvalidInput, match="no pause reasons"):
+        await client.async_agent_pause("1000", "Lunch")
+    assert pbx_simulator.sim.requests_for("voipsun") == []
+    wrong = make_client(session, pbx_simulator, options={OPTION_AGENT_PINS: {"1000": "9876"}})
+    with pytest.raises(PbxResponseError, match="bad authorization credentials") as raised:
+        await wrong.async_agent_pause("1000")
+    assert raised.value.code == "580"
+    assert "9876" not in str(raised.value)
+    with pytest.raises(PbxResponseError, match="Queue FrontaABC not found!") as raised:
+        await client.async_queue_login("1000", "FrontaABC")
+    assert raised.value.code == "600"
+
+
+async def test_agent_status(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    client = make_client(session, pbx_simulator)
+    state.agents["1"].status = AgentStatus.IN_CALL
+    agent = await client.async_agent_status("1000")
+    assert (agent.agent_id, agent.name, agent.state, agent.logged_in) == (
+        "1000",
+        "Agent 1000",
+        AgentState.IN_CALL,
+        True,
+    )
+    assert sent(pbx_simulator, "agentstatus") == {
+        "action": "agentstatus",
+        "agentNumber": "1000",
+        "agentPin": "1001",
+    }
+    state.agent_logout("1")
+    agent = await client.async_agent_status("1000")
+    assert (agent.state, agent.logged_in) == (AgentState.LOGGED_OUT, False)
+    with pytest.raises(PbxResponseError, match="bad authorization") as raised:
+        await make_client(
+            session, pbx_simulator, options={OPTION_AGENT_PINS: {"1000": "1"}}
+        ).async_agent_status("1000")
+    assert raised.value.code == "620"
+
+
+async def test_unsupported_actions(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    for action in (
+        client.async_announce(AnnounceRequest(number="+420800123456", text="Hi")),
+        client.async_send_sms(SmsRequest(("+420601123456",), "Hi")),
+        client.async_transfer(TransferRequest("SIP/sip101-00000001", "102")),
+        client.async_queue_kick("Sales", "SIP/trunk7-00000001"),
+        client.async_register_webhook("http://example.invalid/hook"),
+        client.async_unregister_webhook("http://example.invalid/hook"),
+    ):
+        with pytest.raises(PbxUnsupportedError, match="VoIPSUN PBX does not support"):
+            await action
+    with pytest.raises(PbxUnsupportedError):
+        client.parse_webhook(WebhookRequest("POST", {}, {}, b"{}"))
+    for capability in (Capability.ANNOUNCE, Capability.SEND_SMS, Capability.CALL_WEBHOOK):
+        assert not client.supports(capability)
+    assert pbx_simulator.sim.requests_for("voipsun") == []
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+FAULT_ERRORS: list[tuple[FaultKind, type[PbxError]]] = [
+    (FaultKind.SERVER_ERROR, PbxConnectionError),
+    (FaultKind.UNAUTHORIZED, PbxAuthError),
+    (FaultKind.FORBIDDEN, PbxAuthError),
+    (FaultKind.RATE_LIMIT, PbxRateLimitError),
+    (FaultKind.TRUNCATED, PbxResponseError),
+    (FaultKind.MALFORMED, PbxResponseError),
+    (FaultKind.HTML, PbxResponseError),
+    (FaultKind.HANG, PbxConnectionError),
+    (FaultKind.DISCONNECT, PbxConnectionError),
+]
+
+
+@pytest.mark.parametrize(("kind", "error"), FAULT_ERRORS)
+async def test_faults_on_snapshot(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    kind: FaultKind,
+    error: type[PbxError],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pbx_simulator.sim.faults.append(Fault(provider="voipsun", kind=kind))
+    with pytest.raises(error) as raised:
+        await make_client(session, pbx_simulator, timeout=0.3).async_fetch_snapshot()
+    assert PASSWORD not in str(raised.value)
+    assert PASSWORD not in caplog.text
+    assert "1001" not in caplog.text  # nor an agent's PIN
+    assert "action=sipstatus" in caplog.text  # the request was logged, redacted
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        (FaultKind.HANG, PbxOutcomeUnknownError),
+        (FaultKind.DISCONNECT, PbxOutcomeUnknownError),
+        (FaultKind.HTML, PbxResponseError),
+    ],
+)
+async def test_faults_on_dial_are_not_retried(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    kind: FaultKind,
+    error: type[PbxError],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pbx_simulator.sim.faults.append(Fault(provider="voipsun", kind=kind, endpoint="originate"))
+    with pytest.raises(error) as raised:
+        await make_client(session, pbx_simulator, timeout=0.3).async_dial(
+            DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, "101"))
+        )
+    assert len(pbx_simulator.sim.requests_for("voipsun", "originate")) == 1
+    assert PASSWORD not in str(raised.value)
+    assert PASSWORD not in caplog.text
+
+
+async def test_latency_fault_still_answers(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    pbx_simulator.sim.faults.append(
+        Fault(provider="voipsun", kind=FaultKind.LATENCY, seconds=0.05, count=1)
+    )
+    info = await make_client(session, pbx_simulator).async_validate()
+    assert info.account_id == pbx_simulator.origin.removeprefix("http://")
+
+
+async def test_a_password_with_url_characters_is_redacted(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The log shows the query URL-encoded: that form of the password is a secret too."""
+    caplog.set_level(logging.DEBUG)
+    password = "p@ss w/rd&x=1"
+    pbx_simulator.state.credentials["voipsun"]["password"] = password
+    client = make_client(session, pbx_simulator)
+    await client.async_validate()
+    pbx_simulator.sim.faults.append(Fault(provider="voipsun", kind=FaultKind.SERVER_ERROR))
+    with pytest.raises(PbxConnectionError) as raised:
+        await client.async_fetch_snapshot()
+    for form in (password, "p%40ss+w%2Frd%26x%3D1", "p%40ss%20w%2Frd%26x%3D1"):
+        assert form not in caplog.text
+        assert form not in str(raised.value)
+    assert "password=**REDACTED**" in caplog.text
+
+
+# --- documented answers, byte for byte ----------------------------------------------------------
+
+
+@pytest.fixture
+async def doc_server(socket_enabled: None) -> AsyncGenerator[DocServer]:
+    """Start loopback servers answering `/api/api.php?action=X` with the given bodies."""
+    runners: list[web.AppRunner] = []
+
+    async def start(bodies: Mapping[str, bytes]) -> str:
+        async def answer(request: web.Request) -> web.Response:
+            body = bodies.get(request.query.get("action", ""), b"")
+            return web.Response(
+                body=body, status=200 if body else 404, content_type="application/json"
+            )
+
+        app = web.Application()
+        app.router.add_route("*", "/api/api.php", answer)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def doc_client(session: aiohttp.ClientSession, base_url: str) -> VoipsunClient:
+    return VoipsunClient(
+        session,
+        {"base_url": base_url, "username": "voipsun", "password": PASSWORD},
+        options={OPTION_AGENT_PINS: {"1000": "1234"}},
+    )
+
+
+async def test_documented_snapshot(doc_server: DocServer, session: aiohttp.ClientSession) -> None:
+    base_url = await doc_server(
+        {
+            "sipstatus": fixture_bytes("sipstatus_response.json"),
+            "listcalls": fixture_bytes("listcalls_response.json"),
+            "queuestatus": fixture_bytes("queuestatus_response.json"),
+        }
+    )
+    snapshot = await doc_client(session, base_url).async_fetch_snapshot()
+
+    registrations = snapshot.registrations
+    assert len(registrations) == 19
+    assert sum(r.kind is SipKind.TRUNK for r in registrations.values()) == 5
+    idle = registrations["100a"]
+    assert (idle.registered, idle.status, idle.ip, idle.port, idle.contact) == (
+        False,
+        "UNKNOWN",
+        None,
+        None,
+        None,
+    )
+    stale = registrations["101a"]  # a contact left over, but nobody answers
+    assert (stale.registered, stale.user_agent) == (False, "Linphone/3.6.1 (eXosip2/4.1.0)")
+    snom = registrations["102a"]
+    assert (snom.registered, snom.status, snom.user_agent, snom.port) == (
+        True,
+        "OK (35 ms)",
+        "snom870/8.7.3.25.9",
+        5060,
+    )
+    assert snom.contact == "sip:102a@XXX.XXX.XXX.XXX:5060"
+    assert registrations["tel100"].registered  # unmonitored, but registered from a host
+    assert not registrations["tel101"].registered
+    assert registrations["siptrunk1"].registered
+    assert registrations["siptrunk1"].kind is SipKind.TRUNK
+    assert not registrations["siptrunk2"].registered
+
+    calls = snapshot.calls
+    assert list(calls) == [
+        "SIP/555-0000b70f",
+        "SIP/550-0000b710",
+        "SIP/upc-0000b714",
+        "SIP/upc-0000b715",
+    ]
+    first = calls["SIP/555-0000b70f"]
+    assert (first.direction, first.state, first.caller, first.callee, first.line) == (
+        CallDirection.INCOMING,
+        CallState.ANSWERED,
+        "+420123456789",
+        "555",
+        "555",
+    )
+    assert calls["SIP/upc-0000b714"].callee == "+420111222555"
+    assert first.started is not None
+    assert calls["SIP/550-0000b710"].started is not None
+    assert (calls["SIP/550-0000b710"].started - first.started).total_seconds() == pytest.approx(
+        224, abs=1
+    )
+
+    (queue,) = snapshot.queues.values()
+    assert (queue.queue_id, queue.name) == ("FrontaIT", "FrontaIT")
+    assert (queue.waiting_calls, queue.longest_wait) == (0, 7.0)  # `calls` says 0
+    assert (queue.completed, queue.abandoned, queue.service_level) == (39, 0, 76.9)
+    assert queue.member_ids == tuple(str(n) for n in range(1000, 1012))
+    assert (queue.agents_logged_in, queue.agents_ready, queue.agents_busy) == (12, 1, 11)
+    assert queue.agents_paused == 0
+    agents = snapshot.agents
+    assert len(agents) == 12
+    assert (agents["1000"].name, agents["1000"].state, agents["1000"].extension) == (
+        "Agent_01",
+        AgentState.IN_CALL,
+        "Linka_1000",
+    )
+    assert agents["1011"].state is AgentState.IDLE
+    assert agents["1011"].queue_ids == ("FrontaIT",)
+
+
+async def test_documented_agentstatus_bodies(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    text = (FIXTURES / "agentstatus_responses.txt").read_text().strip()
+    bodies = re.split(r"(?<=\}) (?=\{)", text)
+    expected = [
+        (AgentState.IDLE, True),
+        (AgentState.IN_CALL, True),
+        (AgentState.IN_CALL, True),
+        (AgentState.UNAVAILABLE, True),
+        (AgentState.RINGING, True),
+        (AgentState.ON_HOLD, True),
+        (AgentState.IN_CALL, True),
+        (AgentState.LOGGED_OUT, False),
+    ]
+    assert len(bodies) == len(expected)
+    for body, (state, logged_in) in zip(bodies, expected, strict=True):
+        with pytest.raises(ValueError, match="Expecting"):
+            json.loads(body)
+        base_url = await doc_server({"agentstatus": body.encode()})
+        agent = await doc_client(session, base_url).async_agent_status("1000")
+        assert (agent.state, agent.logged_in, agent.name) == (state, logged_in, "Agent 1000")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "error", "code", "message"),
+    [
+        ("auth_error.json", PbxAuthError, None, "Unauthorized user or bad permissions"),
+        (
+            "originate_conflict_error.json",
+            PbxResponseError,
+            "200",
+            (
+                "Use only one of next variables: srcExtenPublicNum, srcExtenInternalNum, "
+                "srcExtenId, srcSipUsername"
+            ),
+        ),
+    ],
+)
+async def test_documented_error_bodies(  # noqa: PLR0917 - pytest passes them so
+    doc_server: DocServer,
+    session: aiohttp.ClientSession,
+    fixture: str,
+    error: type[PbxError],
+    code: str | None,
+    message: str,
+) -> None:
+    base_url = await doc_server({"originate": fixture_bytes(fixture)})
+    with pytest.raises(error) as raised:
+        await doc_client(session, base_url).async_dial(
+            DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, "100"))
+        )
+    assert message in str(raised.value)
+    if isinstance(raised.value, PbxResponseError):
+        assert (raised.value.code, raised.value.reason) == (code, message)
+
+
+async def test_documented_success_body(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    base_url = await doc_server({"agentpause": fixture_bytes("success_response.json")})
+    await doc_client(session, base_url).async_agent_pause("1000")
+
+
+def test_parse_answer() -> None:
+    assert parse_answer(b'{"success":"true":"reason":"Agent 1 is logged out."}') == {
+        "success": "true",
+        "reason": "Agent 1 is logged out.",
+    }
+    assert parse_answer(b' {"success":"true"} \n') == {"success": "true"}
+    assert parse_answer(b"[]") is None
+    assert parse_answer(b'{"success":"true":"other":1}') is None
+    assert parse_answer(b"\x00{<<garbage") is None
+
+
+def ok(**fields: Any) -> bytes:
+    return json.dumps({"success": "true", **fields}).encode()
+
+
+EMPTY = {"sipstatus": ok(results=[]), "listcalls": ok(results=[]), "queuestatus": ok(results=[])}
+
+
+@pytest.mark.parametrize(
+    "bodies",
+    [
+        {**EMPTY, "sipstatus": ok(results="none")},
+        {**EMPTY, "sipstatus": ok(results=[{"type": "sip"}])},
+        {**EMPTY, "listcalls": ok(results=[{"src": "1"}])},
+        {**EMPTY, "listcalls": ok(results=["SIP/1-1"])},
+        {**EMPTY, "queuestatus": ok(results=[{"calls": "1"}])},
+        {**EMPTY, "queuestatus": ok(results=[{"queueName": "Q", "members": {"x": {}}}])},
+        {**EMPTY, "sipstatus": b"[]"},
+        {**EMPTY, "sipstatus": b'{"total":19,"results":[ {"id":12,'},
+        {**EMPTY, "sipstatus": b""},  # HTTP 404 from a wrong base URL
+    ],
+)
+async def test_malformed_answers_are_response_errors(
+    doc_server: DocServer, session: aiohttp.ClientSession, bodies: dict[str, bytes]
+) -> None:
+    base_url = await doc_server(bodies)
+    with pytest.raises(PbxResponseError):
+        await doc_client(session, base_url).async_fetch_snapshot()
+
+
+async def test_loose_answers_are_read(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    base_url = await doc_server(
+        {
+            "sipstatus": ok(
+                results=[
+                    {"user": "x", "type": "sip", "status": "LAGGED", "port": 1},
+                    {"user": "z", "type": "extension_line", "port": True},
+                ]
+            ),
+            "listcalls": ok(
+                results=[
+                    {"channelName": "Local/100@x", "status": "Dialing", "duration": "?"},
+                    {"channelName": "SIP/y", "context": "", "status": "Up"},
+                ]
+            ),
+            "queuestatus": ok(
+                results=[
+                    {
+                        "queueName": "Q",
+                        "members": [
+                            {"agentName": "Ann", "status": "6", "paused": "1"},
+                            {"agentName": "Bob", "channelStatus": "Line is rebooting"},
+                        ],
+                        "waiters": {"1": {"channel": "SIP/unknown-1", "wait": None}},
+                    },
+                    {"queueName": "R"},  # no members nor waiters at all
+                ]
+            ),
+            "agentstatus": ok(reason="Agent 1000 is dancing"),
+        }
+    )
+    client = doc_client(session, base_url)
+    snapshot = await client.async_fetch_snapshot()
+    registration = snapshot.registrations["x"]
+    assert (registration.registered, registration.port, registration.kind) == (
+        False,
+        1,
+        SipKind.TRUNK,
+    )
+    local = snapshot.calls["Local/100@x"]
+    assert (local.state, local.direction, local.started, local.line) == (
+        CallState.UNKNOWN,
+        CallDirection.UNKNOWN,
+        None,
+        "100@x",
+    )
+    assert snapshot.calls["SIP/y"].line == "y"
+    assert (snapshot.registrations["z"].port, snapshot.registrations["z"].status) == (None, None)
+    empty = snapshot.queues["R"]
+    assert (empty.waiting_calls, empty.member_ids, empty.agents_logged_in) == (0, (), 0)
+    queue = snapshot.queues["Q"]
+    assert (queue.waiting_calls, queue.longest_wait, queue.member_ids) == (1, None, ("Ann", "Bob"))
+    assert queue.agents_paused == 1
+    ann, bob = snapshot.agents["Ann"], snapshot.agents["Bob"]
+    assert (ann.state, ann.paused, ann.extension) == (AgentState.RINGING, True, None)
+    assert bob.state is AgentState.UNKNOWN
+    assert snapshot.agents["1000"].state is AgentState.LOGGED_OUT  # has a PIN, in no queue
+    with pytest.raises(PbxResponseError, match="does not explain"):
+        await client.async_agent_status("1000")
+
+
+async def test_provider_reasons_are_redacted(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    base_url = await doc_server(
+        {
+            "listcalls": json.dumps(
+                {"success": "false", "errno": "999", "reason": f"bad query password={PASSWORD}"}
+            ).encode(),
+            "sipstatus": b'{"success":"false"}',
+        }
+    )
+    client = doc_client(session, base_url)
+    with pytest.raises(PbxResponseError) as raised:
+        await client.async_validate()
+    assert str(raised.value) == f"bad query password={REDACTED}"
+    assert raised.value.code == "999"
+    with pytest.raises(PbxResponseError, match="sipstatus failed") as raised:
+        await client.async_fetch_snapshot()
+    assert raised.value.code is None
