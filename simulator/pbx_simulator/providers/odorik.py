@@ -8,18 +8,22 @@ shows them (Czech destination names unescaped, dates `2014-10-01T11:28:31Z`, num
 `00420…` form, lines as JSON integers).
 
 Kept from the documentation as it is: the callback's two success words (`callback_ordered`
-now, `successfully_enqueued` when `delayed`), the comma list after `missing_argument`, the
-`Odorik-Pages` header and the 2000-call page limit of the call history, `unauthorized` as
-the active-calls error, and the statistics endpoints with no required parameter at all
-(their period is an optional `from`/`to`). A `+` in a date that is not percent-encoded
-arrives as a space and the date is refused, as the documentation warns.
+now, `successfully_enqueued` when `delayed`), the list of names after `missing_argument`
+(comma-separated here: the documentation does not show it), the `Odorik-Pages` header and
+the 2000-call page limit of the call history, `unauthorized` as the active-calls error, and
+the statistics endpoints with no required parameter at all (their period is an optional
+`from`/`to`). A `+` in a date that is not percent-encoded arrives as a space and the date
+is refused, as the documentation warns.
 
 Not in the documentation, so answered as the service plausibly would: missing credentials
 `error authentication_required`, wrong ones `error authentication_failed` (the general API
 page lists both); the active-calls endpoints answer `unauthorized` with HTTP 401; hanging up
 answers HTTP 200 with an empty body, an unknown call HTTP 404 `error not_found`; an invalid
-date `error invalid_date_format`. The *pub* endpoints: `POST /sms` (`successfully_sent <id>`),
-`GET /balance` (a plain number) and `GET /lines.json` (`id`, `name`).
+date `error invalid_date_format`, an unreadable number `error invalid_argument <name>`. Only
+the JSON variant of the call history is served (the CSV and XML columns are not documented)
+and only account logins, not per-line ones. The *pub* endpoints: `POST /sms`
+(`successfully_sent <id>`), `GET /balance` (a plain number) and `GET /lines.json` (`id`,
+`name`).
 """
 
 from __future__ import annotations
