@@ -244,7 +244,11 @@ class PbxClient(ABC):
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 allow_redirects=False,
             ) as response:
-                body = await response.content.read(MAX_RESPONSE_BYTES + 1)
+                # read(n) returns what has arrived so far (at most n bytes): read to the end.
+                received = bytearray()
+                while chunk := await response.content.read(MAX_RESPONSE_BYTES + 1 - len(received)):
+                    received += chunk
+                body = bytes(received)
                 status = response.status
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
         except TimeoutError as err:

@@ -280,7 +280,10 @@ class DaktelaClient(PbxClient):
         pauses = _rows(await self._action("3.3", "GetPauses"), "pause")
         self._read_pauses(pauses)
         agents = self._read_agents(_rows(await self._action("4.1", "RTUsersState"), "user"))
-        queue_rows = _rows(await self._action("3.0", "GetQueues"), "queue")
+        queue_result = await self._action("3.0", "GetQueues")
+        if isinstance(queue_result, dict) and "queue" in queue_result:
+            queue_result = [queue_result]  # one queue, written as the queue itself
+        queue_rows = _rows(queue_result, "queue")
         stats = _rows(await self._action("3.5", "RTStatsQueues"), "queue statistics")
         queues = self._read_queues(queue_rows, stats, agents)
         devices = _rows(await self._action("3.0", "DeviceStates"), "device")

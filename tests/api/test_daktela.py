@@ -1,0 +1,862 @@
+"""The Daktela client against the simulator and the documented examples."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from datetime import datetime
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.errors import (
+    PbxAuthError,
+    PbxConnectionError,
+    PbxInvalidInput,
+    PbxOutcomeUnknownError,
+    PbxRateLimitError,
+    PbxResponseError,
+    PbxUnsupportedError,
+)
+from custom_components.pbx_bridge.api.models import (
+    AgentState,
+    AnnounceRequest,
+    CallDirection,
+    CallEvent,
+    CallEventType,
+    CallState,
+    Capability,
+    DialRequest,
+    DialSource,
+    DialSourceKind,
+    HangupRequest,
+    HangupTargetKind,
+    SmsDirection,
+    SmsMessage,
+    SmsRequest,
+    TransferRequest,
+    WebhookRequest,
+)
+from custom_components.pbx_bridge.api.providers.daktela import (
+    DaktelaClient,
+    read_json,
+    to_e164,
+)
+from custom_components.pbx_bridge.api.registry import client_class
+from pbx_simulator.faults import Fault, FaultKind
+from pbx_simulator.providers.daktela import DaktelaSim
+from pbx_simulator.state import CallStatus, SimCall, SimState
+from pbx_simulator.testing import RunningSimulator, start_simulator
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "daktela"
+PRAGUE = ZoneInfo("Europe/Prague")
+HOOK = "http://ha.example/api/webhook/abc"
+DOC_TOKEN = "1234567890123456789012345678901234567890"
+DOC_ANSWERS = {
+    "GetPauses": "get_pauses_3_3",
+    "RTUsersState": "rt_users_state",
+    "GetQueues": "get_queues_one",
+    "RTStatsQueues": "rt_stats_queues",
+    "DeviceStates": "device_states",
+    "RTStatsCalls": "rt_stats_calls",
+}
+
+
+@pytest.fixture
+async def session() -> AsyncGenerator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+def make_client(
+    session: aiohttp.ClientSession,
+    running: RunningSimulator,
+    *,
+    config: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    timeout: float = 5.0,
+) -> DaktelaClient:
+    return DaktelaClient(
+        session, config or running.config["daktela"], options=options, timeout=timeout
+    )
+
+
+def sent(running: RunningSimulator, action: str) -> tuple[str, dict[str, str]]:
+    """The one request sent for `action`: its path and query (the token is not in it)."""
+    (request,) = running.sim.requests_for("daktela", action)
+    assert request.method == "GET"
+    assert "access_token" not in request.query
+    assert f"access_token={running.config['daktela']['access_token']}" in request.headers["Cookie"]
+    return request.path, request.query
+
+
+def daktela(running: RunningSimulator) -> DaktelaSim:
+    sim = running.sim.providers["daktela"]
+    assert isinstance(sim, DaktelaSim)
+    return sim
+
+
+def is_logged_in(state: SimState, agent_id: str) -> bool:
+    """Read through a call, so type narrowing does not outlive the actions in between."""
+    return state.agents[agent_id].logged_in
+
+
+def callback_of(sim: DaktelaSim) -> str | None:
+    return sim.sms_settings["incoming_callback"]
+
+
+def answered_call(state: SimState, agent_id: str = "1") -> SimCall:
+    call = state.incoming_call("+420601222333", queue_id="1", agent_id=agent_id)
+    state.answer(call.id)
+    return call
+
+
+# --- declarations and pure helpers --------------------------------------------------------
+
+
+def test_declarations() -> None:
+    assert client_class("daktela") is DaktelaClient
+    assert DaktelaClient.title == "Daktela"
+    fields = {f.key: f for f in DaktelaClient.connection_fields}
+    assert set(fields) == {"base_url", "access_token", "login", "password"}
+    assert fields["access_token"].secret
+    assert fields["password"].secret
+    assert not fields["login"].secret
+    assert fields["base_url"].is_url
+    assert fields["base_url"].required
+    assert DaktelaClient.webhook_methods == {"GET"}
+    assert DaktelaClient.default_country_code == "420"
+    assert DaktelaClient.capabilities == {
+        Capability.AGENTS,
+        Capability.AGENT_LOGIN,
+        Capability.AGENT_PAUSE,
+        Capability.PAUSE_REASONS,
+        Capability.QUEUES,
+        Capability.QUEUE_LOGIN,
+        Capability.SIP_REGISTRATIONS,
+        Capability.ACTIVE_CALLS,
+        Capability.DIAL,
+        Capability.HANGUP,
+        Capability.TRANSFER,
+        Capability.ANNOUNCE,
+        Capability.SEND_SMS,
+        Capability.CALL_WEBHOOK,
+        Capability.SMS_WEBHOOK,
+        Capability.REGISTER_WEBHOOK,
+    }
+
+
+async def test_token_and_secrets(session: aiohttp.ClientSession) -> None:
+    client = DaktelaClient(
+        session,
+        {"base_url": "https://MojeVU.daktela.com/api/", "login": "jana", "password": "tajne-heslo"},
+    )
+    token = hashlib.sha1(b"janatajne-heslo", usedforsecurity=False).hexdigest()
+    assert client.base_url == "https://MojeVU.daktela.com"
+    assert client.redact(f"x {token} tajne-heslo") == "x **REDACTED** **REDACTED**"
+    assert token not in repr(client)
+    given = DaktelaClient(
+        session, {"base_url": "https://a.daktela.com", "access_token": "abc", "login": "x"}
+    )
+    assert given.redact("abc") == "**REDACTED**"
+    assert client.format_number("+420603927227") == "603927227"
+    assert client.format_number("+491701234567") == "00491701234567"
+    assert client.format_number("101") == "101"
+
+
+def test_read_json_tolerates_the_documented_extra_brace() -> None:
+    body = (FIXTURES / "create_call_user_response.json").read_bytes()
+    assert body.rstrip().endswith(b"}}}")
+    assert read_json(body) == {
+        "error": None,
+        "status": 1,
+        "result": {"id_call": "123456789.1234SJ"},
+    }
+    assert read_json(b"\xef\xbb\xbf[1]]\n") == [1]
+    for bad in (b'{"status":1', b"<html></html>", b'{"a":1} trailing', b"\xff\xfe"):
+        with pytest.raises(ValueError):  # noqa: PT011 - every unreadable kind
+            read_json(bad)
+
+
+def test_to_e164() -> None:
+    assert to_e164("603927227") == "+420603927227"
+    assert to_e164("00420123456789") == "+420123456789"
+    assert to_e164("+420123456789") == "+420123456789"
+    assert to_e164("101") == "101"
+    assert to_e164("") is None
+    assert to_e164(None) is None
+
+
+# --- against the simulator ------------------------------------------------------------------
+
+
+async def test_validate(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    info = await make_client(session, pbx_simulator).async_validate()
+    host = urlsplit(pbx_simulator.origin).netloc
+    assert (info.account_id, info.name) == (host, f"Daktela {host}")
+    path, query = sent(pbx_simulator, "GetUser")
+    assert (path, query) == ("/api/4.0/GetUser/json", {})
+    # Login and password alone give the same token.
+    config = dict(pbx_simulator.config["daktela"])
+    del config["access_token"]
+    assert (await make_client(session, pbx_simulator, config=config).async_validate()) == info
+
+
+async def test_validate_rejected(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    base = pbx_simulator.config["daktela"]["base_url"]
+    client = make_client(session, pbx_simulator, config={"base_url": base, "access_token": "bad"})
+    with pytest.raises(PbxAuthError, match="Uživatel neexistuje"):
+        await client.async_validate()
+    empty = make_client(session, pbx_simulator, config={"base_url": base})
+    with pytest.raises(PbxAuthError, match="access token"):
+        await empty.async_validate()
+    # The password changed at Daktela: the old token stops working everywhere.
+    client = make_client(session, pbx_simulator)
+    pbx_simulator.state.credentials["daktela"]["password"] = "changed"
+    with pytest.raises(PbxAuthError):
+        await client.async_fetch_snapshot()
+
+
+async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    state = pbx_simulator.state
+    call = answered_call(state, "2")
+    waiting = state.incoming_call("+420777000111", queue_id="2")
+    state.agent_pause("3", "Meeting")
+    state.set_registered("4", False)
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    assert pbx_simulator.sim.count("daktela") == 6
+    assert snapshot.pause_reasons == ("Lunch", "Break", "Meeting", "Training")
+    assert set(snapshot.agents) == {a.login for a in state.agents.values()}
+    agent2 = snapshot.agents["agent2"]
+    assert agent2.state is AgentState.IN_CALL
+    assert agent2.name == state.agents["2"].name
+    assert (agent2.extension, agent2.call_partner) == ("102", "+420601222333")
+    assert agent2.queue_ids == ("1",)
+    agent3 = snapshot.agents["agent3"]
+    assert (agent3.state, agent3.paused, agent3.pause_reason) == (
+        AgentState.PAUSED,
+        True,
+        "Meeting",
+    )
+    sales = snapshot.queues["1"]
+    assert sales.name == "Sales"
+    assert (sales.agents_logged_in, sales.agents_busy, sales.agents_paused) == (5, 1, 1)
+    assert sales.member_ids == ("agent1", "agent2", "agent3", "agent4", "agent5")
+    support = snapshot.queues["2"]
+    assert (support.waiting_calls, support.agents_ready) == (1, 2)
+    assert support.longest_wait is not None
+    assert set(snapshot.registrations) == {"101", "102", "103", "104", "105", "206"}
+    line4 = snapshot.registrations["104"]
+    assert (line4.registered, line4.status, line4.ip, line4.port) == (
+        False,
+        "UNAVAILABLE",
+        None,
+        None,
+    )
+    line1 = snapshot.registrations["101"]
+    assert (line1.registered, line1.ip, line1.port) == (
+        True,
+        state.lines["1"].ip,
+        state.lines["1"].port,
+    )
+    assert snapshot.registrations["102"].status == "INUSE"
+    sim = daktela(pbx_simulator)
+    live = snapshot.calls[sim.call_id(call)]
+    assert (live.direction, live.state, live.caller, live.agent_id, live.queue_id) == (
+        CallDirection.INCOMING,
+        CallState.ANSWERED,
+        "+420601222333",
+        "agent2",
+        "1",
+    )
+    assert live.started == call.created.astimezone(PRAGUE)
+    assert live.answered == call.answered
+    assert snapshot.calls[sim.call_id(waiting)].state is CallState.QUEUED
+    # Logged out: gone from RTUsersState, still listed.
+    state.agent_logout("5")
+    snapshot = await client.async_fetch_snapshot()
+    agent5 = snapshot.agents["agent5"]
+    assert (agent5.state, agent5.logged_in) == (AgentState.LOGGED_OUT, False)
+
+
+@pytest.mark.parametrize("size", [10, 500])
+async def test_snapshot_costs_the_same_whatever_the_size(
+    socket_enabled: None, session: aiohttp.ClientSession, size: int
+) -> None:
+    running, runner = await start_simulator(SimState(seed=1, agents=size, lines=size))
+    try:
+        snapshot = await make_client(session, running).async_fetch_snapshot()
+        assert len(snapshot.agents) == size
+        assert len(snapshot.registrations) == size
+        assert running.sim.count("daktela") == 6
+    finally:
+        await runner.cleanup()
+
+
+async def test_dial(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    client, state = make_client(session, pbx_simulator), pbx_simulator.state
+    result = await client.async_dial(
+        DialRequest(
+            "+420800123456",
+            DialSource(DialSourceKind.USER, "agent1"),
+            auto_answer=True,
+            ring_timeout=25,
+        )
+    )
+    assert sent(pbx_simulator, "CreateCall") == (
+        "/api/3.1/CreateCall/json",
+        {"user": "agent1", "number": "800123456", "autoanswer": "yes", "waitingtime": "25"},
+    )
+    (call,) = state.active_calls()
+    assert result.call_id == daktela(pbx_simulator).call_id(call)
+    assert (call.agent_id, call.callee) == ("1", "800123456")
+
+
+async def test_dial_other_sources(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    await client.async_dial(
+        DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, "102"))
+    )
+    assert sent(pbx_simulator, "CreateCall") == (
+        "/api/3.0/CreateCall/json",
+        {"extension": "102", "number": "800123456"},
+    )
+    remote = await client.async_dial(
+        DialRequest(
+            "+420468008585", DialSource(DialSourceKind.LINE, "+420226211245"), ring_timeout=40
+        )
+    )
+    assert sent(pbx_simulator, "CreateRemoteCall") == (
+        "/api/3.8/CreateRemoteCall/json",
+        {"primarynumber": "226211245", "secondarynumber": "468008585", "dialingtime": "40"},
+    )
+    assert remote.call_id
+    await client.async_dial(DialRequest("+420226211245", DialSource(DialSourceKind.LINE, "2001")))
+    assert sent(pbx_simulator, "ClickToCall") == (
+        "/api/3.9/ClickToCall/json",
+        {"queue": "2001", "number": "226211245"},
+    )
+    assert len(pbx_simulator.state.active_calls()) == 3
+
+
+async def test_dial_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    with pytest.raises(PbxInvalidInput, match="user, an extension or a line"):
+        await client.async_dial(DialRequest("+420800123456"))
+    with pytest.raises(PbxInvalidInput, match="caller id"):
+        await client.async_dial(
+            DialRequest(
+                "+420800123456", DialSource(DialSourceKind.USER, "agent1"), caller_id="+4202"
+            )
+        )
+    assert pbx_simulator.sim.requests == []
+    pbx_simulator.state.agent_logout("1")
+    with pytest.raises(PbxResponseError) as err:
+        await client.async_dial(DialRequest("+420800", DialSource(DialSourceKind.USER, "agent1")))
+    assert err.value.reason == "Agent není přihlášen do odchozí kampaně/fronty"
+
+
+async def test_hangup(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    client, state = make_client(session, pbx_simulator), pbx_simulator.state
+    call = answered_call(state)
+    id_call = daktela(pbx_simulator).call_id(call)
+    await client.async_hangup(HangupRequest(HangupTargetKind.CALL, id_call))
+    assert sent(pbx_simulator, "Hangup") == ("/api/3.0/Hangup/json", {"call": id_call})
+    assert call.status is CallStatus.ENDED
+    for kind, value, key in (
+        (HangupTargetKind.USER, "agent2", "user"),
+        (HangupTargetKind.EXTENSION, "103", "extension"),
+    ):
+        pbx_simulator.sim.requests.clear()
+        call = answered_call(state, value[-1] if kind is HangupTargetKind.USER else "3")
+        await client.async_hangup(HangupRequest(kind, value))
+        assert sent(pbx_simulator, "Hangup") == ("/api/3.0/Hangup/json", {key: value})
+        assert call.status is CallStatus.ENDED
+    with pytest.raises(PbxInvalidInput):
+        await client.async_hangup(HangupRequest(HangupTargetKind.CHANNEL, "SIP/101-1"))
+    with pytest.raises(PbxResponseError, match="neprobíhá"):
+        await client.async_hangup(HangupRequest(HangupTargetKind.USER, "agent4"))
+
+
+async def test_transfer(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    client, state = make_client(session, pbx_simulator), pbx_simulator.state
+    call = answered_call(state, "2")
+    id_call = daktela(pbx_simulator).call_id(call)
+    # Not in a snapshot yet: RTUsersState finds the agent on the call.
+    await client.async_transfer(TransferRequest(id_call, "+420777123456"))
+    assert sent(pbx_simulator, "Transfer") == (
+        "/api/3.0/Transfer/json",
+        {"user": "agent2", "type": "blind", "number": "777123456"},
+    )
+    assert call.transferred_to == "777123456"
+    assert len(pbx_simulator.sim.requests_for("daktela", "RTUsersState")) == 1
+    with pytest.raises(PbxInvalidInput, match="live call"):
+        await client.async_transfer(TransferRequest("1.2WS", "101"))
+
+
+async def test_announce(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    client, state = make_client(session, pbx_simulator), pbx_simulator.state
+    call = answered_call(state, "3")
+    id_call = daktela(pbx_simulator).call_id(call)
+    await client.async_fetch_snapshot()
+    result = await client.async_announce(AnnounceRequest(call_id=id_call, recording="hlaska.wav"))
+    assert result.call_id == id_call
+    assert sent(pbx_simulator, "ControlPlayback") == (
+        "/api/3.6/ControlPlayback/json",
+        {"user": "agent3", "command": "play", "recording": "hlaska.wav"},
+    )
+    assert call.announcement == "hlaska.wav"
+    assert len(pbx_simulator.sim.requests_for("daktela", "RTUsersState")) == 1
+    with pytest.raises(PbxInvalidInput, match="recordings only"):
+        await client.async_announce(AnnounceRequest(number="+420601", text="Dobrý den"))
+    with pytest.raises(PbxInvalidInput, match="call_id"):
+        await client.async_announce(AnnounceRequest(number="+420601", recording="a.wav"))
+
+
+async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    client, state = make_client(session, pbx_simulator), pbx_simulator.state
+    result = await client.async_send_sms(SmsRequest(("+420601111222",), "Ahoj"))
+    assert sent(pbx_simulator, "SendSMS") == (
+        "/api/3.1/SendSMS/json",
+        {"number": "601111222", "message": "Ahoj"},
+    )
+    (sms,) = state.sms.values()
+    assert result.message_ids == (sms.id,)
+    connect = make_client(session, pbx_simulator, options={OPTION_SMS_SENDER: "Firma"})
+    result = await connect.async_send_sms(SmsRequest(("+420601111222", "+491701234567"), "Hi"))
+    requests = pbx_simulator.sim.requests_for("daktela", "SendSMSConnect")
+    assert [(r.path, r.query) for r in requests] == [
+        (
+            "/api/4.1/SendSMSConnect/json",
+            {"number": "+420601111222", "message": "Hi", "sender": "Firma"},
+        ),
+        (
+            "/api/4.1/SendSMSConnect/json",
+            {"number": "+491701234567", "message": "Hi", "sender": "Firma"},
+        ),
+    ]
+    assert len(result.message_ids) == 2
+    assert [s.sender for s in state.sms.values()][1:] == ["Firma", "Firma"]
+    with pytest.raises(PbxInvalidInput):
+        await client.async_send_sms(SmsRequest((), "x"))
+
+
+async def test_agent_controls(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client, state = make_client(session, pbx_simulator), pbx_simulator.state
+    await client.async_agent_logout("agent1")
+    assert sent(pbx_simulator, "Logout") == ("/api/3.4/Logout/json", {"user": "agent1"})
+    assert not is_logged_in(state, "1")
+    await client.async_agent_login("agent1")
+    assert sent(pbx_simulator, "Login") == ("/api/3.4/Login/json", {"user": "agent1"})
+    assert is_logged_in(state, "1")
+    await client.async_agent_pause("agent1", "break")
+    assert sent(pbx_simulator, "PauseOn") == (
+        "/api/3.0/PauseOn/json",
+        {"user": "agent1", "pause": "2"},
+    )
+    assert state.agents["1"].pause_reason == "Break"
+    assert len(pbx_simulator.sim.requests_for("daktela", "GetPauses")) == 1
+    await client.async_agent_unpause("agent1")
+    assert sent(pbx_simulator, "PauseOff") == ("/api/3.0/PauseOff/json", {"user": "agent1"})
+    assert not state.agents["1"].paused
+    await client.async_agent_pause("agent2")  # no reason: the first pause
+    assert state.agents["2"].pause_reason == "Lunch"
+    with pytest.raises(PbxInvalidInput, match="Lunch, Break, Meeting, Training"):
+        await client.async_agent_pause("agent2", "Coffee")
+    with pytest.raises(PbxResponseError, match="nebyl nalezen"):
+        await client.async_agent_login("nobody")
+
+
+async def test_no_pauses(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    pbx_simulator.state.pause_reasons.clear()
+    with pytest.raises(PbxInvalidInput, match="no pause"):
+        await make_client(session, pbx_simulator).async_agent_pause("agent1")
+
+
+async def test_queue_controls(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client, state = make_client(session, pbx_simulator), pbx_simulator.state
+    # Without a snapshot the queue's number is read first.
+    await client.async_queue_logout("agent1", "2")
+    assert sent(pbx_simulator, "LogoutQueue") == (
+        "/api/3.0/LogoutQueue/json",
+        {"user": "agent1", "queue": "2001"},
+    )
+    assert sent(pbx_simulator, "GetQueues")[0] == "/api/3.0/GetQueues/2/json"
+    assert "2" not in state.agents["1"].queue_ids
+    await client.async_queue_login("agent1", "2")
+    assert sent(pbx_simulator, "LoginQueue") == (
+        "/api/3.0/LoginQueue/json",
+        {"user": "agent1", "queue": "2001"},
+    )
+    assert "2" in state.agents["1"].queue_ids
+    pbx_simulator.sim.requests.clear()
+    await client.async_queue_logout("agent1", "2001")  # the number itself works too
+    assert pbx_simulator.sim.requests_for("daktela", "GetQueues") == []
+    answered_call(state, "2")
+    with pytest.raises(PbxResponseError) as err:
+        await client.async_queue_logout("agent2", "1")
+    assert err.value.reason == (
+        "Nelze se odhlasit z fronty/kampaně, ve které probíhá hovor s číslem 601222333"
+    )
+    with pytest.raises(PbxResponseError, match="Fronta s ID 9"):
+        await client.async_queue_login("agent1", "9")
+    with pytest.raises(PbxUnsupportedError):
+        await client.async_queue_kick("1", "x")
+
+
+async def test_register_sms_webhook(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client, sim = make_client(session, pbx_simulator), daktela(pbx_simulator)
+    callback = HOOK + "?number=$number&message=$message&id=$id&direction=$direction"
+    await client.async_register_webhook(HOOK)
+    assert sent(pbx_simulator, "SetSMSSettings") == (
+        "/api/3.1/SetSMSSettings/json",
+        {"incoming_callback": callback},
+    )
+    assert sim.sms_settings["incoming_callback"] == callback
+    await client.async_register_webhook(HOOK)  # already ours: nothing to change
+    assert len(pbx_simulator.sim.requests_for("daktela", "SetSMSSettings")) == 1
+    await client.async_unregister_webhook("http://other.example/")
+    assert sim.sms_settings["incoming_callback"] == callback
+    await client.async_unregister_webhook(HOOK)
+    assert callback_of(sim) is None
+    # Somebody else's callback is never replaced nor removed.
+    sim.sms_settings["incoming_callback"] = "https://crm.example/sms"
+    with pytest.raises(PbxResponseError, match="another URL"):
+        await client.async_register_webhook(HOOK)
+    await client.async_unregister_webhook(HOOK)
+    assert sim.sms_settings["incoming_callback"] == "https://crm.example/sms"
+    sim.sms_settings["incoming_callback"] = HOOK  # set by hand, without placeholders
+    await client.async_unregister_webhook(HOOK)
+    assert sim.sms_settings["incoming_callback"] is None
+
+
+async def test_pushes_end_to_end(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """What the simulator sends is what the parser reads."""
+    client, state, sim = (
+        make_client(session, pbx_simulator),
+        pbx_simulator.state,
+        daktela(pbx_simulator),
+    )
+    hook = pbx_simulator.origin + "/_sim/state"
+    await client.async_register_webhook(hook)
+    sim.set_dialplan_hook(hook)
+    state.receive_sms("+420601000111", "245008328", "Ahoj & čau")
+    call = state.incoming_call("+420601000222", agent_id="1")
+    state.answer(call.id)
+    state.hangup(call.id)
+    await pbx_simulator.sim.webhooks.drain()
+    items = []
+    for delivery in pbx_simulator.sim.webhooks.deliveries:
+        query = dict(parse_qsl(urlsplit(delivery.url).query, keep_blank_values=True))
+        items += client.parse_webhook(WebhookRequest("GET", {}, query, b""))
+    sms, incoming, ringing, answered, hangup = items
+    assert isinstance(sms, SmsMessage)
+    assert (sms.direction, sms.sender, sms.text) == (
+        SmsDirection.INCOMING,
+        "+420601000111",
+        "Ahoj & čau",
+    )
+    assert all(isinstance(i, CallEvent) for i in (incoming, ringing, answered, hangup))
+    assert isinstance(incoming, CallEvent)
+    assert (incoming.event_type, incoming.caller, incoming.callee) == (
+        CallEventType.INCOMING,
+        "+420601000222",
+        "+420245008328",
+    )
+    id_call = sim.call_id(call)
+    for event, kind in ((ringing, CallEventType.RINGING), (answered, CallEventType.ANSWERED)):
+        assert isinstance(event, CallEvent)
+        assert (event.event_type, event.call_id, event.line) == (kind, id_call, "101")
+        assert event.direction is CallDirection.INCOMING
+    assert isinstance(hangup, CallEvent)
+    assert hangup.event_type is CallEventType.HANGUP
+
+
+def test_parse_documented_hooks(session: aiohttp.ClientSession) -> None:
+    """The dialplan lines of the documentation, with Asterisk's variables filled in."""
+    client = DaktelaClient(session, {"base_url": "https://a.daktela.com", "access_token": "t"})
+    values = {
+        "${CALLERID(num)}": "603927227",
+        "${FROM_DID}": "226211245",
+        "${REAL_EXTEN}": "200",
+        "${ID_CALL}": "1332333840.98",
+    }
+    events = []
+    for line in (FIXTURES / "dialplan_hooks.txt").read_text().splitlines():
+        url = line.split('"')[1]
+        for variable, value in values.items():
+            url = url.replace(variable, value)
+        query = dict(parse_qsl(urlsplit(url).query))
+        (event,) = client.parse_webhook(WebhookRequest("GET", {}, query, b""))
+        assert isinstance(event, CallEvent)
+        events.append(event)
+    assert [e.event_type for e in events] == [
+        CallEventType.INCOMING,
+        CallEventType.RINGING,
+        CallEventType.ANSWERED,
+        CallEventType.HANGUP,
+    ]
+    assert events[0].call_id is None  # `callid` is the caller's number
+    assert (events[0].caller, events[0].callee) == ("+420603927227", "+420226211245")
+    ringing = events[1]
+    assert (ringing.call_id, ringing.caller, ringing.callee, ringing.line) == (
+        "1332333840.98",
+        "+420603927227",
+        "+420226211245",
+        "200",
+    )
+    assert ringing.raw["action"] == "ringing"
+    outgoing = client.parse_webhook(
+        WebhookRequest(
+            "GET",
+            {},
+            {"callerId": "200", "calleeId": "", "idcall": "1.2", "action": "ringing"},
+            b"",
+        )
+    )
+    assert isinstance(outgoing[0], CallEvent)
+    assert outgoing[0].direction is CallDirection.OUTGOING
+    outgoing_sms = client.parse_webhook(
+        WebhookRequest("GET", {}, {"number": "603927227", "message": "x", "direction": "out"}, b"")
+    )
+    assert isinstance(outgoing_sms[0], SmsMessage)
+    assert (outgoing_sms[0].direction, outgoing_sms[0].recipient) == (
+        SmsDirection.OUTGOING,
+        "+420603927227",
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "query"),
+    [
+        ("POST", {"action": "ringing"}),
+        ("GET", {}),
+        ("GET", {"action": "explode", "callerId": "1"}),
+        ("GET", {"message": "x", "number": "1", "direction": "sideways"}),
+    ],
+)
+def test_parse_refuses(session: aiohttp.ClientSession, method: str, query: dict[str, str]) -> None:
+    client = DaktelaClient(session, {"base_url": "https://a.daktela.com", "access_token": "t"})
+    with pytest.raises(PbxInvalidInput):
+        client.parse_webhook(WebhookRequest(method, {}, query, b"<!DOCTYPE x>"))
+
+
+# --- faults ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "endpoint", "error"),
+    [
+        (FaultKind.SERVER_ERROR, "GetUser", PbxConnectionError),
+        (FaultKind.UNAUTHORIZED, "GetUser", PbxAuthError),
+        (FaultKind.FORBIDDEN, "GetUser", PbxAuthError),
+        (FaultKind.RATE_LIMIT, "GetUser", PbxRateLimitError),
+        (FaultKind.TRUNCATED, "GetUser", PbxResponseError),
+        (FaultKind.MALFORMED, "GetUser", PbxResponseError),
+        (FaultKind.HTML, "GetUser", PbxResponseError),
+        (FaultKind.DISCONNECT, "GetUser", PbxConnectionError),
+        (FaultKind.HANG, "GetUser", PbxConnectionError),
+        (FaultKind.HANG, "CreateCall", PbxOutcomeUnknownError),
+        (FaultKind.DISCONNECT, "CreateCall", PbxOutcomeUnknownError),
+        (FaultKind.TRUNCATED, "CreateCall", PbxResponseError),
+    ],
+)
+async def test_faults(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    kind: FaultKind,
+    endpoint: str,
+    error: type[Exception],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pbx_simulator.sim.faults.append(Fault(provider="daktela", kind=kind, endpoint=endpoint))
+    client = make_client(session, pbx_simulator, timeout=0.3)
+    dial = DialRequest("+420800123456", DialSource(DialSourceKind.USER, "agent1"))
+    action = client.async_validate() if endpoint == "GetUser" else client.async_dial(dial)
+    with pytest.raises(error) as err:
+        await action
+    if isinstance(err.value, PbxRateLimitError):
+        assert err.value.retry_after == 30
+    config = pbx_simulator.config["daktela"]
+    for secret in (config["access_token"], config["password"]):
+        assert secret not in str(err.value)
+        assert secret not in caplog.text
+
+
+async def test_latency_is_only_slower(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    pbx_simulator.sim.faults.append(Fault(provider="daktela", kind=FaultKind.LATENCY, seconds=0.05))
+    assert (await make_client(session, pbx_simulator).async_validate()).account_id
+
+
+# --- the documented answers, byte for byte ---------------------------------------------------
+
+
+@pytest.fixture
+async def doc_server(socket_enabled: None) -> AsyncGenerator[tuple[str, dict[str, str]]]:
+    """A server answering each action with a documented body; tests pick the fixtures."""
+    answers = dict(DOC_ANSWERS)
+
+    async def handle(request: web.Request) -> web.Response:
+        body = (FIXTURES / f"{answers[request.match_info['action']]}_response.json").read_bytes()
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/api/{version}/{action}/json", handle)
+    app.router.add_get("/api/{version}/{action}/{item}/json", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", answers
+    finally:
+        await runner.cleanup()
+
+
+async def test_documented_snapshot(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    url, answers = doc_server
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    snapshot = await client.async_fetch_snapshot()
+    # Wrap and Lajdak are the PBX's own pauses.
+    assert snapshot.pause_reasons == ("Backoffice", "Prestavka", "Obed", "Email", "Obed22")
+    (admin,) = snapshot.agents.values()
+    assert (admin.agent_id, admin.name, admin.state, admin.extension, admin.queue_ids) == (
+        "admin",
+        "Administrator",
+        AgentState.IDLE,
+        "500",
+        ("4",),
+    )
+    assert set(snapshot.queues) == {"3", "4", "6"}
+    assert snapshot.queues["3"].name == "Outbounder"
+    assert snapshot.queues["4"].member_ids == ("admin",)
+    assert (snapshot.queues["4"].agents_busy, snapshot.queues["4"].longest_wait) == (1, None)
+    assert snapshot.queues["6"].longest_wait == 0.0
+    assert list(snapshot.registrations) == ["100", "200", "300", "500"]
+    assert snapshot.registrations["100"].ip == "172.22.254.254"
+    assert snapshot.registrations["100"].port == 5064
+    assert not snapshot.registrations["500"].registered
+    call = snapshot.calls["1332333840.98"]
+    assert (call.direction, call.state, call.caller, call.agent_id, call.queue_id) == (
+        CallDirection.INCOMING,
+        CallState.ANSWERED,
+        "100",
+        "3",
+        "6",
+    )
+    assert call.started == datetime(2012, 3, 21, 13, 44, 2, tzinfo=PRAGUE)
+    assert call.answered == datetime(2012, 3, 21, 13, 44, 7, tzinfo=PRAGUE)
+    answers["GetPauses"] = "get_pauses_3_0"  # the older shape reads the same way
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.pause_reasons == ("Lajdak", "Wrap", "Backoffice", "Email", "Prestavka", "Obed")
+
+
+async def test_documented_actions(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    url, answers = doc_server
+    answers.update(
+        CreateCall="create_call_user",
+        ClickToCall="click_to_call",
+        CreateRemoteCall="create_remote_call",
+        SendSMS="send_sms",
+        SendSMSConnect="send_sms_connect",
+        Hangup="hangup_user",
+        GetUser="get_user",
+        GetSMSSettings="get_sms_settings",
+        SetSMSSettings="set_sms_settings_callback",
+        PauseOn="pause_on_unknown",
+        LogoutQueue="logout_queue_busy",
+        GetQueues="get_queues_one",
+    )
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    user = DialSource(DialSourceKind.USER, "michalhajek")
+    assert (await client.async_dial(DialRequest("+420800123456", user))).call_id == (
+        "123456789.1234SJ"
+    )
+    ctc = DialSource(DialSourceKind.LINE, "2006")
+    assert (await client.async_dial(DialRequest("+420226211245", ctc))).call_id == (
+        "1358860092.8131WS"
+    )
+    remote = DialSource(DialSourceKind.LINE, "+420226211245")
+    assert (await client.async_dial(DialRequest("+420468008585", remote))).call_id == (
+        "1346154802.5542WS"
+    )
+    assert (await client.async_send_sms(SmsRequest(("+420123456789",), "Ahoj"))).message_ids == (
+        "2222",
+    )
+    assert (
+        await client.async_send_sms(SmsRequest(("+420123456789",), "Ahoj", sender="Info"))
+    ).message_ids == ("2222",)
+    await client.async_hangup(HangupRequest(HangupTargetKind.USER, "michalhajek"))
+    assert (await client.async_validate()).account_id == urlsplit(url).netloc
+    await client.async_register_webhook(HOOK)  # the documented settings: no callback yet
+    client._pauses = {"Obed": "100"}
+    with pytest.raises(PbxResponseError) as refused:
+        await client.async_agent_pause("michalhajek", "Obed")
+    assert refused.value.reason == "Tato pauza nebyla nalezena"
+    with pytest.raises(PbxResponseError) as busy:
+        await client.async_queue_logout("michalhajek", "3")
+    assert busy.value.reason == (
+        "Nelze se odhlasit z fronty/kampaně, ve které probíhá hovor s číslem 468008585"
+    )
+    answers["GetUser"] = "get_user_wrong_token"
+    with pytest.raises(PbxAuthError, match="Uživatel neexistuje"):
+        await client.async_validate()
+
+
+async def test_unreadable_records(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    """Answers of the wrong shape for an action are response errors, not crashes."""
+    url, answers = doc_server
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    answers.update(GetPauses="get_user", RTUsersState="get_user")  # result: ""
+    with pytest.raises(PbxResponseError, match="malformed"):
+        await client.async_fetch_snapshot()
+    answers.update(GetPauses="get_pauses_3_3", RTUsersState="device_states")
+    with pytest.raises(PbxResponseError, match="agent_name"):
+        await client.async_fetch_snapshot()
+    answers.update(RTUsersState="rt_users_state", GetQueues="get_queues_one")
+    answers.update(RTStatsQueues="device_states")
+    with pytest.raises(PbxResponseError, match="without an id"):
+        await client.async_fetch_snapshot()
+    answers.update(RTStatsQueues="rt_stats_queues", DeviceStates="rt_stats_queues")
+    with pytest.raises(PbxResponseError, match="without exten"):
+        await client.async_fetch_snapshot()
+    answers.update(DeviceStates="device_states", RTStatsCalls="device_states")
+    with pytest.raises(PbxResponseError, match="call without an id"):
+        await client.async_fetch_snapshot()
+    answers.update(GetSMSSettings="get_user", GetQueues="get_user")
+    with pytest.raises(PbxResponseError, match="settings"):
+        await client.async_register_webhook(HOOK)
+    with pytest.raises(PbxResponseError, match="no number"):
+        await client.async_queue_login("agent", "77")
