@@ -959,6 +959,7 @@ async def test_hooks_the_simulator_sends_parse_back(
         (FaultKind.MALFORMED, PbxResponseError),
         (FaultKind.HTML, PbxResponseError),
         (FaultKind.HANG, PbxConnectionError),
+        (FaultKind.DISCONNECT, PbxConnectionError),
     ],
 )
 async def test_faults_map_to_errors_without_secrets(
@@ -989,6 +990,7 @@ async def test_faults_map_to_errors_without_secrets(
         (FaultKind.HTML, PbxResponseError),
         (FaultKind.TRUNCATED, PbxResponseError),
         (FaultKind.SERVER_ERROR, PbxConnectionError),
+        (FaultKind.DISCONNECT, PbxOutcomeUnknownError),
     ],
 )
 async def test_dial_faults_are_never_retried(
