@@ -1,9 +1,10 @@
 """VoIPSUN PBX wire format (see shared/provider-docs/voipsun-pbx.txt).
 
 Everything goes to `/api/api.php` with `username`, `password`, `action` and the action's
-parameters in the query string, the only place the documentation puts them. Answers are
-JSON with HTTP 200 even on failure: `{"success":"false","errno":"<n>","reason":…}` with the
-documented numbers and texts.
+parameters in the query string, the only place the documentation puts them (read whatever
+the method, as PHP's `$_GET` is; a form body is ignored). Answers are JSON with HTTP 200 even
+on failure: `{"success":"false","errno":"<n>","reason":…}` with the documented numbers and
+texts.
 
 Kept from the documentation as it is: `success` is the string "true"/"false" everywhere but
 in `sipstatus`, which answers a JSON boolean, numeric `total` and `id`, a `_debug` flag and
@@ -13,7 +14,14 @@ default) everywhere but in `listcalls`; an empty `members`/`waiters` map is `[]`
 makes of an empty array); `dial` into a context Asterisk does not know succeeds but never
 dials. Where the documentation shows no answer, the simulator answers as the PBX plausibly
 does: `{"success":"true"}` after originate, dial, spying and hangupcall, and the AMI's
-`No such channel` (without errno) for a hangup of an unknown channel.
+`No such channel` (without errno) for a hangup of an unknown channel. `queuestatus` without
+`queueName` lists every queue (its `results` is a list), an unknown name none. Only agents
+logged in are queue members (dynamic membership). moverecord takes the call id as CDR id.
+
+How the shared state is named here: agent N is agent number 999+N (agent 1 is the
+documentation's 1000), line N has the public number 299299<N-1> (line 1: 299299000), the
+internal number of its name and the SIP user `sip<name>`; the one dialplan is `default`, the
+one outgoing route `odchozi` (id 1).
 """
 
 from __future__ import annotations
