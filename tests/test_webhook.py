@@ -9,7 +9,9 @@ from typing import Any
 from unittest.mock import patch
 from urllib.parse import quote
 
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.network import NoURLAvailableError
 import pytest
@@ -19,12 +21,15 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
+    CONF_WEBHOOK_ID,
     CONF_WEBHOOK_SECRET,
+    DOMAIN,
 )
 from custom_components.pbx_bridge.events import EVENT_CALL, EVENT_SMS
 from custom_components.pbx_bridge.webhook import (
     MAX_BODY_BYTES,
     setup_instructions,
+    webhook_setup_text,
     webhook_urls,
 )
 from pbx_simulator.testing import RunningSimulator
@@ -271,16 +276,12 @@ async def test_unload_stops_the_webhook(
 
 async def test_urls_and_instructions(hass: HomeAssistant) -> None:
     """The URLs shown to the user carry the secret; the instructions name every hook."""
-    entry = MockConfigEntry(
-        domain="pbx_bridge",
-        data={"provider": "telfa", "webhook_id": "hook-1234"},
-        options={CONF_WEBHOOK_SECRET: "a b"},
-    )
-    assert webhook_urls(hass, entry) == {}
+    assert webhook_urls(hass, "hook-1234", "a b") == {}
+    assert webhook_setup_text(hass, "telfa", "hook-1234", None) == ("-", "-")
     await hass.config.async_update(
         internal_url="http://192.168.1.2:8123", external_url="https://ha.example.com"
     )
-    urls = webhook_urls(hass, entry)
+    urls = webhook_urls(hass, "hook-1234", "a b")
     assert urls == {
         "internal": "http://192.168.1.2:8123/api/webhook/hook-1234?secret=a+b",
         "external": "https://ha.example.com/api/webhook/hook-1234?secret=a+b",
@@ -298,6 +299,47 @@ async def test_urls_and_instructions(hass: HomeAssistant) -> None:
     assert "SetSMSSettings incoming_callback: `https://ha.example.com/api/webhook/x`" in daktela
     assert "?secret=1&callid=" in setup_instructions("daktela", "https://h/x?secret=1")
     assert setup_instructions("voipsun", "https://h/x") == "`https://h/x`"
+    shown, setup = webhook_setup_text(hass, "telfa", "hook-1234", None)
+    assert shown == (
+        "- internal: `http://192.168.1.2:8123/api/webhook/hook-1234`\n"
+        "- external: `https://ha.example.com/api/webhook/hook-1234`"
+    )
+    assert "`https://ha.example.com/api/webhook/hook-1234`" in setup
+
+
+async def test_flow_shows_the_webhook(hass: HomeAssistant, pbx_simulator: RunningSimulator) -> None:
+    """The end of the setup and the options show the address and what to paste where."""
+    await hass.config.async_update(external_url="https://ha.example.com")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "daktela"}
+    )
+    daktela_config = pbx_simulator.config["daktela"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {key: value for key, value in daktela_config.items() if key != "access_token"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["description"] == "webhook"
+    entry = result["result"]
+    url = f"https://ha.example.com/api/webhook/{entry.data[CONF_WEBHOOK_ID]}"
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert f"- external: `{url}`" in placeholders["urls"]
+    assert f'`AGI(notify_crm_api.agi,"{url}?callerId=' in placeholders["setup"]
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert placeholders["webhook"].startswith("\n\nWebhook:\n")
+    assert f"SetSMSSettings incoming_callback: `{url}`" in placeholders["webhook"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    yemot = await setup(hass, pbx_simulator, "yemot")
+    result = await hass.config_entries.options.async_init(yemot.entry_id)
+    assert result["description_placeholders"] == {"provider": "Yemot (call2all)", "webhook": ""}
+    assert await hass.config_entries.async_unload(yemot.entry_id)
 
 
 async def test_registration_keeps_the_users_urls(

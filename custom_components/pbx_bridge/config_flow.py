@@ -11,7 +11,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -57,6 +57,7 @@ from .const import (
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
 )
+from .webhook import webhook_setup_text
 
 BASE = "base"
 # Options only some providers need, beyond what their capabilities imply.
@@ -211,13 +212,18 @@ class PbxConfigFlow(ConfigFlow, domain=DOMAIN):
             if account is not None:
                 await self.async_set_unique_id(f"{provider}_{account.account_id}")
                 self._abort_if_unique_id_configured()
+                webhook_id = webhook.async_generate_id()
+                data = {CONF_PROVIDER: provider, **values, CONF_WEBHOOK_ID: webhook_id}
+                title = f"{cls.title}: {account.name}"
+                if not cls.webhook_methods:
+                    return self.async_create_entry(title=title, data=data)
+                # Providers that push events need our address: show it and where it goes.
+                urls, setup = webhook_setup_text(self.hass, provider, webhook_id, None)
                 return self.async_create_entry(
-                    title=f"{cls.title}: {account.name}",
-                    data={
-                        CONF_PROVIDER: provider,
-                        **values,
-                        CONF_WEBHOOK_ID: webhook.async_generate_id(),
-                    },
+                    title=title,
+                    data=data,
+                    description="webhook",
+                    description_placeholders={"provider": cls.title, "urls": urls, "setup": setup},
                 )
             suggested = values
         return self.async_show_form(
@@ -299,6 +305,16 @@ def _entry_data(entry: PbxConfigEntry, values: Mapping[str, str]) -> dict[str, A
     }
 
 
+def _webhook_description(hass: HomeAssistant, entry: PbxConfigEntry, cls: type[PbxClient]) -> str:
+    """The webhook address and setup lines, for providers that push events."""
+    if not cls.webhook_methods:
+        return ""
+    urls, setup = webhook_setup_text(
+        hass, cls.provider, entry.data[CONF_WEBHOOK_ID], entry.options.get(CONF_WEBHOOK_SECRET)
+    )
+    return f"\n\nWebhook:\n{urls}\n\n{setup}"
+
+
 def _parse_agent_pins(text: str) -> dict[str, str]:
     """`1001: 1234` lines (or `1001=1234`, comma separated) -> {agent number: PIN}."""
     pins: dict[str, str] = {}
@@ -336,7 +352,10 @@ class PbxOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(
                 _options_schema(cls), {CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL, **current}
             ),
-            description_placeholders={"provider": cls.title},
+            description_placeholders={
+                "provider": cls.title,
+                "webhook": _webhook_description(self.hass, entry, cls),
+            },
             errors=errors,
         )
 

@@ -63,10 +63,9 @@ DAKTELA_DIALPLAN_HOOKS: Final = (
 )
 
 
-def webhook_urls(hass: HomeAssistant, entry: ConfigEntry[Any]) -> dict[str, str]:
-    """The entry's webhook URL, internal and external where configured, with its secret."""
+def webhook_urls(hass: HomeAssistant, webhook_id: str, secret: str | None) -> dict[str, str]:
+    """The webhook URL, internal and external where configured, with the secret."""
     urls: dict[str, str] = {}
-    webhook_id: str = entry.data[CONF_WEBHOOK_ID]
     for kind, external in (("internal", False), ("external", True)):
         try:
             url = webhook.async_generate_url(
@@ -79,8 +78,19 @@ def webhook_urls(hass: HomeAssistant, entry: ConfigEntry[Any]) -> dict[str, str]
         except NoURLAvailableError:
             continue
         if url not in urls.values():
-            urls[kind] = _with_secret(url, entry.options.get(CONF_WEBHOOK_SECRET))
+            urls[kind] = _with_secret(url, secret)
     return urls
+
+
+def webhook_setup_text(
+    hass: HomeAssistant, provider: str, webhook_id: str, secret: str | None
+) -> tuple[str, str]:
+    """The webhook URLs (one a line) and what to paste where, for the flow's description."""
+    urls = webhook_urls(hass, webhook_id, secret)
+    if not urls:
+        return "-", "-"
+    shown = "\n".join(f"- {kind}: `{url}`" for kind, url in urls.items())
+    return shown, setup_instructions(provider, urls.get("external") or urls["internal"])
 
 
 def registration_url(hass: HomeAssistant, entry: ConfigEntry[Any]) -> str:
