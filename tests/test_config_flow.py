@@ -1,0 +1,444 @@
+"""Config flow: every provider against the simulator, every error then recovery."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+
+from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api.errors import PbxError
+from custom_components.pbx_bridge.const import (
+    CONF_AGENT_PINS,
+    CONF_AUTO_REGISTER_WEBHOOK,
+    CONF_DEFAULT_DIAL_SOURCE,
+    CONF_DEFAULT_DIAL_SOURCE_KIND,
+    CONF_PROVIDER,
+    CONF_QUEUE_PATHS,
+    CONF_SCAN_INTERVAL,
+    CONF_SMS_RECIPIENTS,
+    CONF_SMS_SENDER,
+    CONF_WEBHOOK_ID,
+    CONF_WEBHOOK_SECRET,
+    DOMAIN,
+)
+from pbx_simulator.faults import Fault, FaultKind
+from pbx_simulator.testing import RunningSimulator
+
+from .conftest import async_setup_provider
+
+
+def _form_values(running: RunningSimulator, provider: str) -> dict[str, str]:
+    """What a user types: the simulator's address and credentials, as the form has them."""
+    keys = {field.key for field in PROVIDERS[provider].connection_fields}
+    return {k: v for k, v in running.config[provider].items() if k in keys}
+
+
+def _secret_key(provider: str) -> str:
+    return next(f.key for f in PROVIDERS[provider].connection_fields if f.secret)
+
+
+async def _start(hass: HomeAssistant, provider: str) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == list(PROVIDERS)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": provider}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == provider
+    return dict(result)
+
+
+async def test_user_flow_creates_entry(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """Menu, form, connection test: an entry whose devices match the simulator's account."""
+    result = await _start(hass, provider)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_values(pbx_simulator, provider)
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.title.startswith(PROVIDERS[provider].title)
+    assert entry.unique_id.startswith(f"{provider}_")
+    assert {k: v for k, v in entry.data.items() if k != CONF_WEBHOOK_ID} == {
+        CONF_PROVIDER: provider,
+        **_form_values(pbx_simulator, provider),
+    }
+    assert len(entry.data[CONF_WEBHOOK_ID]) > 20
+    assert entry.options == {}
+
+    snapshot = entry.runtime_data.coordinator.data
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    expected = 1 + len(snapshot.agents) + len(snapshot.queues) + len(snapshot.registrations)
+    assert len(devices) == expected
+    assert er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "error"),
+    [
+        ({"base_url": "ftp://example.com"}, "base_url", "invalid_host"),
+        ({"base_url": "not a url"}, "base_url", "invalid_host"),
+        ({"base_url": "http://127.0.0.1:9/"}, "base_url", "cannot_connect"),
+        ("wrong_secret", "secret", "invalid_auth"),
+    ],
+)
+async def test_user_flow_errors_then_recovery(
+    hass: HomeAssistant,
+    pbx_simulator: RunningSimulator,
+    provider: str,
+    change: dict[str, str] | str,
+    field: str,
+    error: str,
+) -> None:
+    """Each error lands on its field; the corrected form then creates the entry."""
+    result = await _start(hass, provider)
+    values = _form_values(pbx_simulator, provider)
+    if change == "wrong_secret":
+        secret = _secret_key(provider)
+        bad = {**values, secret: "wrong-" + values[secret]}
+        if provider == "daktela":  # it would log in with login and password instead
+            bad = {k: v for k, v in bad.items() if k not in ("login", "password")} | {
+                "access_token": "0" * 40
+            }
+    else:
+        assert isinstance(change, dict)
+        bad = {**values, **change}
+    expected_field = {
+        "secret": (
+            "base"
+            if sum(f.secret for f in PROVIDERS[provider].connection_fields) > 1
+            else _secret_key(provider)
+        )
+    }.get(field, field)
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {expected_field: error}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], values)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_provider_answering_garbage_cannot_connect(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """A host that answers, but not as the provider's API, counts as unreachable."""
+    result = await _start(hass, provider)
+    pbx_simulator.sim.faults.append(Fault(provider=provider, kind=FaultKind.HTML, count=1))
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_values(pbx_simulator, provider)
+    )
+    assert result["errors"] == {"base_url": "cannot_connect"}
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_unexpected_error_then_recovery(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """An error the client library did not classify shows `unknown` and is logged."""
+    result = await _start(hass, provider)
+    with patch.object(PROVIDERS[provider], "async_validate", side_effect=PbxError("odd")):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form_values(pbx_simulator, provider)
+        )
+    assert result["errors"] == {"base": "unknown"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_values(pbx_simulator, provider)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize("provider", ["daktela"])
+async def test_credentials_required(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """Daktela takes login and password or a token; with none of them the form says so."""
+    result = await _start(hass, provider)
+    values = _form_values(pbx_simulator, provider)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"base_url": values["base_url"]}
+    )
+    assert result["errors"] == {"base": "credentials_required"}
+
+
+@pytest.mark.parametrize("provider", ["daktela"])
+async def test_daktela_access_token_alone(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """A ready access token is enough for Daktela."""
+    result = await _start(hass, provider)
+    values = _form_values(pbx_simulator, provider)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"base_url": values["base_url"], "access_token": values["access_token"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert "login" not in result["data"]
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_same_account_twice_aborts(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """The account id is the unique id: the same account cannot be added twice."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    result = await _start(hass, provider)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_values(pbx_simulator, provider)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reauth(hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str) -> None:
+    """New credentials of the same account: wrong ones first, then the right ones."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    secret = _secret_key(provider)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+
+    values = _form_values(pbx_simulator, provider)
+    secrets = {f.key for f in PROVIDERS[provider].connection_fields if f.secret}
+    entered = {k: v for k, v in values.items() if k in secrets}
+    wrong = {secret: "wrong-" + entered[secret]}
+    if provider == "daktela":
+        wrong = {"access_token": "0" * 40}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], wrong)
+    assert result["type"] is FlowResultType.FORM
+    assert list(result["errors"].values()) == ["invalid_auth"]
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], entered)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_WEBHOOK_ID] == "hook-1234"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_reauth_with_another_account_aborts(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """Reauth cannot swap the account behind an entry."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    pbx_simulator.state.credentials["yemot"]["token"] = "0771111111:other-pass"
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": "0771111111:other-pass"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """A new address of the same account, keeping the stored secret: an error, then success."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    values = _form_values(pbx_simulator, provider)
+    non_secret = {
+        f.key: values[f.key]
+        for f in PROVIDERS[provider].connection_fields
+        if not f.secret and f.key in values
+    }
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**non_secret, "base_url": "http://127.0.0.1:9"}
+    )
+    assert result["errors"] == {"base_url": "cannot_connect"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**non_secret, "base_url": values["base_url"] + "/"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["base_url"] == values["base_url"] + "/"
+    assert entry.data[_secret_key(provider)] == values[_secret_key(provider)]
+    assert entry.data[CONF_WEBHOOK_ID] == "hook-1234"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_reconfigure_to_another_account_aborts(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """Reconfigure refuses credentials of a different account."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    pbx_simulator.state.credentials["yemot"]["token"] = "0771111111:other-pass"
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"base_url": entry.data["base_url"], "token": "0771111111:other-pass"},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert entry.data["token"] != "0771111111:other-pass"
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
+    "telfa": {
+        CONF_SCAN_INTERVAL,
+        CONF_DEFAULT_DIAL_SOURCE_KIND,
+        CONF_DEFAULT_DIAL_SOURCE,
+        CONF_SMS_SENDER,
+        CONF_SMS_RECIPIENTS,
+        CONF_WEBHOOK_SECRET,
+        CONF_AUTO_REGISTER_WEBHOOK,
+    },
+    "daktela": {
+        CONF_SCAN_INTERVAL,
+        CONF_DEFAULT_DIAL_SOURCE_KIND,
+        CONF_DEFAULT_DIAL_SOURCE,
+        CONF_SMS_SENDER,
+        CONF_SMS_RECIPIENTS,
+        CONF_WEBHOOK_SECRET,
+        CONF_AUTO_REGISTER_WEBHOOK,
+    },
+    "odorik": {
+        CONF_SCAN_INTERVAL,
+        CONF_DEFAULT_DIAL_SOURCE_KIND,
+        CONF_DEFAULT_DIAL_SOURCE,
+        CONF_SMS_SENDER,
+        CONF_SMS_RECIPIENTS,
+    },
+    "yemot": {
+        CONF_SCAN_INTERVAL,
+        CONF_QUEUE_PATHS,
+        CONF_DEFAULT_DIAL_SOURCE_KIND,
+        CONF_DEFAULT_DIAL_SOURCE,
+        CONF_SMS_SENDER,
+        CONF_SMS_RECIPIENTS,
+    },
+    "voipsun": {
+        CONF_SCAN_INTERVAL,
+        CONF_AGENT_PINS,
+        CONF_DEFAULT_DIAL_SOURCE_KIND,
+        CONF_DEFAULT_DIAL_SOURCE,
+    },
+}
+
+
+async def test_options_fields_per_provider(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """The options form shows what the provider has use for, and stores them."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert {str(key) for key in result["data_schema"].schema} == OPTIONS_BY_PROVIDER[provider]
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 45.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_SCAN_INTERVAL: 45}
+    assert entry.runtime_data.coordinator.update_interval.total_seconds() == 45
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_options_agent_pins(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """Agent PINs are typed one per line; a bad line is refused, then corrected."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_AGENT_PINS: "1000: 12a4"}
+    )
+    assert result["errors"] == {CONF_AGENT_PINS: "invalid_agent_pins"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_SCAN_INTERVAL: 30, CONF_AGENT_PINS: "1000: 1001\n1001=1002, 1002 : 1003\n"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_AGENT_PINS] == {"1000": "1001", "1001": "1002", "1002": "1003"}
+
+    # Shown again as lines.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested[CONF_AGENT_PINS] == "1000: 1001\n1001: 1002\n1002: 1003"
+    hass.config_entries.options.async_abort(result["flow_id"])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["telfa"])
+async def test_options_sms_dial_and_webhook(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """Recipients are normalized, the dial source needs both parts, secrets are kept."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SCAN_INTERVAL: 30,
+            CONF_SMS_RECIPIENTS: ["not a number"],
+            CONF_DEFAULT_DIAL_SOURCE: "101",
+        },
+    )
+    assert result["errors"] == {
+        CONF_SMS_RECIPIENTS: "invalid_phone_number",
+        CONF_DEFAULT_DIAL_SOURCE: "dial_source_incomplete",
+    }
+
+    options = {
+        CONF_SCAN_INTERVAL: 30,
+        CONF_SMS_RECIPIENTS: ["603 123 456", "+420603123456"],
+        CONF_DEFAULT_DIAL_SOURCE_KIND: "user",
+        CONF_DEFAULT_DIAL_SOURCE: " 101 ",
+        CONF_SMS_SENDER: "1",
+        CONF_WEBHOOK_SECRET: "s3cret",
+        CONF_AUTO_REGISTER_WEBHOOK: False,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {
+        **options,
+        CONF_SMS_RECIPIENTS: ["+420603123456"],
+        CONF_DEFAULT_DIAL_SOURCE: "101",
+    }
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unknown_entry_data_is_not_shown_to_the_client(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """Only connection fields reach the client: not the webhook id or the provider id."""
+    entry = await async_setup_provider(hass, pbx_simulator, "yemot")
+    config = entry.runtime_data.client._config
+    assert set(config) == {"token", "base_url"}
+    assert await hass.config_entries.async_unload(entry.entry_id)
