@@ -281,8 +281,9 @@ class PbxEventHub:
             late = track.ended and event.event_type not in ENDING_TYPES
             self._follow(event, track, from_webhook=from_webhook)
         self._fire_call(event)
-        # A late answer of an ended call must not bring the call back.
-        if from_webhook and not late:
+        # A late answer of an ended call must not bring the call back; where calls are
+        # polled, the snapshot is the provider's word and diffing it makes the events.
+        if from_webhook and not late and not self._derive_calls:
             self._push_call_effect(event)
 
     def _follow(self, event: CallEvent, track: _CallTrack, *, from_webhook: bool) -> None:
