@@ -97,6 +97,7 @@ async def test_user_flow_errors_then_recovery(
     hass: HomeAssistant,
     pbx_simulator: RunningSimulator,
     provider: str,
+    *,
     change: dict[str, str] | str,
     field: str,
     error: str,
