@@ -17,7 +17,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.pbx_bridge.api.errors import PbxError, PbxUnsupportedError
+from custom_components.pbx_bridge.api.registry import PROVIDERS
 from custom_components.pbx_bridge.const import DOMAIN
+from custom_components.pbx_bridge.services import ACTIONS
 from pbx_simulator.app import LoggedRequest
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.state import CallStatus
@@ -57,7 +59,32 @@ VALID_DATA: dict[str, dict[str, Any]] = {
 }
 # Per provider: the actions it offers (the rest must be refused before any request).
 SUPPORTED = {
+    "telfa": {"dial", "send_sms", "announce", "hangup", "transfer", "agent_login", "agent_logout"},
+    "daktela": {
+        "dial",
+        "send_sms",
+        "announce",
+        "hangup",
+        "transfer",
+        "agent_login",
+        "agent_logout",
+        "agent_pause",
+        "agent_unpause",
+        "queue_login",
+        "queue_logout",
+    },
+    "odorik": {"dial", "send_sms", "hangup"},
     "yemot": {"dial", "send_sms", "announce", "agent_pause", "agent_unpause", "queue_kick"},
+    "voipsun": {
+        "dial",
+        "hangup",
+        "agent_login",
+        "agent_logout",
+        "agent_pause",
+        "agent_unpause",
+        "queue_login",
+        "queue_logout",
+    },
 }
 
 
@@ -473,3 +500,511 @@ async def test_rejected_credentials_start_reauth(
     assert "4567" not in str(err.value.__cause__)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+def test_supported_actions_match_the_capabilities() -> None:
+    """The table above (and docs/actions.md) follows what each client declares."""
+    capability_of = {action.name: action.capability for action in ACTIONS}
+    for provider, cls in PROVIDERS.items():
+        offered = {
+            name for name, capability in capability_of.items() if capability in cls.capabilities
+        }
+        assert offered == SUPPORTED[provider], provider
+
+
+# --- Telfa: national numbers, a user login as the source --------------------------------
+
+
+async def test_telfa_dial(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    agent = pbx_simulator.state.agents["2"]
+    login = pbx_simulator.sim.providers["telfa"].login_of(agent)  # type: ignore[attr-defined]
+    response = await call(
+        hass,
+        entry,
+        "dial",
+        number="+420 777 123 456",
+        source_kind="user",
+        source=login,
+        auto_answer=True,
+    )
+    params = only_request(pbx_simulator, "telfa", "POST /calls")
+    assert params == {"number": "777123456", "telfa_user_login": login, "auto_answer": "true"}
+    (placed,) = pbx_simulator.state.calls.values()
+    assert (placed.callee, placed.agent_id) == ("777123456", "2")
+    assert response == {"call_id": placed.id}
+
+
+async def test_telfa_dial_with_a_caller_id_is_refused(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "dial", number="777123456", caller_id="245008328")
+    assert err.value.translation_key == "action_invalid_request"
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_telfa_announce(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    response = await call(
+        hass, entry, "announce", number="00420 777 123 456", message="Ahoj pane", voice="2"
+    )
+    params = only_request(pbx_simulator, "telfa", "POST /calls/announce")
+    assert params == {"number": "777123456", "text": "Ahoj pane", "voice": "2"}
+    (announced,) = pbx_simulator.state.calls.values()
+    assert announced.announcement == "Ahoj pane"
+    assert response == {"call_id": announced.id}
+
+
+async def test_telfa_announce_recording(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    await call(hass, entry, "announce", number="777123456", recording="10")
+    params = only_request(pbx_simulator, "telfa", "POST /calls/announce")
+    assert params == {"number": "777123456", "recording_id": "10"}
+
+
+async def test_telfa_hangup_and_transfer(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    first = pbx_simulator.state.incoming_call("777123456", agent_id="1")
+    second = pbx_simulator.state.incoming_call("777654321", agent_id="2")
+    await call(hass, entry, "transfer", call_id=first.id, destination="534")
+    (transfer,) = pbx_simulator.sim.requests_for("telfa", "POST /calls/transfer_call")
+    assert f"<call_id>{first.id}</call_id>" in transfer.body
+    assert "<continue_with_recipe_id>534</continue_with_recipe_id>" in transfer.body
+    assert first.transferred_to == "recipe:534"
+    await call(hass, entry, "hangup", call_id=second.id)
+    (interrupt,) = pbx_simulator.sim.requests_for("telfa", "POST /calls/interrupt")
+    assert f"<id>{second.id}</id>" in interrupt.body
+    assert second.status is CallStatus.ENDED
+
+
+async def test_telfa_transfer_to_a_name_is_refused(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "transfer", call_id="1", destination="reception")
+    assert err.value.translation_key == "action_invalid_number"
+    assert err.value.translation_placeholders["field"] == "destination"
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_telfa_hangup_by_user_is_refused(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "hangup", user="marek.telfa.cz")
+    assert err.value.translation_key == "action_invalid_request"
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_telfa_agent_logout_and_login(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    agent = pbx_simulator.state.agents["3"]
+    await call(hass, entry, "agent_logout", agent_id="3")
+    assert (
+        len(pbx_simulator.sim.requests_for("telfa", "POST /telfa_users/{id}/operator_log_out")) == 1
+    )
+    assert agent.logged_in is False
+    await call(hass, entry, "agent_login", agent_id="3")
+    (login,) = pbx_simulator.sim.requests_for("telfa", "POST /telfa_users/{id}/operator_log_in")
+    assert login.path == "/telfa_users/3/operator_log_in.xml"
+    assert agent.logged_in is True
+
+
+async def test_telfa_send_sms(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    response = await call(
+        hass,
+        entry,
+        "send_sms",
+        recipients=["+420 602 123 456", "603123456"],
+        message="Ahoj, posilam ti SMS.",
+        sender="1",
+    )
+    # Telfa's API takes one recipient a request: one request per recipient, none repeated.
+    requests = pbx_simulator.sim.requests_for("telfa", "POST /sms")
+    assert [sent(r)["sms"] for r in requests] == [
+        {"number_id": "1", "recipient": "602123456", "message": "Ahoj, posilam ti SMS."},
+        {"number_id": "1", "recipient": "603123456", "message": "Ahoj, posilam ti SMS."},
+    ]
+    assert response == {"message_ids": []}
+    assert sorted(s.recipient for s in pbx_simulator.state.sms.values()) == [
+        "602123456",
+        "603123456",
+    ]
+
+
+async def test_telfa_sms_error_code(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, entry, "send_sms", recipients=["602123456"], message="Hi", sender="9")
+    assert err.value.translation_key == "action_refused"
+    assert err.value.translation_placeholders["reason"].endswith("(902)")
+    assert "INCORRECT_NUMBER_ID" in err.value.translation_placeholders["reason"]
+    assert len(pbx_simulator.sim.requests_for("telfa", "POST /sms")) == 1
+    assert pbx_simulator.state.sms == {}
+
+
+# --- Odorik: 00420… numbers, a line as the source ------------------------------------------
+
+
+async def test_odorik_dial(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    odorik = pbx_simulator.sim.providers["odorik"]
+    line = str(odorik.line_number(pbx_simulator.state.lines["1"]))  # type: ignore[attr-defined]
+    entry = await setup_entry(
+        "odorik", options={"default_dial_source_kind": "line", "default_dial_source": line}
+    )
+    response = await call(hass, entry, "dial", number="601 234 567")
+    params = only_request(pbx_simulator, "odorik", "POST /callback")
+    assert params["recipient"] == "00420601234567"
+    assert params["caller"] == params["line"] == line
+    # Odorik answers `callback_ordered` without an id.
+    assert response == {"call_id": None}
+
+
+async def test_odorik_error_word(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("odorik")
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, entry, "dial", number="601234567", source_kind="line", source="1")
+    assert err.value.translation_key == "action_refused"
+    assert err.value.translation_placeholders["reason"] == "invalid_line"
+    assert len(pbx_simulator.sim.requests_for("odorik", "POST /callback")) == 1
+    assert pbx_simulator.state.calls == {}
+
+
+async def test_odorik_dial_needs_a_source(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("odorik")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "dial", number="601234567")
+    # No source given and none in the options: Odorik cannot ring anyone first.
+    assert err.value.translation_key == "action_invalid_request"
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_odorik_hangup(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("odorik")
+    active = pbx_simulator.state.incoming_call("00420777123456", agent_id="1")
+    await call(hass, entry, "hangup", call_id=active.id)
+    (request,) = pbx_simulator.sim.requests_for("odorik", "DELETE /active_calls/{id}")
+    assert request.path == f"/api/v1/active_calls/{active.id}.json"
+    assert active.status is CallStatus.ENDED
+
+
+async def test_odorik_send_sms(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("odorik")
+    response = await call(
+        hass, entry, "send_sms", recipients=["+420 601 234 567"], message="Call me back"
+    )
+    params = only_request(pbx_simulator, "odorik", "POST /sms")
+    assert params["recipient"] == "00420601234567"
+    assert params["message"] == "Call me back"
+    (sms,) = pbx_simulator.state.sms.values()
+    assert response == {"message_ids": [sms.id]}
+
+
+# --- Daktela: national numbers, users by login, Czech error texts ---------------------------
+
+
+def subset(params: dict[str, Any], **expected: str) -> dict[str, Any]:
+    """The entries of `params` named in `expected` (the token and version are not compared)."""
+    return {key: params.get(key) for key in expected}
+
+
+async def daktela_call_id(entry: MockConfigEntry, running: RunningSimulator, agent: str) -> str:
+    """A live call of `agent`, as the integration's snapshot names it."""
+    running.state.incoming_call("777123456", agent_id=agent)
+    running.state.answer(next(iter(running.state.calls)), agent)
+    await entry.runtime_data.coordinator.async_refresh()
+    running.sim.requests.clear()
+    (call_id,) = entry.runtime_data.coordinator.data.calls
+    return call_id
+
+
+async def test_daktela_dial_from_a_user(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    response = await call(
+        hass,
+        entry,
+        "dial",
+        number="+420 800 123 456",
+        source_kind="user",
+        source="agent1",
+        auto_answer=True,
+        ring_timeout=30,
+    )
+    (request,) = pbx_simulator.sim.requests_for("daktela", "CreateCall")
+    assert request.path == "/api/3.1/CreateCall/json"
+    assert subset(sent(request), user="", number="", autoanswer="", waitingtime="") == {
+        "user": "agent1",
+        "number": "800123456",
+        "autoanswer": "yes",
+        "waitingtime": "30",
+    }
+    (placed,) = pbx_simulator.state.calls.values()
+    assert placed.callee == "800123456"
+    assert response is not None
+    assert response["call_id"]
+
+
+async def test_daktela_dial_from_an_extension(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    await call(hass, entry, "dial", number="800123456", source_kind="extension", source="101")
+    (request,) = pbx_simulator.sim.requests_for("daktela", "CreateCall")
+    assert request.path == "/api/3.0/CreateCall/json"
+    assert subset(sent(request), extension="", number="") == {
+        "extension": "101",
+        "number": "800123456",
+    }
+
+
+async def test_daktela_call_controls(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    call_id = await daktela_call_id(entry, pbx_simulator, "1")
+    await call(hass, entry, "announce", call_id=call_id, recording="welcome.wav")
+    params = only_request(pbx_simulator, "daktela", "ControlPlayback")
+    assert subset(params, user="", command="", recording="") == {
+        "user": "agent1",
+        "command": "play",
+        "recording": "welcome.wav",
+    }
+    await call(hass, entry, "transfer", call_id=call_id, destination="102")
+    params = only_request(pbx_simulator, "daktela", "Transfer")
+    assert subset(params, user="", type="", number="") == {
+        "user": "agent1",
+        "type": "blind",
+        "number": "102",
+    }
+    other = pbx_simulator.state.incoming_call("777654321", agent_id="2")
+    pbx_simulator.state.answer(other.id, "2")
+    await call(hass, entry, "hangup", user="agent2")
+    assert subset(only_request(pbx_simulator, "daktela", "Hangup"), user="") == {"user": "agent2"}
+    assert other.status is CallStatus.ENDED
+
+
+async def test_daktela_announce_text_is_refused(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "announce", number="800123456", message="Hello")
+    assert err.value.translation_key == "action_invalid_request"
+    assert "recording" in err.value.translation_placeholders["reason"]
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_daktela_agent_controls(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    agent = pbx_simulator.state.agents["2"]
+    await call(hass, entry, "agent_pause", agent_id="agent2", reason="Lunch")
+    assert subset(only_request(pbx_simulator, "daktela", "PauseOn"), user="") == {"user": "agent2"}
+    assert (agent.paused, agent.pause_reason) == (True, "Lunch")
+    await call(hass, entry, "agent_unpause", agent_id="agent2")
+    assert subset(only_request(pbx_simulator, "daktela", "PauseOff"), user="") == {"user": "agent2"}
+    assert agent.paused is False
+    await call(hass, entry, "agent_logout", agent_id="agent2")
+    assert subset(only_request(pbx_simulator, "daktela", "Logout"), user="") == {"user": "agent2"}
+    assert agent.logged_in is False
+    await call(hass, entry, "agent_login", agent_id="agent2")
+    assert subset(only_request(pbx_simulator, "daktela", "Login"), user="") == {"user": "agent2"}
+    assert agent.logged_in is True
+
+
+async def test_daktela_queue_controls(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    queue_id = next(iter(entry.runtime_data.coordinator.data.queues))
+    queue = pbx_simulator.state.queues["1"]
+    await call(hass, entry, "queue_logout", agent_id="agent1", queue_id=queue_id)
+    assert subset(only_request(pbx_simulator, "daktela", "LogoutQueue"), user="") == {
+        "user": "agent1"
+    }
+    assert "1" not in queue.member_ids
+    await call(hass, entry, "queue_login", agent_id="agent1", queue_id=queue_id)
+    assert subset(only_request(pbx_simulator, "daktela", "LoginQueue"), user="") == {
+        "user": "agent1"
+    }
+    assert "1" in queue.member_ids
+
+
+async def test_daktela_unknown_pause_is_refused(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "agent_pause", agent_id="agent2", reason="Nap")
+    assert err.value.translation_key == "action_invalid_request"
+    assert "Lunch" in err.value.translation_placeholders["reason"]
+    assert pbx_simulator.sim.requests_for("daktela", "PauseOn") == []
+
+
+async def test_daktela_error_text(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, entry, "agent_login", agent_id="nobody")
+    assert err.value.translation_key == "action_refused"
+    # Daktela's own Czech error text.
+    assert err.value.translation_placeholders["reason"] == "Agent nobody nebyl nalezen"
+    assert len(pbx_simulator.sim.requests_for("daktela", "Login")) == 1
+
+
+async def test_daktela_send_sms(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    response = await call(hass, entry, "send_sms", recipients=["+420602123456"], message="Ahoj")
+    params = only_request(pbx_simulator, "daktela", "SendSMS")
+    assert subset(params, number="", message="") == {"number": "602123456", "message": "Ahoj"}
+    assert response is not None
+    assert len(response["message_ids"]) == 1
+
+
+# --- VoIPSUN PBX: originate, channels, agents by number and PIN ----------------------------
+
+VOIPSUN_PINS = {"agent_pins": {"1000": "1001", "1001": "1002"}}
+
+
+async def test_voipsun_dial(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("voipsun")
+    await call(
+        hass, entry, "dial", number="+420 800 123 456", source_kind="extension", source="101"
+    )
+    params = only_request(pbx_simulator, "voipsun", "originate")
+    assert subset(params, srcExtenInternalNum="", dstNum="") == {
+        "srcExtenInternalNum": "101",
+        "dstNum": "800123456",
+    }
+    (placed,) = pbx_simulator.state.calls.values()
+    assert placed.callee == "+420800123456"
+
+
+async def test_voipsun_hangup(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("voipsun")
+    first = pbx_simulator.state.incoming_call("777123456", agent_id="1")
+    second = pbx_simulator.state.incoming_call("777654321", agent_id="2")
+    await entry.runtime_data.coordinator.async_refresh()
+    channels = {c.channel: c for c in entry.runtime_data.coordinator.data.calls.values()}
+    first_channel, second_channel = sorted(channels)
+    pbx_simulator.sim.requests.clear()
+    await call(hass, entry, "hangup", channel=first_channel)
+    assert subset(only_request(pbx_simulator, "voipsun", "hangupcall"), channelName="") == {
+        "channelName": first_channel
+    }
+    pbx_simulator.sim.requests.clear()
+    second_id = next(
+        i
+        for i, c in entry.runtime_data.coordinator.data.calls.items()
+        if c.channel == second_channel
+    )
+    await call(hass, entry, "hangup", call_id=second_id)
+    assert only_request(pbx_simulator, "voipsun", "hangupcall")["channelName"] == second_channel
+    assert first.status is second.status is CallStatus.ENDED
+
+
+async def test_voipsun_agent_controls(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
+    agent = pbx_simulator.state.agents["1"]
+    for action, endpoint in (
+        ("agent_pause", "agentpause"),
+        ("agent_unpause", "agentunpause"),
+        ("agent_logout", "agentlogout"),
+        ("agent_login", "agentlogin"),
+    ):
+        await call(hass, entry, action, agent_id="1000")
+        params = only_request(pbx_simulator, "voipsun", endpoint)
+        assert subset(params, agentNumber="", agentPin="") == {
+            "agentNumber": "1000",
+            "agentPin": "1001",
+        }
+        if action == "agent_pause":
+            assert agent.paused is True
+        if action == "agent_logout":
+            assert agent.logged_in is False
+        pbx_simulator.sim.requests.clear()
+    assert (agent.logged_in, agent.paused) == (True, False)
+
+
+async def test_voipsun_queue_controls(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
+    queue_id = next(iter(entry.runtime_data.coordinator.data.queues))
+    await call(hass, entry, "queue_logout", agent_id="1000", queue_id=queue_id)
+    params = only_request(pbx_simulator, "voipsun", "agentremove")
+    assert subset(params, agentNumber="", queueName="") == {
+        "agentNumber": "1000",
+        "queueName": queue_id,
+    }
+    await call(hass, entry, "queue_login", agent_id="1000", queue_id=queue_id)
+    params = only_request(pbx_simulator, "voipsun", "agentadd")
+    assert subset(params, agentNumber="", queueName="") == {
+        "agentNumber": "1000",
+        "queueName": queue_id,
+    }
+
+
+async def test_voipsun_agent_without_pin_is_refused(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("voipsun")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "agent_pause", agent_id="1000")
+    assert err.value.translation_key == "action_invalid_request"
+    assert "PIN" in err.value.translation_placeholders["reason"]
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_voipsun_errno(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, entry, "queue_login", agent_id="1000", queue_id="no-such-queue")
+    assert err.value.translation_key == "action_refused"
+    reason = err.value.translation_placeholders["reason"]
+    assert reason.startswith("Queue no-such-queue not found! (")
+    assert reason.endswith(")")
+    assert len(pbx_simulator.sim.requests_for("voipsun", "agentadd")) == 1

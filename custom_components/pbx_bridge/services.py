@@ -253,10 +253,14 @@ def provider_errors(hass: HomeAssistant, entry: PbxConfigEntry, action: str) -> 
             translation_placeholders={**placeholders, "reason": str(err)},
         ) from err
     except PbxResponseError as err:
+        # Providers number their refusals (VoIPSUN errno, Telfa SMS codes): keep the number.
+        reason = err.reason
+        if err.code and err.code not in reason:
+            reason = f"{reason} ({err.code})"
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="action_refused",
-            translation_placeholders={**placeholders, "reason": err.reason},
+            translation_placeholders={**placeholders, "reason": reason},
         ) from err
     except PbxError as err:
         raise HomeAssistantError(
