@@ -120,3 +120,51 @@ async def test_no_entities_without_recipients(
 ) -> None:
     entry = await setup_notify(hass, pbx_simulator, "yemot", {})
     assert er.async_entries_for_config_entry(entity_registry, entry.entry_id) == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "endpoint", "entity_id", "recipient"),
+    [
+        ("telfa", "POST /sms", "notify.telfa_240891_sms_to_420602123456", "602123456"),
+        ("daktela", "SendSMS", None, "602123456"),
+        ("odorik", "POST /sms", None, "00420602123456"),
+    ],
+)
+async def test_send_message_per_provider(
+    hass: HomeAssistant,
+    pbx_simulator: RunningSimulator,
+    entity_registry: er.EntityRegistry,
+    *,
+    provider: str,
+    endpoint: str,
+    entity_id: str | None,
+    recipient: str,
+) -> None:
+    entry = await setup_notify(
+        hass, pbx_simulator, provider, {CONF_SMS_RECIPIENTS: ["+420 602 123 456"]}
+    )
+    (entity,) = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+    if entity_id is not None:
+        assert entity.entity_id == entity_id
+    await hass.services.async_call(
+        NOTIFY_DOMAIN,
+        SERVICE_SEND_MESSAGE,
+        {ATTR_ENTITY_ID: entity.entity_id, ATTR_MESSAGE: "Doorbell"},
+        blocking=True,
+    )
+    (request,) = pbx_simulator.sim.requests_for(provider, endpoint)
+    params = sent(request)
+    assert (
+        params.get("sms", params)["recipient" if provider != "daktela" else "number"] == recipient
+    )
+    assert [s.text for s in pbx_simulator.state.sms.values()] == ["Doorbell"]
+
+
+async def test_no_entities_without_sms(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, entity_registry: er.EntityRegistry
+) -> None:
+    # VoIPSUN sends no SMS: recipients in the options make no entities.
+    entry = await setup_notify(
+        hass, pbx_simulator, "voipsun", {CONF_SMS_RECIPIENTS: ["+420602123456"]}
+    )
+    assert er.async_entries_for_config_entry(entity_registry, entry.entry_id) == []
