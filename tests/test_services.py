@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 import json
+import logging
 from typing import Any
 from unittest.mock import patch
 from urllib.parse import parse_qsl
@@ -1008,3 +1009,23 @@ async def test_voipsun_errno(
     assert reason.startswith("Queue no-such-queue not found! (")
     assert reason.endswith(")")
     assert len(pbx_simulator.sim.requests_for("voipsun", "agentadd")) == 1
+
+
+async def test_logs_hold_no_secret_and_numbers_only_at_debug(
+    hass: HomeAssistant,
+    pbx_simulator: RunningSimulator,
+    setup_entry: SetupEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    entry = await setup_entry("yemot")
+    await call(hass, entry, "send_sms", recipients=["0501234567"], message="Hi")
+    with pytest.raises(HomeAssistantError):
+        await call(hass, entry, "send_sms", recipients=["+420601234567"], message="Hi")
+    password = pbx_simulator.config["yemot"]["token"].partition(":")[2]
+    assert password not in caplog.text
+    assert "+972501234567" in caplog.text  # at debug level, where it helps
+    for record in caplog.records:
+        if record.levelno > logging.DEBUG:
+            assert "501234567" not in record.getMessage()
+            assert "601234567" not in record.getMessage()
