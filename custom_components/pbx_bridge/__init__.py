@@ -130,12 +130,13 @@ def _async_sync_devices(
     for kind in ObjectKind:
         for object_id in object_ids(coordinator.data, kind):
             info = object_device_info(coordinator, kind, object_id)
-            if registry.async_get_device(identifiers=info["identifiers"]):
+            (identifier,) = info["identifiers"]
+            if registry.async_get_device_by_identifier(identifier, entry.entry_id):
                 registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
     wanted = current_identifiers(coordinator.unique_id, coordinator.data)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device.identifiers & wanted:
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            registry.async_remove_device(device.id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:

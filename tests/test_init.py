@@ -1,0 +1,271 @@
+"""Setup, unload, availability, reauth and devices that come and go."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.pbx_bridge.const import DEFAULT_SCAN_INTERVAL
+from custom_components.pbx_bridge.entity import agent_identifier, hub_identifier, line_identifier
+from pbx_simulator.faults import Fault, FaultKind
+from pbx_simulator.testing import RunningSimulator
+
+from .conftest import async_setup_provider
+
+
+async def _next_poll(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = DEFAULT_SCAN_INTERVAL
+) -> None:
+    freezer.tick(timedelta(seconds=seconds + 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _unavailable(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    return [
+        e.entity_id
+        for e in entries
+        if (state := hass.states.get(e.entity_id)) and state.state == STATE_UNAVAILABLE
+    ]
+
+
+async def test_load_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """An entry loads against the simulator and unloads cleanly."""
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+
+
+@pytest.mark.parametrize(
+    ("kind", "state"),
+    [
+        (FaultKind.SERVER_ERROR, ConfigEntryState.SETUP_RETRY),
+        (FaultKind.UNAUTHORIZED, ConfigEntryState.SETUP_ERROR),
+    ],
+)
+async def test_setup_when_provider_fails(
+    hass: HomeAssistant,
+    pbx_simulator: RunningSimulator,
+    provider: str,
+    kind: FaultKind,
+    state: ConfigEntryState,
+) -> None:
+    """Unreachable at start: retried later; credentials rejected: a reauth flow."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    pbx_simulator.sim.faults.append(Fault(provider=provider, kind=kind))
+
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is state
+    sources = [flow["context"]["source"] for flow in hass.config_entries.flow.async_progress()]
+    assert sources == ([SOURCE_REAUTH] if kind is FaultKind.UNAUTHORIZED else [])
+
+
+async def test_provider_down_and_back(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+    provider: str,
+    *,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Entities go unavailable while the provider is down, log once, and come back."""
+    assert not _unavailable(hass, loaded_entry)
+    caplog.set_level(logging.INFO)
+    pbx_simulator.sim.faults.append(Fault(provider=provider, kind=FaultKind.SERVER_ERROR))
+
+    await _next_poll(hass, freezer)
+    await _next_poll(hass, freezer)
+    await _next_poll(hass, freezer)
+    entities = er.async_entries_for_config_entry(er.async_get(hass), loaded_entry.entry_id)
+    assert len(_unavailable(hass, loaded_entry)) == len(
+        [e for e in entities if hass.states.get(e.entity_id)]
+    )
+    assert caplog.text.count("Error fetching") == 1
+    assert "server error" in caplog.text
+
+    pbx_simulator.sim.faults.clear()
+    await _next_poll(hass, freezer)
+    assert not _unavailable(hass, loaded_entry)
+    assert caplog.text.count("data recovered") == 1
+    assert loaded_entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_credential_change_starts_reauth(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+) -> None:
+    """Credentials changed at the provider: the next refresh starts a reauth flow."""
+    pbx_simulator.state.credentials["yemot"]["token"] = "0773137770:a-new-password"
+    await _next_poll(hass, freezer)
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows[0]["context"]["entry_id"] == loaded_entry.entry_id
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_rate_limit_honours_retry_after(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+) -> None:
+    """A rate-limited refresh waits as long as the provider asks, not one interval."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    pbx_simulator.sim.faults.append(
+        Fault(provider="voipsun", kind=FaultKind.RATE_LIMIT, retry_after=300, count=1)
+    )
+    await _next_poll(hass, freezer)
+    assert not coordinator.last_update_success
+    assert coordinator.last_exception is not None
+    assert coordinator.last_exception.translation_key == "rate_limited"  # type: ignore[attr-defined]
+
+    requests = pbx_simulator.sim.count("voipsun")
+    await _next_poll(hass, freezer)  # one interval later: still waiting
+    assert pbx_simulator.sim.count("voipsun") == requests
+    await _next_poll(hass, freezer, 300)
+    assert coordinator.last_update_success
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_objects_appear_and_vanish(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+) -> None:
+    """A new line gets its device and entities at the next refresh; a removed one loses them."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    device_registry = dr.async_get(hass)
+    entity_registry = er.async_get(hass)
+    before = set(coordinator.data.registrations)
+
+    line = pbx_simulator.state.add_line(kind="extension")
+    await _next_poll(hass, freezer)
+    (new_id,) = set(coordinator.data.registrations) - before
+    device = device_registry.async_get_device_by_identifier(
+        line_identifier(coordinator.unique_id, new_id), loaded_entry.entry_id
+    )
+    assert device
+    hub = device_registry.async_get_device_by_identifier(
+        hub_identifier(coordinator.unique_id), loaded_entry.entry_id
+    )
+    assert hub
+    assert device.via_device_id == hub.id
+    entities = er.async_entries_for_device(entity_registry, device.id)
+    assert {Platform.BINARY_SENSOR, Platform.SENSOR} <= {e.domain for e in entities}
+    assert all(hass.states.get(e.entity_id) for e in entities if not e.disabled)
+
+    pbx_simulator.state.remove_line(line.id)
+    await _next_poll(hass, freezer)
+    assert not device_registry.async_get_device_by_identifier(
+        line_identifier(coordinator.unique_id, new_id), loaded_entry.entry_id
+    )
+    assert not er.async_entries_for_device(entity_registry, device.id)
+    assert all(hass.states.get(e.entity_id) is None for e in entities)
+
+    # Back again: new device and entities, no reload.
+    pbx_simulator.state.lines[line.id] = line
+    await _next_poll(hass, freezer)
+    device = device_registry.async_get_device_by_identifier(
+        line_identifier(coordinator.unique_id, new_id), loaded_entry.entry_id
+    )
+    assert device
+    assert er.async_entries_for_device(entity_registry, device.id)
+
+
+@pytest.mark.parametrize("provider", ["daktela"])
+async def test_agent_renamed(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+) -> None:
+    """A renamed agent renames its device at the next refresh."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    agent_id = next(iter(coordinator.data.agents))
+    sim_agent = next(a for a in pbx_simulator.state.agents.values() if a.login == agent_id)
+    identifier = agent_identifier(coordinator.unique_id, agent_id)
+
+    sim_agent.name = "Renamed Agent"
+    await _next_poll(hass, freezer)
+    device = dr.async_get(hass).async_get_device_by_identifier(identifier, loaded_entry.entry_id)
+    assert device
+    assert device.name == "Renamed Agent"
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_agent_removed(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+) -> None:
+    """An agent who leaves every queue takes their device and entities along."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    entity_registry = er.async_get(hass)
+    agent_id = next(iter(coordinator.data.agents))
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        agent_identifier(coordinator.unique_id, agent_id), loaded_entry.entry_id
+    )
+    assert device
+    entities = er.async_entries_for_device(entity_registry, device.id)
+    assert entities
+
+    sim_agent = next(a for a in pbx_simulator.state.agents.values() if a.extension == agent_id)
+    pbx_simulator.state.remove_agent(sim_agent.id)
+    await _next_poll(hass, freezer)
+    assert agent_id not in coordinator.data.agents
+    assert not dr.async_get(hass).async_get(device.id)
+    assert all(hass.states.get(e.entity_id) is None for e in entities)
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_remove_stale_device(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """A user may delete a device whose object is gone, not a current one."""
+    assert await async_setup_component(hass, "config", {})
+    coordinator = loaded_entry.runtime_data.coordinator
+    device_registry = dr.async_get(hass)
+    stale = device_registry.async_get_or_create(
+        config_entry_id=loaded_entry.entry_id,
+        identifiers={line_identifier(coordinator.unique_id, "gone")},
+    )
+    registration_id = next(iter(coordinator.data.registrations))
+    current = device_registry.async_get_device_by_identifier(
+        line_identifier(coordinator.unique_id, registration_id), loaded_entry.entry_id
+    )
+    assert current
+    client = await hass_ws_client(hass)
+
+    for device, removable in ((current, False), (stale, True)):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": loaded_entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        response = await client.receive_json()
+        assert response["success"] is removable
+    assert device_registry.async_get(current.id)
+    assert not device_registry.async_get(stale.id)
