@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 import json
 import logging
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 from urllib.parse import parse_qsl
@@ -13,6 +14,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util.yaml import load_yaml_dict
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -1029,3 +1031,13 @@ async def test_logs_hold_no_secret_and_numbers_only_at_debug(
         if record.levelno > logging.DEBUG:
             assert "501234567" not in record.getMessage()
             assert "601234567" not in record.getMessage()
+
+
+def test_descriptions_and_translations_cover_every_field() -> None:
+    package = Path(__file__).parents[1] / "custom_components/pbx_bridge"
+    descriptions = load_yaml_dict(str(package / "services.yaml"))
+    strings = json.loads((package / "strings.json").read_text())["services"]
+    assert set(descriptions) == set(strings) == {action.name for action in ACTIONS}
+    for name, description in descriptions.items():
+        assert set(description["fields"]) == set(strings[name]["fields"]), name
+        assert ATTR_CONFIG_ENTRY_ID in description["fields"], name
