@@ -377,7 +377,7 @@ async def test_options_agent_pins(
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_SCAN_INTERVAL: 30, CONF_AGENT_PINS: "1000: 1001\n1001=1002, 1002 : 1003\n"},
+        {CONF_SCAN_INTERVAL: 30, CONF_AGENT_PINS: "1000: 1001\n\n1001=1002, 1002 : 1003\n"},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -408,6 +408,7 @@ async def test_options_sms_dial_and_webhook(
             CONF_SCAN_INTERVAL: 30,
             CONF_SMS_RECIPIENTS: ["not a number"],
             CONF_DEFAULT_DIAL_SOURCE: "101",
+            CONF_SMS_SENDER: "  ",  # blank: left out
         },
     )
     assert result["errors"] == {

@@ -369,8 +369,7 @@ class PbxOptionsFlow(OptionsFlowWithReload):
             if value in ("", None, []):
                 continue
             options[key] = value
-        if CONF_SCAN_INTERVAL in options:
-            options[CONF_SCAN_INTERVAL] = int(options[CONF_SCAN_INTERVAL])
+        options[CONF_SCAN_INTERVAL] = int(options[CONF_SCAN_INTERVAL])
         if CONF_AGENT_PINS in options:
             try:
                 options[CONF_AGENT_PINS] = _parse_agent_pins(options[CONF_AGENT_PINS])
