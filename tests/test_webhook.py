@@ -32,6 +32,7 @@ from custom_components.pbx_bridge.webhook import (
     webhook_setup_text,
     webhook_urls,
 )
+from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
 from .conftest import async_setup_provider, demo_options, provider_params
@@ -390,3 +391,34 @@ async def test_registration_problems_are_logged_not_fatal(
     assert "Cannot register the Daktela webhook" in caplog.text
     assert await hass.config_entries.async_remove(entry.entry_id)
     assert settings["incoming_callback"] == "https://crm.example.com/sms"
+
+
+async def test_removal_problem_is_logged_and_the_entry_still_goes(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The provider failing while we take our URL off does not keep the entry."""
+    await hass.config.async_update(external_url="https://ha.example.com")
+    entry = await setup(hass, pbx_simulator, "telfa", **{CONF_AUTO_REGISTER_WEBHOOK: True})
+    pbx_simulator.sim.faults.append(Fault(provider="telfa", kind=FaultKind.SERVER_ERROR))
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    assert "Cannot remove the Telfa webhook" in caplog.text
+    assert hass.config_entries.async_get_entry(entry.entry_id) is None
+
+
+async def test_registration_option_without_provider_support(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """VoIPSUN cannot take a hook URL: the option changes nothing there."""
+    entry = await setup(hass, pbx_simulator, "voipsun", **{CONF_AUTO_REGISTER_WEBHOOK: True})
+    requests = len(pbx_simulator.sim.requests_for("voipsun"))
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    assert len(pbx_simulator.sim.requests_for("voipsun")) == requests
+
+
+async def test_same_internal_and_external_url_shown_once(hass: HomeAssistant) -> None:
+    await hass.config.async_update(
+        internal_url="https://ha.example.com", external_url="https://ha.example.com"
+    )
+    assert webhook_urls(hass, "hook-1234", None) == {
+        "internal": "https://ha.example.com/api/webhook/hook-1234"
+    }
