@@ -9,7 +9,9 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.errors import PbxError
@@ -444,3 +446,31 @@ async def test_unknown_entry_data_is_not_shown_to_the_client(
     config = entry.runtime_data.client._config
     assert set(config) == {"token", "base_url"}
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_flow_through_the_rest_api(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    pbx_simulator: RunningSimulator,
+    provider: str,
+) -> None:
+    """What scripts/develop does: menu step by provider id, then the provider's form."""
+    # Everything that adds HTTP routes must be set up before the test client starts.
+    for component in ("config", "webhook"):
+        assert await async_setup_component(hass, component, {})
+    client = await hass_client()
+    api = "/api/config/config_entries/flow"
+    response = await client.post(api, json={"handler": DOMAIN})
+    flow = await response.json()
+    assert flow["type"] == "menu"
+    response = await client.post(f"{api}/{flow['flow_id']}", json={"next_step_id": provider})
+    form = await response.json()
+    fields = {field["name"] for field in form["data_schema"]}
+    data = {k: v for k, v in pbx_simulator.config[provider].items() if k in fields}
+    response = await client.post(f"{api}/{flow['flow_id']}", json=data)
+    result = await response.json()
+    assert result["type"] == "create_entry"
+    assert provider in result["title"].lower()
+    await hass.async_block_till_done()
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        assert await hass.config_entries.async_unload(entry.entry_id)
