@@ -15,6 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.const import DEFAULT_SCAN_INTERVAL
 from custom_components.pbx_bridge.entity import agent_identifier, hub_identifier, line_identifier
 from pbx_simulator.faults import Fault, FaultKind
@@ -73,19 +74,25 @@ async def test_setup_when_provider_fails(
     assert sources == ([SOURCE_REAUTH] if kind is FaultKind.UNAUTHORIZED else [])
 
 
+@pytest.mark.parametrize(
+    ("kind", "logged"),
+    [(FaultKind.SERVER_ERROR, "server error"), (FaultKind.DISCONNECT, "Cannot reach")],
+)
 async def test_provider_down_and_back(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     loaded_entry: MockConfigEntry,
     pbx_simulator: RunningSimulator,
-    provider: str,
     *,
     caplog: pytest.LogCaptureFixture,
+    kind: FaultKind,
+    logged: str,
 ) -> None:
     """Entities go unavailable while the provider is down, log once, and come back."""
+    provider = loaded_entry.data["provider"]
     assert not _unavailable(hass, loaded_entry)
     caplog.set_level(logging.INFO)
-    pbx_simulator.sim.faults.append(Fault(provider=provider, kind=FaultKind.SERVER_ERROR))
+    pbx_simulator.sim.faults.append(Fault(provider=provider, kind=kind))
 
     await _next_poll(hass, freezer)
     await _next_poll(hass, freezer)
@@ -95,7 +102,10 @@ async def test_provider_down_and_back(
         [e for e in entities if hass.states.get(e.entity_id)]
     )
     assert caplog.text.count("Error fetching") == 1
-    assert "server error" in caplog.text
+    assert logged in caplog.text
+    for field in PROVIDERS[provider].connection_fields:
+        if field.secret and (secret := loaded_entry.data.get(field.key)):
+            assert secret not in caplog.text
 
     pbx_simulator.sim.faults.clear()
     await _next_poll(hass, freezer)
