@@ -216,7 +216,7 @@ class PbxWebhook:
             # The parser's message names the problem, never a secret.
             _LOGGER.debug("Refused a %s webhook request: %s", self.client.title, err)
             return web.Response(status=HTTPStatus.BAD_REQUEST)
-        self.hub.async_process(items)
+        self.hub.async_process(await self.client.async_resolve_webhook_items(items))
         return web.Response(status=HTTPStatus.OK)
 
     def _secret_matches(self, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:

@@ -1080,3 +1080,24 @@ def test_fixture_documents_are_unchanged() -> None:
     for path in FIXTURES.iterdir():
         assert path.read_text(encoding="utf-8").rstrip("\n") in doc, path.name
     assert ET.fromstring(fixture("interrupt_call_request.xml")).tag == "interrupt_call"  # noqa: S314
+
+
+async def test_hook_logins_resolve_to_user_ids_once(
+    session: aiohttp.ClientSession, pbx_simulator: RunningSimulator
+) -> None:
+    """transfer_hook names the operator by login; the agent is keyed by user id."""
+    client = make_client(session, pbx_simulator)
+    agent = pbx_simulator.state.agents["2"]
+    sim = pbx_simulator.sim.providers["telfa"]
+    login = sim.login_of(agent)  # type: ignore[attr-defined]
+    body = fixture("transfer_hook.xml").replace(b"jan.kubr.livispace.cz", login.encode())
+    items = client.parse_webhook(webhook(body))
+    assert {item.agent_id for item in items} == {login}  # type: ignore[union-attr]
+    for _ in range(2):
+        resolved = await client.async_resolve_webhook_items(items)
+        assert {item.agent_id for item in resolved} == {agent.id}  # type: ignore[union-attr]
+    assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == 1
+    # An unknown login stays as the hook said it; an SMS passes through untouched.
+    unknown = client.parse_webhook(webhook(fixture("transfer_hook.xml")))
+    sms = client.parse_webhook(webhook(fixture("sms_hook.json")))
+    assert await client.async_resolve_webhook_items(unknown + sms) == unknown + sms

@@ -190,6 +190,14 @@ class PbxClient(ABC):
         """
         raise self._unsupported("webhooks")
 
+    async def async_resolve_webhook_items(self, items: list[WebhookItem]) -> list[WebhookItem]:
+        """Fill in what a webhook names only indirectly (an agent by login, say).
+
+        Called after `parse_webhook`; may read the provider, never fails: what it cannot
+        resolve stays as the webhook said it.
+        """
+        return items
+
     async def async_register_webhook(self, url: str) -> None:
         """Add `url` to the provider's hook settings, keeping what is there."""
         raise self._unsupported("webhook registration")

@@ -23,7 +23,7 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 from ..client import OPTION_SMS_SENDER, ConnectionField, HttpResponse, PbxClient
-from ..errors import PbxInvalidInput, PbxResponseError
+from ..errors import PbxError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
     Agent,
@@ -251,6 +251,10 @@ class TelfaClient(PbxClient):
 
     _account: AccountInfo | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._user_ids_by_login: dict[str, str | None] = {}
+
     def format_number(self, e164: str) -> str:
         """Czech numbers national (`+420777123456` -> `777123456`), others `00<cc>…`."""
         if e164.startswith("+420"):
@@ -357,6 +361,29 @@ class TelfaClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} needs an API key")
         users = self._json_rows(await self._call("GET", "/telfa_users/status.json"))
         return await self._read_account(users)
+
+    async def async_resolve_webhook_items(self, items: list[WebhookItem]) -> list[WebhookItem]:
+        """Hooks name the agent by login; agents are keyed by user id. Look each login up once."""
+        return [await self._with_user_id(item) for item in items]
+
+    async def _with_user_id(self, item: WebhookItem) -> WebhookItem:
+        if not isinstance(item, CallEvent) or not item.agent_id or item.agent_id.isdigit():
+            return item
+        user_id = await self._user_id_for_login(item.agent_id)
+        return replace(item, agent_id=user_id) if user_id else item
+
+    async def _user_id_for_login(self, login: str) -> str | None:
+        if login not in self._user_ids_by_login:
+            try:
+                detail = self._json_object(
+                    await self._call(
+                        "GET", "/telfa_users/user_by_login.json", params={"login": login}
+                    )
+                )
+            except PbxError:
+                return None  # try again with the next hook that names this login
+            self._user_ids_by_login[login] = _id(detail.get("id"))
+        return self._user_ids_by_login[login]
 
     async def _read_account(self, users: list[Json]) -> AccountInfo:
         ids = [user_id for user in users if (user_id := _id(user.get("id")))]
