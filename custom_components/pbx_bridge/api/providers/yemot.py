@@ -445,8 +445,9 @@ class YemotClient(PbxClient):
         if count is None or count > 0:
             return
         errors = answer.get(errors_key)
+        # The answer keys reasons by phone number; numbers stay out of error texts (and logs).
         reasons = (
-            "; ".join(f"{phone}: {reason}" for phone, reason in errors.items())
+            "; ".join(sorted({str(reason) for reason in errors.values()}))
             if isinstance(errors, dict) and errors
             else "no number was accepted"
         )
