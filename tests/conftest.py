@@ -52,24 +52,6 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 # --- integration setup against the simulator -----------------------------------------
 
 
-def provider_ready(provider: str) -> bool:
-    """Whether `provider`'s client has landed (a stub has no connection fields yet)."""
-    return hasattr(PROVIDERS[provider], "connection_fields")
-
-
-def provider_params() -> list[Any]:
-    """Every provider as a test parameter; those still being written are skipped."""
-    return [
-        pytest.param(
-            provider,
-            marks=pytest.mark.skipif(
-                not provider_ready(provider), reason=f"{provider} client not landed yet"
-            ),
-        )
-        for provider in PROVIDERS
-    ]
-
-
 def demo_options(running: RunningSimulator, provider: str) -> dict[str, Any]:
     """Options that show everything the simulator's account has."""
     state = running.state
@@ -109,7 +91,7 @@ async def async_setup_provider(
     return entry
 
 
-@pytest.fixture(params=provider_params())
+@pytest.fixture(params=list(PROVIDERS))
 def provider(request: pytest.FixtureRequest) -> str:
     """Each provider in turn."""
     return cast(str, request.param)
@@ -181,10 +163,3 @@ async def snapshot_entities(
         state = hass.states.get(entity_entry.entity_id)
         assert state, f"State not found for {entity_entry.entity_id}"
         assert state == snap(name=f"{name}-state")
-
-
-def entity_id_of(hass: HomeAssistant, platform: Platform, unique_id: str) -> str:
-    """The entity id registered for `unique_id` on `platform`."""
-    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
-    assert entity_id, f"no {platform} entity with unique id {unique_id}"
-    return entity_id
