@@ -52,6 +52,11 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 # --- integration setup against the simulator -----------------------------------------
 
 
+def provider_params() -> list[str]:
+    """Every provider, for `pytest.mark.parametrize`."""
+    return list(PROVIDERS)
+
+
 def demo_options(running: RunningSimulator, provider: str) -> dict[str, Any]:
     """Options that show everything the simulator's account has."""
     state = running.state
@@ -91,7 +96,7 @@ async def async_setup_provider(
     return entry
 
 
-@pytest.fixture(params=list(PROVIDERS))
+@pytest.fixture(params=provider_params())
 def provider(request: pytest.FixtureRequest) -> str:
     """Each provider in turn."""
     return cast(str, request.param)
