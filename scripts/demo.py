@@ -24,6 +24,8 @@ from packaging.requirements import Requirement
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-pbx-bridge"  # noqa: S105 - local demo login, printed on the terminal
 CLIENT_ID = "http://localhost:8123/"
+CONF_SCAN_INTERVAL = "scan_interval"
+DEMO_SCAN_INTERVAL = 10  # seconds: the simulator's activity shows up quickly
 COMPONENTS = Path(homeassistant.__file__).parent / "components"
 INTEGRATION_DEPENDENCIES = ("http", "webhook", "diagnostics", "device_automation", "notify")
 
@@ -161,6 +163,8 @@ async def _add_entries(url: str, sim_url: str) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{sim_url}/_sim/config") as response:
             sim_config: dict[str, dict[str, str]] = await response.json()
+        async with session.get(f"{sim_url}/_sim/demo-options") as response:
+            demo_options: dict[str, dict[str, Any]] = await response.json()
         headers = {"Authorization": f"Bearer {await _token(session, url)}"}
         api = f"{url}/api/config/config_entries"
         async with session.get(
@@ -187,6 +191,36 @@ async def _add_entries(url: str, sim_url: str) -> None:
                 result: dict[str, Any] = await response.json()
             shown = result.get("title") or result.get("errors") or result.get("reason")
             print(f"==> {provider}: {result.get('type')} {shown}")
+            if entry := result.get("result"):
+                await _set_options(
+                    session,
+                    api,
+                    headers,
+                    entry["entry_id"],
+                    {CONF_SCAN_INTERVAL: DEMO_SCAN_INTERVAL, **demo_options.get(provider, {})},
+                )
+
+
+async def _set_options(
+    session: aiohttp.ClientSession,
+    api: str,
+    headers: dict[str, str],
+    entry_id: str,
+    options: dict[str, Any],
+) -> None:
+    """Set an entry's options through its options flow, as the UI would."""
+    async with session.post(
+        f"{api}/options/flow", headers=headers, json={"handler": entry_id}
+    ) as response:
+        form: dict[str, Any] = await response.json()
+    fields = {field["name"] for field in form.get("data_schema", [])}
+    data = {key: value for key, value in options.items() if key in fields}
+    async with session.post(
+        f"{api}/options/flow/{form['flow_id']}", headers=headers, json=data
+    ) as response:
+        result: dict[str, Any] = await response.json()
+    if result.get("type") != "create_entry":
+        print(f"==> could not set the demo options: {result.get('errors')}")
 
 
 def main() -> None:

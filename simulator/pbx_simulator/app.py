@@ -138,6 +138,15 @@ def _add_control_routes(app: web.Application, sim: Simulator) -> None:
     async def get_config(request: web.Request) -> web.Response:
         return web.json_response(sim.config(f"{request.scheme}://{request.host}"))
 
+    @routes.get(f"{CONTROL_PREFIX}/demo-options")
+    async def get_demo_options(_request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                provider: provider_sim.demo_options()
+                for provider, provider_sim in sim.providers.items()
+            }
+        )
+
     @routes.post(f"{CONTROL_PREFIX}/calls")
     async def new_call(request: web.Request) -> web.Response:
         data = await body(request)

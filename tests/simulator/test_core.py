@@ -321,3 +321,13 @@ def test_app_is_an_aiohttp_application() -> None:
     from pbx_simulator import Simulator
 
     assert isinstance(Simulator(SimState()).build_app(), web.Application)
+
+
+async def test_demo_options_make_every_account_usable(pbx_simulator: RunningSimulator) -> None:
+    async with aiohttp.ClientSession() as session:
+        options = await _json(session, "GET", f"{pbx_simulator.origin}/_sim/demo-options")
+    assert options["yemot"] == {"queue_paths": ["ivr2:/801", "ivr2:/802"]}  # type: ignore[index]
+    pins = options["voipsun"]["agent_pins"].splitlines()  # type: ignore[index]
+    assert pins[0] == f"1000: {pbx_simulator.state.agents['1'].pin}"
+    assert len(pins) == len(pbx_simulator.state.agents)
+    assert options["telfa"] == {}  # type: ignore[index]

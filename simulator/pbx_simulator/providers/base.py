@@ -36,6 +36,10 @@ class BaseProviderSim:
     def demo_credentials(self) -> dict[str, str]:
         return dict(self.credentials)
 
+    def demo_options(self) -> dict[str, str | list[str]]:
+        """Integration options that make this account fully usable (the demo sets them)."""
+        return {}
+
     def setup_routes(self, app: web.Application) -> None:
         raise NotImplementedError
 

@@ -206,6 +206,14 @@ class VoipsunSim(BaseProviderSim):
 
     # --- names the PBX gives the shared state's objects ------------------------------
 
+    def demo_options(self) -> dict[str, str | list[str]]:
+        """Agent actions need each agent's PIN, one `agent: PIN` line each."""
+        return {
+            "agent_pins": "\n".join(
+                f"{self.agent_number(agent)}: {agent.pin}" for agent in self.state.agents.values()
+            )
+        }
+
     @staticmethod
     def agent_number(agent: SimAgent) -> str:
         """The call-centre agent number: agent 1 is the documentation's agent 1000."""

@@ -114,6 +114,10 @@ class YemotSim(BaseProviderSim):
     def system_number(self) -> str:
         return self.credentials["token"].partition(":")[0]
 
+    def demo_options(self) -> dict[str, str | list[str]]:
+        """The API cannot list queues: the integration is told their paths."""
+        return {"queue_paths": [self.queue_path(queue) for queue in self.state.queues.values()]}
+
     def queue_path(self, queue: SimQueue) -> str:
         """The IVR path of a queue extension, as GetQueueRealTime takes it."""
         return f"ivr2:/{queue.extension}"
