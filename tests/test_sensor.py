@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from dataclasses import replace
+
+from homeassistant.components.sensor import ATTR_OPTIONS
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.pbx_bridge.api.models import AgentState
+from custom_components.pbx_bridge.const import DOMAIN
 from pbx_simulator.testing import RunningSimulator
 
 from .conftest import snapshot_entities
@@ -28,3 +34,26 @@ async def test_sensors(
 ) -> None:
     """Every sensor the provider supports, with the simulator's values."""
     await snapshot_entities(hass, snapshot, loaded_entry, pbx_simulator)
+
+
+@pytest.mark.parametrize("provider", ["daktela"])
+async def test_agent_status_leaves_home_assistant_states_to_home_assistant(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """An unreachable agent and an unknown state are not read as the entity's own states."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    agent_id, agent = next(iter(coordinator.data.agents.items()))
+    entity_id = er.async_get(hass).async_get_entity_id(
+        Platform.SENSOR, DOMAIN, f"{loaded_entry.unique_id}_agent_{agent_id}_status"
+    )
+    assert entity_id is not None
+    options = hass.states.get(entity_id).attributes[ATTR_OPTIONS]  # type: ignore[union-attr]
+    assert STATE_UNAVAILABLE not in options
+    assert STATE_UNKNOWN not in options
+    expected = {AgentState.UNAVAILABLE: "unreachable", AgentState.UNKNOWN: STATE_UNKNOWN}
+    for agent_state, state in expected.items():
+        agents = {**coordinator.data.agents, agent_id: replace(agent, state=agent_state)}
+        coordinator.async_set_updated_data(replace(coordinator.data, agents=agents))
+        await hass.async_block_till_done()
+        assert hass.states.get(entity_id).state == state  # type: ignore[union-attr]
+        assert state == STATE_UNKNOWN or state in options

@@ -126,13 +126,24 @@ ACCOUNT_SENSORS: tuple[PbxAccountSensorDescription, ...] = (
     ),
 )
 
+# "unavailable" and "unknown" are Home Assistant's own states: an agent whose phone the
+# provider cannot reach reads "unreachable", and a state the provider does not say is none.
+AGENT_STATUS_NAMES: dict[AgentState, str] = {AgentState.UNAVAILABLE: "unreachable"}
+
+
+def _agent_status(state: AgentState) -> str | None:
+    if state is AgentState.UNKNOWN:
+        return None
+    return AGENT_STATUS_NAMES.get(state, state.value)
+
+
 AGENT_SENSORS: tuple[PbxAgentSensorDescription, ...] = (
     PbxAgentSensorDescription(
         key="status",
         translation_key="agent_status",
         device_class=SensorDeviceClass.ENUM,
-        options=[state.value for state in AgentState],
-        value_fn=lambda agent: agent.state.value,
+        options=[status for state in AgentState if (status := _agent_status(state))],
+        value_fn=lambda agent: _agent_status(agent.state),
     ),
     PbxAgentSensorDescription(
         key="call_partner",

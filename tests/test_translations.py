@@ -1,0 +1,287 @@
+"""Translations: every key the code uses exists in strings.json and in en, cs and he, and
+every key there is used (what hassfest checks for core integrations, and a bit more)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+from homeassistant.util.yaml import load_yaml_dict
+import pytest
+
+from custom_components.pbx_bridge import config_flow, select
+from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api.models import DialSourceKind
+from custom_components.pbx_bridge.binary_sensor import REGISTERED
+from custom_components.pbx_bridge.device_trigger import TRIGGER_TYPES
+from custom_components.pbx_bridge.events import CALL_EVENT_TYPES, SMS_EVENT_TYPES
+from custom_components.pbx_bridge.sensor import (
+    ACCOUNT_SENSORS,
+    AGENT_SENSORS,
+    LINE_SENSORS,
+    QUEUE_SENSORS,
+)
+from custom_components.pbx_bridge.services import ACTIONS
+from custom_components.pbx_bridge.switch import AGENT_SWITCHES
+
+PACKAGE = Path(__file__).parents[1] / "custom_components/pbx_bridge"
+LANGUAGES = ("en", "cs", "he")
+# Abort reasons Home Assistant's flow helpers raise by themselves.
+FRAMEWORK_ABORTS = {
+    "already_configured",
+    "reauth_successful",
+    "reconfigure_successful",
+}
+# What the integration raises with a translation key.
+ERROR_FACTORIES = {
+    "ConfigEntryAuthFailed",
+    "ConfigEntryError",
+    "ConfigEntryNotReady",
+    "HomeAssistantError",
+    "ServiceValidationError",
+    "UpdateFailed",
+    "error_class",
+}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+STRINGS = _json(PACKAGE / "strings.json")
+ICONS = _json(PACKAGE / "icons.json")
+
+
+def _leaves(
+    tree: dict[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def _entity_keys_in_code() -> dict[str, set[str]]:
+    """Translation keys of every entity the platforms can create, by platform."""
+    sensors = (*ACCOUNT_SENSORS, *AGENT_SENSORS, *QUEUE_SENSORS, *LINE_SENSORS)
+    return {
+        "binary_sensor": {str(REGISTERED.translation_key)},
+        "sensor": {str(d.translation_key) for d in sensors},
+        "switch": {str(d.translation_key) for d in AGENT_SWITCHES},
+        "select": {str(select.PAUSE_REASON.translation_key)},
+        "event": _attr_translation_keys("event"),
+        "notify": _attr_translation_keys("notify"),
+    }
+
+
+def _attr_translation_keys(module: str) -> set[str]:
+    """The `_attr_translation_key = "…"` of the entity classes of `module`."""
+    return {
+        node.value.value
+        for node in ast.walk(_module_tree(module))
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == "_attr_translation_key"
+        and isinstance(node.value, ast.Constant)
+    }
+
+
+def _module_tree(name: str) -> ast.Module:
+    return ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+
+
+def _exception_keys_in_code() -> set[str]:
+    """Keys passed as `translation_key=`, to `_raise_validation`, or picked as `key`."""
+    keys: set[str] = set()
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                # Exceptions, not entity descriptions or selector configs.
+                if isinstance(func, ast.Name) and func.id in ERROR_FACTORIES:
+                    keys.update(
+                        keyword.value.value
+                        for keyword in node.keywords
+                        if keyword.arg == "translation_key"
+                        and isinstance(keyword.value, ast.Constant)
+                    )
+                if (
+                    isinstance(func, ast.Name)
+                    and func.id == "_raise_validation"
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    keys.add(node.args[0].value)
+            elif isinstance(node, ast.Assign) and path.name == "helpers.py":
+                # translate_action_error: `key = "…"` or `key, cls = "…", …`.
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id == "key":
+                        assert isinstance(node.value, ast.Constant)
+                        keys.add(node.value.value)
+                    elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                        for name, value in zip(target.elts, node.value.elts, strict=True):
+                            if isinstance(name, ast.Name) and name.id == "key":
+                                assert isinstance(value, ast.Constant)
+                                keys.add(value.value)
+    return keys
+
+
+def _flow_errors_in_code() -> set[str]:
+    """Error keys the config and options flows put on a form."""
+    errors: set[str] = set()
+    for node in ast.walk(_module_tree("config_flow")):
+        if isinstance(node, ast.Dict):
+            errors.update(
+                value.value
+                for value in node.values
+                if isinstance(value, ast.Constant) and isinstance(value.value, str)
+            )
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Subscript)
+            and isinstance(node.targets[0].value, ast.Name)
+            and node.targets[0].value.id == "errors"
+            and isinstance(node.value, ast.Constant)
+        ):
+            errors.add(node.value.value)
+    return errors
+
+
+def _abort_reasons_in_code() -> set[str]:
+    reasons: set[str] = set()
+    for node in ast.walk(_module_tree("config_flow")):
+        if isinstance(node, ast.Call):
+            reasons.update(
+                keyword.value.value
+                for keyword in node.keywords
+                if keyword.arg == "reason" and isinstance(keyword.value, ast.Constant)
+            )
+    return reasons
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translation_has_every_key_of_strings(language: str) -> None:
+    translation = dict(_leaves(_json(PACKAGE / "translations" / f"{language}.json")))
+    strings = dict(_leaves(STRINGS))
+    assert set(translation) == set(strings)
+    for path, text in strings.items():
+        assert isinstance(translation[path], str), path
+        assert translation[path].strip(), path
+        # A placeholder missing (or added) breaks the message at runtime.
+        assert set(_PLACEHOLDER.findall(translation[path])) == set(_PLACEHOLDER.findall(text)), (
+            language,
+            path,
+        )
+    if language == "en":
+        assert translation == strings
+
+
+def test_entity_keys_match_the_code() -> None:
+    assert {
+        platform: set(keys) for platform, keys in STRINGS["entity"].items()
+    } == _entity_keys_in_code()
+
+
+def test_icons_cover_exactly_the_entities_and_actions() -> None:
+    assert {platform: set(keys) for platform, keys in ICONS["entity"].items()} == (
+        _entity_keys_in_code()
+    )
+    assert set(ICONS["services"]) == {action.name for action in ACTIONS}
+    for path, icon in _leaves(ICONS):
+        assert isinstance(icon, str), path
+        assert icon.startswith("mdi:"), path
+    for platform, keys in ICONS["entity"].items():
+        for key, icon in keys.items():
+            for attribute, states in icon.get("state_attributes", {}).items():
+                assert set(states["state"]) <= set(
+                    STRINGS["entity"][platform][key]["state_attributes"][attribute]["state"]
+                ), (platform, key)
+            if platform == "sensor" and "state" in icon:
+                assert set(icon["state"]) <= set(STRINGS["entity"]["sensor"][key]["state"]), key
+
+
+def test_enum_sensor_states_are_the_options() -> None:
+    for description in (*ACCOUNT_SENSORS, *AGENT_SENSORS, *QUEUE_SENSORS, *LINE_SENSORS):
+        if description.options is None:
+            continue
+        states = STRINGS["entity"]["sensor"][description.translation_key]["state"]
+        assert set(states) == set(description.options), description.key
+
+
+def test_event_types_are_translated() -> None:
+    events = STRINGS["entity"]["event"]
+    for key in ("calls", "agent_calls", "line_calls"):
+        assert set(events[key]["state_attributes"]["event_type"]["state"]) == set(
+            CALL_EVENT_TYPES
+        ), key
+    assert set(events["sms"]["state_attributes"]["event_type"]["state"]) == set(SMS_EVENT_TYPES)
+
+
+def test_exception_keys_match_the_code() -> None:
+    assert set(STRINGS["exceptions"]) == _exception_keys_in_code()
+
+
+def test_config_flow_keys_match_the_code() -> None:
+    config = STRINGS["config"]
+    assert set(config["step"]["user"]["menu_options"]) == set(PROVIDERS)
+    assert set(config["step"]["user"]["menu_option_descriptions"]) == set(PROVIDERS)
+    every_field: set[str] = set()
+    for provider, cls in PROVIDERS.items():
+        fields = {fld.key for fld in cls.connection_fields}
+        every_field |= fields
+        step = config["step"][provider]
+        assert set(step["data"]) == set(step["data_description"]) == fields, provider
+    for step_id in ("reauth_confirm", "reconfigure"):
+        step = config["step"][step_id]
+        assert set(step["data"]) == set(step["data_description"]) == every_field, step_id
+    assert set(config["step"]) == {*PROVIDERS, "user", "reauth_confirm", "reconfigure"}
+    assert set(config["error"]) | set(STRINGS["options"]["error"]) == _flow_errors_in_code()
+    assert set(config["abort"]) == FRAMEWORK_ABORTS | _abort_reasons_in_code()
+
+
+def test_options_keys_match_the_schemas() -> None:
+    step = STRINGS["options"]["step"]["init"]
+    offered = {
+        str(marker)
+        for cls in PROVIDERS.values()
+        for marker in config_flow._options_schema(cls).schema
+    }
+    assert set(step["data"]) == set(step["data_description"]) == offered
+
+
+def test_selectors_are_translated() -> None:
+    assert set(STRINGS["selector"]) == {config_flow.CONF_DEFAULT_DIAL_SOURCE_KIND}
+    options = STRINGS["selector"][config_flow.CONF_DEFAULT_DIAL_SOURCE_KIND]["options"]
+    assert set(options) == {kind.value for kind in DialSourceKind}
+    descriptions = load_yaml_dict(str(PACKAGE / "services.yaml"))
+    for name, description in descriptions.items():
+        for field, spec in description["fields"].items():
+            if (chooser := spec["selector"].get("select")) is None:
+                continue
+            key = chooser["translation_key"]
+            assert set(chooser["options"]) == set(STRINGS["selector"][key]["options"]), (
+                name,
+                field,
+            )
+
+
+def test_device_triggers_are_translated() -> None:
+    assert set(STRINGS["device_automation"]["trigger_type"]) == set(TRIGGER_TYPES)
+
+
+def test_strings_have_only_known_sections() -> None:
+    assert set(STRINGS) == {
+        "config",
+        "options",
+        "selector",
+        "entity",
+        "exceptions",
+        "services",
+        "device_automation",
+    }
