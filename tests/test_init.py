@@ -279,3 +279,39 @@ async def test_remove_stale_device(
         assert response["success"] is removable
     assert device_registry.async_get(current.id)
     assert not device_registry.async_get(stale.id)
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_remove_device_while_not_loaded(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Without a snapshot any device but the account's may go, and no error surfaces."""
+    assert await async_setup_component(hass, "config", {})
+    unique_id = loaded_entry.runtime_data.coordinator.unique_id
+    device_registry = dr.async_get(hass)
+    line = device_registry.async_get_or_create(
+        config_entry_id=loaded_entry.entry_id, identifiers={line_identifier(unique_id, "gone")}
+    )
+    hub = device_registry.async_get_device_by_identifier(
+        hub_identifier(unique_id), loaded_entry.entry_id
+    )
+    assert hub
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    client = await hass_ws_client(hass)
+
+    for device, removable in ((hub, False), (line, True)):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": loaded_entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        response = await client.receive_json()
+        assert response["success"] is removable
+        if not removable:
+            assert response["error"]["message"].endswith("rejected by integration")
+    assert device_registry.async_get(hub.id)
+    assert not device_registry.async_get(line.id)

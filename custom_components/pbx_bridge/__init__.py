@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.webhook import async_generate_id
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
@@ -31,6 +31,7 @@ from .entity import (
     ObjectKind,
     current_identifiers,
     hub_device_info,
+    hub_identifier,
     object_device_info,
     object_ids,
 )
@@ -156,6 +157,13 @@ async def async_remove_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> None
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: PbxConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let a user delete a device only once its agent, queue or line is gone."""
+    """Let a user delete a device only once its agent, queue or line is gone.
+
+    An entry that is not loaded (provider down, credentials rejected) does not know which
+    objects exist: any device but the account's may go, and a current one comes back with
+    its entities at the next setup.
+    """
+    if entry.state is not ConfigEntryState.LOADED:
+        return hub_identifier(cast(str, entry.unique_id)) not in device.identifiers
     coordinator = entry.runtime_data.coordinator
     return not device.identifiers & current_identifiers(coordinator.unique_id, coordinator.data)
