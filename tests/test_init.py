@@ -315,3 +315,25 @@ async def test_remove_device_while_not_loaded(
             assert response["error"]["message"].endswith("rejected by integration")
     assert device_registry.async_get(hub.id)
     assert not device_registry.async_get(line.id)
+
+
+@pytest.mark.parametrize("provider", ["daktela", "voipsun"])
+async def test_unchanged_poll_wakes_no_listener(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+) -> None:
+    """A poll that returns the same snapshot updates nothing; a changed one does."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    updates: list[None] = []
+    loaded_entry.async_on_unload(coordinator.async_add_listener(lambda: updates.append(None)))
+
+    await _next_poll(hass, freezer)
+    assert coordinator.last_update_success
+    assert not updates
+
+    line = next(iter(pbx_simulator.state.lines.values()))
+    line.registered = not line.registered
+    await _next_poll(hass, freezer)
+    assert updates

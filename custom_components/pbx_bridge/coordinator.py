@@ -31,6 +31,8 @@ class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
             update_interval=timedelta(
                 seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
             ),
+            # Snapshots are frozen dataclasses: an unchanged poll wakes no entity.
+            always_update=False,
         )
         self.client = client
         # The config flow always sets it: the provider's stable account id.
