@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+import json
 import logging
+import math
+import re
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import aiohttp
+from yarl import URL
 
 from .errors import (
     PbxAuthError,
     PbxConnectionError,
+    PbxError,
+    PbxInvalidInput,
     PbxOutcomeUnknownError,
+    PbxPartialSendError,
     PbxRateLimitError,
     PbxUnsupportedError,
 )
@@ -40,7 +47,12 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 15.0
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# Longer waits than this a rate limit asks for are waited no longer (a broken header
+# must not park the coordinator for ever, nor overflow its timer).
+MAX_RETRY_AFTER = 3600.0
 REDACTED = "**REDACTED**"
+# Integers in answers: ASCII digits ("²".isdigit() is true), and no more than fit 64 bits.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 # Keys of the `options` a client accepts besides its connection fields.
 OPTION_AGENT_PINS = "agent_pins"  # dict: agent number -> PIN (VoIPSUN agent actions)
@@ -72,18 +84,78 @@ class HttpResponse:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Read a Retry-After header (seconds or an HTTP date)."""
+    """Read a Retry-After header (seconds or an HTTP date), at most `MAX_RETRY_AFTER`."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except TypeError, ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except TypeError, ValueError:
+            return None
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def read_json(body: bytes | str) -> Any:
+    """Parse a JSON answer or webhook body; `ValueError` for anything unreadable.
+
+    Nesting too deep for the parser (a RecursionError) is unreadable too.
+    """
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def parse_int(value: object) -> int | None:
+    """An integer written as a JSON number or a decimal string; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else None
+    if isinstance(value, str) and _INTEGER.fullmatch(value := value.strip()):
+        return int(value)
+    return None
+
+
+def national_or_international(e164: str, country_code: str, trunk_prefix: str = "") -> str:
+    """Write an E.164 number nationally within `country_code`, as `00<cc>…` otherwise.
+
+    `+420777123456` -> `777123456` (trunk prefix ""), `+972501234567` -> `0501234567`
+    (trunk prefix "0"), `+421…` -> `00421…`; anything not E.164 stays as it is.
+    """
+    if e164.startswith(f"+{country_code}"):
+        return trunk_prefix + e164[1 + len(country_code) :]
+    if e164.startswith("+"):
+        return "00" + e164[1:]
+    return e164
+
+
+class _DroppedAfterSendingError(aiohttp.ClientError):
+    """The connection failed once the request could have reached the provider."""
+
+
+async def _never_resend(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Keep aiohttp from sending a request a second time.
+
+    aiohttp resends a GET, PUT or DELETE whose connection fails, and it retries nothing
+    but `ClientOSError` and `ServerDisconnectedError`: raised as another error, those end
+    the request. Daktela's actions are GETs, and a dial or an SMS must go out only once.
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # not connected, so nothing was sent (and aiohttp does not resend these)
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as err:
+        raise _DroppedAfterSendingError(type(err).__name__) from err
 
 
 class PbxClient(ABC):
@@ -213,9 +285,14 @@ class PbxClient(ABC):
     # --- HTTP ---------------------------------------------------------------
 
     def redact(self, text: str) -> str:
-        """Remove every configured secret from `text`."""
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+        """Remove every configured secret from `text`, also as written in a URL.
+
+        The longest come first, so that a secret inside another (a PIN among the digits of
+        a password) cannot break the longer one up and leave the rest of it readable.
+        """
+        forms = {form for secret in self._secrets for form in _url_forms(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, REDACTED)
         return text
 
     def _url(self, path: str) -> str:
@@ -251,6 +328,7 @@ class PbxClient(ABC):
                 json=json,
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 allow_redirects=False,
+                middlewares=(_never_resend,) if once else None,
             ) as response:
                 # read(n) returns what has arrived so far (at most n bytes): read to the end.
                 received = bytearray()
@@ -268,7 +346,10 @@ class PbxClient(ABC):
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as err:
             # The exception text can hold the URL with its credentials: name the type only.
             if once and isinstance(
-                err, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError
+                err,
+                aiohttp.ServerDisconnectedError
+                | aiohttp.ClientPayloadError
+                | _DroppedAfterSendingError,
             ):
                 raise PbxOutcomeUnknownError(
                     f"{self.title} closed the connection; the request may have been carried out"
@@ -286,3 +367,35 @@ class PbxClient(ABC):
         if status >= 500:
             raise PbxConnectionError(f"{self.title} answered with a server error (HTTP {status})")
         return HttpResponse(status, response_headers, body)
+
+    async def _send_to_each(
+        self, recipients: Sequence[str], send: Callable[[str], Awaitable[str | None]]
+    ) -> tuple[str, ...]:
+        """Send one message per recipient, in order, each once; return the message ids.
+
+        Nothing is sent again: when a recipient fails after others were sent, the error
+        says how many went out (`PbxPartialSendError`, numbers only in `sent_to`).
+        """
+        if not recipients:
+            raise PbxInvalidInput(f"{self.title} SMS needs at least one recipient")
+        message_ids: list[str] = []
+        for done, recipient in enumerate(recipients):
+            try:
+                message_id = await send(recipient)
+            except PbxError as err:
+                if not done:
+                    raise
+                raise PbxPartialSendError(
+                    f"{self.title} sent the SMS to {done} of {len(recipients)} recipients, "
+                    f"then failed (nothing was resent): {err}",
+                    sent_to=tuple(recipients[:done]),
+                ) from err
+            if message_id:
+                message_ids.append(message_id)
+        return tuple(message_ids)
+
+
+def _url_forms(secret: str) -> set[str]:
+    """`secret` as it is, and as urlencode, quote and yarl (what goes on the wire) write it."""
+    wire = URL.build(query={"s": secret}).raw_query_string.removeprefix("s=")
+    return {secret, quote_plus(secret), quote(secret, safe=""), wire}

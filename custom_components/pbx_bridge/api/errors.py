@@ -45,3 +45,11 @@ class PbxInvalidInput(PbxError):  # noqa: N818 - the name the design uses
 
 class PbxOutcomeUnknownError(PbxConnectionError):
     """A non-idempotent request (dial, announce, SMS) may or may not have been carried out."""
+
+
+class PbxPartialSendError(PbxError):
+    """A message to several recipients failed after reaching some of them (none resent)."""
+
+    def __init__(self, message: str, sent_to: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.sent_to = sent_to

@@ -25,7 +25,14 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from ..client import DEFAULT_TIMEOUT, OPTION_SMS_SENDER, ConnectionField, PbxClient
+from ..client import (
+    DEFAULT_TIMEOUT,
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    PbxClient,
+    national_or_international,
+    parse_int,
+)
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -93,10 +100,14 @@ def read_json(body: bytes) -> Any:
     """Parse a JSON answer, tolerating what Daktela really sends after the value.
 
     The documented CreateCall answer ends in one `}` too many; stray closing brackets after a
-    complete value are ignored. Anything else unreadable raises `ValueError`.
+    complete value are ignored. Anything else unreadable (nested too deeply included)
+    raises `ValueError`.
     """
     text = body.decode("utf-8").lstrip("\ufeff").strip()
-    value, end = json.JSONDecoder().raw_decode(text)
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if text[end:].strip("}] \t\r\n"):
         raise ValueError("data after the JSON value")
     return value
@@ -121,16 +132,6 @@ def to_e164(number: object) -> str | None:
 
 def _text(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 def _time(value: object) -> datetime | None:
@@ -214,11 +215,7 @@ class DaktelaClient(PbxClient):
 
     def format_number(self, e164: str) -> str:
         """Czech numbers national (`+420603927227` -> `603927227`), others `00<cc>…`."""
-        if e164.startswith("+420"):
-            return e164[4:]
-        if e164.startswith("+"):
-            return "00" + e164[1:]
-        return e164
+        return national_or_international(e164, self.default_country_code)
 
     # --- transport --------------------------------------------------------------------
 
@@ -375,16 +372,16 @@ class DaktelaClient(PbxClient):
             queue_id = _text(row.get("id"))
             if queue_id is None:
                 raise PbxResponseError("Daktela sent queue statistics without an id")
-            longest = _int(row.get("calls_time"))
+            longest = parse_int(row.get("calls_time"))
             queues[queue_id] = Queue(
                 queue_id=queue_id,
                 name=names.get(queue_id, queue_id),
-                waiting_calls=_int(row.get("calls_wait")),
+                waiting_calls=parse_int(row.get("calls_wait")),
                 longest_wait=float(longest) if longest is not None else None,
-                agents_logged_in=_int(row.get("users_total")),
-                agents_ready=_int(row.get("users_ready")),
-                agents_busy=_int(row.get("users_busy")),
-                agents_paused=_int(row.get("users_pause")),
+                agents_logged_in=parse_int(row.get("users_total")),
+                agents_ready=parse_int(row.get("users_ready")),
+                agents_busy=parse_int(row.get("users_busy")),
+                agents_paused=parse_int(row.get("users_pause")),
                 member_ids=tuple(
                     login for login, agent in agents.items() if queue_id in agent.queue_ids
                 ),
@@ -409,7 +406,7 @@ class DaktelaClient(PbxClient):
                 registered=bool(status) and status != "UNAVAILABLE",
                 status=status or None,
                 ip=ip if ip != "-none-" else None,
-                port=_int(row.get("port")) or None,
+                port=parse_int(row.get("port")) or None,
             )
         return registrations
 
@@ -565,20 +562,18 @@ class DaktelaClient(PbxClient):
 
         One request per recipient: the single-message actions are the documented ones.
         """
-        if not request.recipients:
-            raise PbxInvalidInput(f"{self.title} SMS needs at least one recipient")
         sender = request.sender or self._options.get(OPTION_SMS_SENDER)
-        ids: list[str] = []
-        for recipient in request.recipients:
+
+        async def send(recipient: str) -> str | None:
             if sender:
                 params = {"number": recipient, "message": request.message, "sender": str(sender)}
                 result = await self._action("4.1", "SendSMSConnect", params, once=True)
             else:
                 params = {"number": self.format_number(recipient), "message": request.message}
                 result = await self._action("3.1", "SendSMS", params, once=True)
-            if isinstance(result, dict) and (sms_id := _text(result.get("id"))):
-                ids.append(sms_id)
-        return SmsResult(tuple(ids))
+            return _text(result.get("id")) if isinstance(result, dict) else None
+
+        return SmsResult(await self._send_to_each(request.recipients, send))
 
     async def async_agent_login(self, agent_id: str) -> None:
         await self._action("3.4", "Login", {"user": agent_id})

@@ -12,12 +12,18 @@ Odorik has no push for calls or SMS: no webhooks; call events come from polling.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-import json
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..client import OPTION_SMS_SENDER, ConnectionField, HttpResponse, PbxClient
+from ..client import (
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    HttpResponse,
+    PbxClient,
+    parse_int,
+    read_json,
+)
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -129,7 +135,7 @@ class OdorikClient(PbxClient):
     async def _get_json(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
         response = await self._get(path, params)
         try:
-            rows = json.loads(response.body)
+            rows = read_json(response.body)
         except ValueError:
             rows = None
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
@@ -192,12 +198,10 @@ class OdorikClient(PbxClient):
         midnight = datetime.combine(datetime.now(PRAGUE).date(), time(), PRAGUE)
         period = {"from": _utc(midnight), "to": _utc(midnight + timedelta(days=1, seconds=-1))}
         rows = await self._get_json("/call_statistics/missed_calls.json", period)
-        try:
-            return sum(int(row.get("count", 0)) for row in rows)
-        except TypeError, ValueError:
-            raise PbxResponseError(
-                f"{self.title} sent a missed-call count that is not a number"
-            ) from None
+        counts = [parse_int(row.get("count", 0)) for row in rows]
+        if None in counts:
+            raise PbxResponseError(f"{self.title} sent a missed-call count that is not a number")
+        return sum(count for count in counts if count is not None)
 
     # --- actions ------------------------------------------------------------------------
 
@@ -233,17 +237,15 @@ class OdorikClient(PbxClient):
 
     async def async_send_sms(self, request: SmsRequest) -> SmsResult:
         """One request per recipient (the API takes one); the sender defaults to Odorik's."""
-        if not request.recipients:
-            raise PbxInvalidInput(f"{self.title} SMS needs at least one recipient")
         sender = request.sender or self._options.get(OPTION_SMS_SENDER)
-        message_ids: list[str] = []
-        for recipient in request.recipients:
+
+        async def send(recipient: str) -> str:
             data = {"recipient": self.format_number(recipient), "message": request.message}
             if sender:
                 data["sender"] = self.format_number(str(sender))
             word, _, message_id = (await self._post("/sms", data)).partition(" ")
             if word != SMS_SENT:
                 raise PbxResponseError(f"{self.title} sent an unexpected answer to the SMS")
-            if message_id:
-                message_ids.append(message_id)
-        return SmsResult(tuple(message_ids))
+            return message_id
+
+        return SmsResult(await self._send_to_each(request.recipients, send))

@@ -16,13 +16,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-import json
 import re
 from typing import Any, ClassVar
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
-from ..client import OPTION_SMS_SENDER, ConnectionField, HttpResponse, PbxClient
+from ..client import (
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    HttpResponse,
+    PbxClient,
+    national_or_international,
+    parse_int,
+    read_json,
+)
 from ..errors import PbxError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -99,6 +106,9 @@ _TIME = re.compile(
 )
 _PHONE = re.compile(r"\+?\d{3,16}")
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# Telfa's documents are a few levels deep; deeper ones are refused before they are read
+# (recursively) into records.
+MAX_XML_DEPTH = 16
 
 type Json = dict[str, Any]
 
@@ -111,15 +121,15 @@ def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not (match := _TIME.fullmatch(value.strip())):
         return None
     year, month, day, hour, minute, second, zone = match.groups()
-    if zone is None:
-        tzinfo: timezone | ZoneInfo = PRAGUE
-    elif zone == "Z":
-        tzinfo = UTC
-    else:
-        digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        tzinfo = timezone(-offset if zone[0] == "-" else offset)
     try:
+        if zone is None:
+            tzinfo: timezone | ZoneInfo = PRAGUE
+        elif zone == "Z":
+            tzinfo = UTC
+        else:
+            digits = zone[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            tzinfo = timezone(-offset if zone[0] == "-" else offset)  # ValueError: >= 24 h
         return datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second or 0), 0, tzinfo
         )
@@ -158,9 +168,14 @@ def safe_xml(body: bytes) -> ET.Element:
     if _DTD.search(text):
         raise ValueError("XML with a DTD is refused")
     try:
-        return ET.fromstring(text.lstrip("\ufeff"))  # noqa: S314 - no DTD, checked above
+        root = ET.fromstring(text.lstrip("\ufeff"))  # noqa: S314 - no DTD, checked above
     except ET.ParseError as err:
         raise ValueError("malformed XML") from err
+    level = [root]
+    for _ in range(MAX_XML_DEPTH):
+        if not (level := [child for element in level for child in element]):
+            return root
+    raise ValueError("XML nested too deeply")
 
 
 def xml_value(element: ET.Element) -> Any:
@@ -177,7 +192,8 @@ def xml_value(element: ET.Element) -> Any:
         return None
     match kind:
         case "integer":
-            return int(text) if text.lstrip("-").isdigit() else text
+            number = parse_int(text)
+            return text if number is None else number
         case "boolean":
             return text == "true"
         case "datetime":
@@ -257,11 +273,7 @@ class TelfaClient(PbxClient):
 
     def format_number(self, e164: str) -> str:
         """Czech numbers national (`+420777123456` -> `777123456`), others `00<cc>…`."""
-        if e164.startswith("+420"):
-            return e164[4:]
-        if e164.startswith("+"):
-            return "00" + e164[1:]
-        return e164
+        return national_or_international(e164, self.default_country_code)
 
     # --- transport --------------------------------------------------------------------
 
@@ -309,7 +321,7 @@ class TelfaClient(PbxClient):
                 fields = {"errors": [e.text or "" for e in root.iter("error") if len(e) == 0]}
                 fields |= {child.tag: child.text for child in root}
             else:
-                data = json.loads(response.body)
+                data = read_json(response.body)
                 fields = data if isinstance(data, dict) else {}
         except ValueError:
             pass
@@ -324,7 +336,7 @@ class TelfaClient(PbxClient):
 
     def _json(self, response: HttpResponse) -> Any:
         try:
-            return json.loads(response.body)
+            return read_json(response.body)
         except ValueError:
             raise PbxResponseError(
                 f"{self.title} sent an unreadable JSON answer (HTTP {response.status})"
@@ -446,7 +458,7 @@ class TelfaClient(PbxClient):
         }
         inbound = [row for row in today if _flag(row.get("inbound"))]
         missed = [row for row in inbound if row.get("hungup_at") and not _answered_at(row)]
-        newest = max(inbound, key=lambda row: int(_id(row.get("id")) or 0), default=None)
+        newest = max(inbound, key=lambda row: parse_int(row.get("id")) or 0, default=None)
         return Snapshot(
             account=account,
             agents=agents,
@@ -663,7 +675,8 @@ class TelfaClient(PbxClient):
         number_id = await self._sms_number_id(
             request.sender or self._options.get(OPTION_SMS_SENDER)
         )
-        for recipient in request.recipients:
+
+        async def send(recipient: str) -> None:
             body = {
                 "sms": {
                     "number_id": number_id,
@@ -672,6 +685,8 @@ class TelfaClient(PbxClient):
                 }
             }
             await self._call("POST", "/sms.json", json_body=body, once=True)
+
+        await self._send_to_each(request.recipients, send)
         return SmsResult(())
 
     async def _sms_number_id(self, sender: object) -> str:
@@ -687,7 +702,8 @@ class TelfaClient(PbxClient):
         for number_id, number in numbers.items():
             if number == wanted:
                 return number_id
-        raise PbxInvalidInput(f"{self.title} has no number {text} to send SMS from")
+        # The number stays out of the message, which may be logged.
+        raise PbxInvalidInput(f"{self.title} has no such number to send SMS from")
 
     async def _numbers(self) -> dict[str, str]:
         """Number id -> number, from the call plans (Telfa's documented list of numbers)."""
@@ -787,7 +803,7 @@ class TelfaClient(PbxClient):
 
     def _parse_sms_hook(self, body: bytes) -> SmsMessage:
         try:
-            data = json.loads(body)
+            data = read_json(body)
         except ValueError:
             raise PbxInvalidInput(f"{self.title} sms_hook is not readable JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("message"), str):
@@ -797,6 +813,12 @@ class TelfaClient(PbxClient):
             for key, value in data.items()
             if value is not None and not isinstance(value, dict | list)
         }
+        try:
+            # A lone surrogate (`"\ud800"`) is valid JSON but no text: it cannot be stored.
+            for text in (*raw, *raw.values()):
+                text.encode()
+        except UnicodeEncodeError:
+            raise PbxInvalidInput(f"{self.title} sms_hook holds text that is not Unicode") from None
         return SmsMessage(
             sms_id=_id(data.get("id")),
             direction=SmsDirection.INCOMING,

@@ -16,14 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-import json
+import math
 import re
 from typing import Any, ClassVar
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from ..client import DEFAULT_TIMEOUT, OPTION_AGENT_PINS, ConnectionField, PbxClient
+from ..client import (
+    DEFAULT_TIMEOUT,
+    OPTION_AGENT_PINS,
+    ConnectionField,
+    PbxClient,
+    national_or_international,
+    parse_int,
+    read_json,
+)
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -98,27 +106,19 @@ def parse_answer(body: bytes) -> Json | None:
     text = body.decode("utf-8", errors="replace").strip()
     for candidate in (text, AGENT_STATUS_QUIRK.sub(r"\1,\2", text, count=1)):
         try:
-            answer = json.loads(candidate)
+            answer = read_json(candidate)
         except ValueError:
             continue
         return answer if isinstance(answer, dict) else None
     return None
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip() if value is not None else ""
-    return int(text) if text.lstrip("-").isdigit() else None
-
-
 def _float(value: object) -> float | None:
     try:
-        return float(str(value))
+        number = float(str(value))
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def _text(value: object) -> str | None:
@@ -177,10 +177,6 @@ class VoipsunClient(PbxClient):
         super().__init__(session, config, options=options, timeout=timeout)
         self._username = self._config.get("username", "")
         self._password = self._config.get("password", "")
-        # The log line of a request shows its query URL-encoded: redact that form too.
-        self._secrets += tuple(
-            {quote_plus(self._password), quote(self._password, safe="")} - {self._password, ""}
-        )
         pins = self._options.get(OPTION_AGENT_PINS) or {}
         self._pins = {str(number): str(pin) for number, pin in pins.items() if pin}
         # Agent number -> the SIP user they were last seen logged in from.
@@ -188,11 +184,7 @@ class VoipsunClient(PbxClient):
 
     def format_number(self, e164: str) -> str:
         """Czech numbers national (`+420800123456` -> `800123456`), others `00<cc>…`."""
-        if e164.startswith("+420"):
-            return e164[4:]
-        if e164.startswith("+"):
-            return "00" + e164[1:]
-        return e164
+        return national_or_international(e164, self.default_country_code)
 
     # --- transport --------------------------------------------------------------------
 
@@ -297,7 +289,7 @@ class VoipsunClient(PbxClient):
             registered = status.upper().startswith("OK") or (
                 status.lower() == "unmonitored" and host is not None
             )
-            port = _int(row.get("port"))
+            port = parse_int(row.get("port"))
             registrations[user] = SipRegistration(
                 registration_id=user,
                 name=user,
@@ -326,7 +318,7 @@ class VoipsunClient(PbxClient):
                 direction = CallDirection.OUTGOING
             else:
                 direction = CallDirection.UNKNOWN
-            duration = _int(row.get("duration"))
+            duration = parse_int(row.get("duration"))
             calls[channel] = Call(
                 call_id=channel,
                 direction=direction,
@@ -356,7 +348,7 @@ class VoipsunClient(PbxClient):
         waits: list[int] = []
         waiters = self._rows(row, "waiters")
         for waiter in waiters:
-            if (wait := _int(waiter.get("wait"))) is not None:
+            if (wait := parse_int(waiter.get("wait"))) is not None:
                 waits.append(wait)
             channel = _text(waiter.get("channel"))
             if channel is not None and (call := calls.get(channel)) is not None:
@@ -371,7 +363,7 @@ class VoipsunClient(PbxClient):
                     started=call.started,
                     channel=call.channel,
                 )
-        waiting = _int(row.get("calls"))
+        waiting = parse_int(row.get("calls"))
         return Queue(
             queue_id=name,
             name=name,
@@ -384,8 +376,8 @@ class VoipsunClient(PbxClient):
             ),
             agents_busy=sum(state in BUSY_STATES for state in states),
             agents_paused=sum(paused_flags),
-            completed=_int(row.get("completed")),
-            abandoned=_int(row.get("abandoned")),
+            completed=parse_int(row.get("completed")),
+            abandoned=parse_int(row.get("abandoned")),
             service_level=_float(row.get("serviceLevelPerf")),
             member_ids=tuple(member_ids),
         )

@@ -13,13 +13,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 import hashlib
-import json
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from ..client import DEFAULT_TIMEOUT, OPTION_SMS_SENDER, ConnectionField, PbxClient
+from ..client import (
+    DEFAULT_TIMEOUT,
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    PbxClient,
+    national_or_international,
+    parse_int,
+    read_json,
+)
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -96,16 +103,6 @@ def _as_bool(value: object) -> bool:
     return bool(value)
 
 
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
 def _israel_time(value: object, fmt: str) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -166,11 +163,7 @@ class YemotClient(PbxClient):
 
     def format_number(self, e164: str) -> str:
         """Israeli numbers national (`+972501234567` -> `0501234567`), others `00<cc>…`."""
-        if e164.startswith("+972"):
-            return "0" + e164[4:]
-        if e164.startswith("+"):
-            return "00" + e164[1:]
-        return e164
+        return national_or_international(e164, self.default_country_code, trunk_prefix="0")
 
     # --- transport --------------------------------------------------------------------
 
@@ -192,7 +185,7 @@ class YemotClient(PbxClient):
                 "POST", f"/{command}", data={"token": self._token, **(params or {})}, once=once
             )
         try:
-            answer = json.loads(response.body)
+            answer = read_json(response.body)
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
@@ -286,7 +279,7 @@ class YemotClient(PbxClient):
                 user_agent=_text_or_none(context.get("user_agent")),
                 contact=_text_or_none(context.get("uri")),
                 ip=_text_or_none(context.get("via_addr")),
-                port=_as_int(context.get("via_port")),
+                port=parse_int(context.get("via_port")),
                 expires=_israel_time(context.get("expiration_time"), "%Y-%m-%d %H:%M:%S"),
             )
         return registrations
@@ -326,7 +319,7 @@ class YemotClient(PbxClient):
             call_id = str(entry.get("CallId", "")).strip()
             if not call_id:
                 raise PbxResponseError("Yemot (call2all) sent a queue entry without CallId")
-            if (wait := _as_int(entry.get("Wait"))) is not None:
+            if (wait := parse_int(entry.get("Wait"))) is not None:
                 waits.append(wait)
             phone = entry.get("phone")
             calls[call_id] = Call(
@@ -350,8 +343,8 @@ class YemotClient(PbxClient):
             ),
             agents_busy=sum(s in BUSY_STATES for s in states),
             agents_paused=paused_count,
-            completed=_as_int(data.get("Completed")),
-            abandoned=_as_int(data.get("Abandoned")),
+            completed=parse_int(data.get("Completed")),
+            abandoned=parse_int(data.get("Abandoned")),
             member_ids=tuple(member_ids),
         )
 
@@ -441,7 +434,7 @@ class YemotClient(PbxClient):
 
     def _raise_if_none_placed(self, answer: Json, count_key: str, errors_key: str) -> None:
         """A campaign answer is OK even when every number was refused: make that an error."""
-        count = _as_int(answer.get(count_key))
+        count = parse_int(answer.get(count_key))
         if count is None or count > 0:
             return
         errors = answer.get(errors_key)
@@ -492,7 +485,7 @@ class YemotClient(PbxClient):
         status = answer.get("status")
         outcome = status.get(call_id) if isinstance(status, dict) else None
         if outcome != "OK":
-            raise PbxResponseError(str(outcome or "no status for the call"))
+            raise PbxResponseError(self.redact(str(outcome or "no status for the call")))
 
 
 def _text_or_none(value: object) -> str | None:
