@@ -30,7 +30,7 @@ from pbx_simulator.testing import RunningSimulator
 
 type SetupEntry = Callable[..., Awaitable[MockConfigEntry]]
 
-# Every action and the capability it needs, as the support table in docs/actions.md shows.
+# Every action and the capability it needs, as the support table in the README shows.
 ALL_ACTIONS = (
     "dial",
     "send_sms",
@@ -506,7 +506,7 @@ async def test_rejected_credentials_start_reauth(
 
 
 def test_supported_actions_match_the_capabilities() -> None:
-    """The table above (and docs/actions.md) follows what each client declares."""
+    """The table above (and the README's) follows what each client declares."""
     capability_of = {action.name: action.capability for action in ACTIONS}
     for provider, cls in PROVIDERS.items():
         offered = {

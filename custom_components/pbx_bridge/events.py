@@ -7,7 +7,7 @@ goes through `PbxEventHub`, which
   overtakes its answer;
 - turns a call that ends unanswered into a `missed` event;
 - fires `pbx_bridge_call` / `pbx_bridge_sms` on the bus with stable data (see
-  docs/events.md), tells the event entities through the dispatcher and, for webhook events,
+  the README's Events section), tells the event entities through the dispatcher and, for webhook events,
   pushes the effect into the coordinator so agents and calls change at once.
 
 Providers without call push (Odorik, Yemot, VoIPSUN) get their events from the difference
@@ -58,7 +58,7 @@ EVENT_CALL: Final = f"{DOMAIN}_call"
 EVENT_SMS: Final = f"{DOMAIN}_sms"
 SMS_RECEIVED: Final = "received"
 
-# Keys of the bus event data (documented in docs/events.md; keep them stable).
+# Keys of the bus event data (documented in the README; keep them stable).
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_PROVIDER: Final = "provider"
 ATTR_TYPE: Final = "type"
