@@ -6,9 +6,9 @@ goes through `PbxEventHub`, which
 - drops repeated deliveries (providers retry) and keeps a call ended when its hangup
   overtakes its answer;
 - turns a call that ends unanswered into a `missed` event;
-- fires `pbx_bridge_call` / `pbx_bridge_sms` on the bus with stable data (see
-  the README's Events section), tells the event entities through the dispatcher and, for webhook events,
-  pushes the effect into the coordinator so agents and calls change at once.
+- fires `pbx_bridge_call` / `pbx_bridge_sms` on the bus with stable data (see the
+  README's Events section), tells the event entities through the dispatcher and, for
+  webhook events, pushes the effect into the coordinator so agents and calls change at once.
 
 Providers without call push (Odorik, Yemot, VoIPSUN) get their events from the difference
 between consecutive snapshots; what was already seen is stored, so a restart of Home
