@@ -429,6 +429,15 @@ class SimState:
     def line_of_agent(self, agent: SimAgent) -> SimLine | None:
         return next((line for line in self.lines.values() if line.agent_id == agent.id), None)
 
+    def lines_by_agent(self) -> dict[str, SimLine]:
+        """Every agent's `line_of_agent` at once: answers that list thousands of agents
+        would otherwise scan every line for each of them."""
+        lines: dict[str, SimLine] = {}
+        for line in self.lines.values():
+            if line.agent_id is not None:
+                lines.setdefault(line.agent_id, line)
+        return lines
+
     # --- agents -----------------------------------------------------------------
 
     def agent_login(self, agent_id: str) -> SimAgent:

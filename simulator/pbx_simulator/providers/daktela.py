@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from datetime import datetime
 import hashlib
 import json
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape, quoteattr
@@ -92,18 +93,19 @@ def access_token(login: str, password: str) -> str:
     return hashlib.sha1((login + password).encode(), usedforsecurity=False).hexdigest()
 
 
-def _php_arrays(data: Any) -> Any:
-    """PHP has one array type: an empty one is written `[]`, even where a map is meant."""
-    if isinstance(data, dict):
-        return {k: _php_arrays(v) for k, v in data.items()} if data else []
-    if isinstance(data, list):
-        return [_php_arrays(v) for v in data]
-    return data
+# A JSON string, or an empty object: `json.dumps` writes one as `{}` exactly.
+_STRING_OR_EMPTY_OBJECT = re.compile(r'"(?:[^"\\]|\\.)*"|\{\}')
 
 
 def php_json(data: Any, *, ascii_only: bool = True) -> str:
-    """JSON as PHP's json_encode writes it: `\\u` escapes, `\\/`, `[]` for empty maps."""
-    text = json.dumps(_php_arrays(data), ensure_ascii=ascii_only, separators=(",", ":"))
+    """JSON as PHP's json_encode writes it: `\\u` escapes, `\\/`, `[]` for empty maps.
+
+    PHP has one array type: an empty one is written `[]`, even where a map is meant. The
+    text is mended rather than the data copied, which bulk answers would make slow.
+    """
+    text = json.dumps(data, ensure_ascii=ascii_only, separators=(",", ":"))
+    if "{}" in text:
+        text = _STRING_OR_EMPTY_OBJECT.sub(lambda m: "[]" if m[0] == "{}" else m[0], text)
     return text.replace("/", "\\/")
 
 
@@ -624,20 +626,23 @@ class DaktelaSim(BaseProviderSim):
     # --- realtime -----------------------------------------------------------------------
 
     async def _device_states(self, _params: Params, _item_id: str | None) -> web.Response:
+        in_use = {
+            c.line_id for c in self.state.active_calls() if c.status is not CallStatus.RINGING
+        }
         rows = [
-            self._device_row(line) for line in self.state.lines.values() if line.kind == "extension"
+            self._device_row(line, in_use)
+            for line in self.state.lines.values()
+            if line.kind == "extension"
         ]
         return self._ok(rows)
 
-    def _device_row(self, line: SimLine) -> dict[str, str]:
+    def _device_row(self, line: SimLine, in_use: set[str | None]) -> dict[str, str]:
+        """`in_use`: the lines with a call past ringing."""
         if not line.registered:
             return {"exten": line.name, "status": "UNAVAILABLE", "ip": "-none-", "port": "0"}
         agent = self.state.agents.get(line.agent_id or "")
         status = DEVICE_STATES.get(agent.status, "AVAILABLE") if agent else "AVAILABLE"
-        if agent is None and any(
-            c.line_id == line.id and c.status is not CallStatus.RINGING
-            for c in self.state.active_calls()
-        ):
+        if agent is None and line.id in in_use:
             status = "INUSE"
         return {"exten": line.name, "status": status, "ip": line.ip, "port": str(line.port)}
 
@@ -696,12 +701,36 @@ class DaktelaSim(BaseProviderSim):
 
     async def _rt_users_state(self, _params: Params, _item_id: str | None) -> web.Response:
         """Users logged in to the call centre; logged-out ones are not listed."""
+        # Looked up once for all agents: the answer lists thousands of them.
+        agent_lines = self.state.lines_by_agent()
+        agent_calls: dict[str, list[SimCall]] = {}
+        for call in self.state.active_calls():
+            if call.agent_id is not None:
+                agent_calls.setdefault(call.agent_id, []).append(call)
+        queues = [
+            (
+                queue.id,
+                {
+                    "queue": queue.id,
+                    "name": self.queue_number(queue),
+                    "title": queue.name,
+                    "description": "",
+                    "type": "in",
+                    "direction": "in",
+                    "options": {"ring_strategy": queue.strategy, "ringtime": "20"},
+                    "deleted": "0",
+                    "penalty": "0",
+                    "login": "manual",
+                },
+            )
+            for queue in self.state.queues.values()
+        ]
         users: dict[str, Any] = {}
         for agent in self.state.agents.values():
             if not agent.logged_in:
                 continue
-            line = self.state.line_of_agent(agent)
-            calls = [c for c in self.state.active_calls() if c.agent_id == agent.id]
+            line = agent_lines.get(agent.id)
+            calls = agent_calls.get(agent.id, [])
             users[agent.id] = {
                 "agent_name": agent.login,
                 "agent_title": agent.name,
@@ -715,20 +744,8 @@ class DaktelaSim(BaseProviderSim):
                 "calls": [self._user_call(call) for call in calls],
                 "callscript_opened": None,
                 "login_oqueues": [
-                    {
-                        "queue": queue.id,
-                        "name": self.queue_number(queue),
-                        "title": queue.name,
-                        "description": "",
-                        "type": "in",
-                        "direction": "in",
-                        "options": {"ring_strategy": queue.strategy, "ringtime": "20"},
-                        "deleted": "0",
-                        "penalty": "0",
-                        "login": "manual",
-                        "rt_logged": queue.id in agent.queue_ids,
-                    }
-                    for queue in self.state.queues.values()
+                    {**queue, "rt_logged": queue_id in agent.queue_ids}
+                    for queue_id, queue in queues
                 ],
             }
         return self._ok(users)

@@ -144,6 +144,14 @@ class DelayedCallback:
     at: datetime
 
 
+@dataclass(frozen=True)
+class LineIndex:
+    """The lines, read once for a whole list of calls rather than once per call."""
+
+    by_name: dict[str, SimLine]  # extension lines by phone name
+    by_agent: dict[str, SimLine]
+
+
 class OdorikSim(BaseProviderSim):
     provider = "odorik"
     base_path = "/api/v1"
@@ -239,15 +247,21 @@ class OdorikSim(BaseProviderSim):
     def find_line(self, number: str) -> SimLine | None:
         return next((line for line in self.lines() if str(self.line_number(line)) == number), None)
 
-    def line_of_call(self, call: SimCall) -> int | None:
+    def line_index(self) -> LineIndex:
+        by_name: dict[str, SimLine] = {}
+        for line in self.lines():
+            by_name.setdefault(line.name, line)
+        return LineIndex(by_name, self.state.lines_by_agent())
+
+    def line_of_call(self, call: SimCall, index: LineIndex) -> int | None:
         line = self.state.lines.get(call.line_id or "")
-        if line is None and call.agent_id and (agent := self.state.agents.get(call.agent_id)):
-            line = self.state.line_of_agent(agent)
+        if line is None and call.agent_id:
+            line = index.by_agent.get(call.agent_id)
         return self.line_number(line) if line is not None and line.kind == "extension" else None
 
-    def party(self, number: str) -> str:
+    def party(self, number: str, index: LineIndex) -> str:
         """A call party as Odorik shows it: a line's phone by its line number."""
-        line = next((line for line in self.lines() if line.name == number), None)
+        line = index.by_name.get(number)
         return str(self.line_number(line)) if line is not None else odorik_number(number)
 
     def line_name(self, line: SimLine) -> str:
@@ -328,13 +342,14 @@ class OdorikSim(BaseProviderSim):
 
         min_length, max_length = bound("min_length"), bound("max_length")
         min_price, max_price = bound("min_price"), bound("max_price")
+        index = self.line_index()
         calls = []
         for call in self.state.calls.values():
             if call.status is not CallStatus.ENDED:
                 continue
             length, price = self.length(call), self.price(call)
-            numbers = (self.party(call.caller), self.party(call.callee))
-            line = self.line_of_call(call)
+            numbers = (self.party(call.caller, index), self.party(call.callee, index))
+            line = self.line_of_call(call, index)
             if (
                 (start and call.created < start)
                 or (end and call.created > end)
@@ -369,14 +384,14 @@ class OdorikSim(BaseProviderSim):
     def price(self, call: SimCall) -> float:
         return round(price_per_minute(call) * self.length(call) / 60, 4)
 
-    def call_record(self, call: SimCall, *, sip_ids: bool) -> dict[str, Any]:
+    def call_record(self, call: SimCall, index: LineIndex, *, sip_ids: bool) -> dict[str, Any]:
         record: dict[str, Any] = {
             "id": int(call.id),
             "redirection_parent_id": None,
             "date": odorik_time(call.created),
             "direction": self.direction(call),
-            "source_number": self.party(call.caller),
-            "destination_number": self.party(call.callee),
+            "source_number": self.party(call.caller, index),
+            "destination_number": self.party(call.callee, index),
             "destination_name": destination_name(call),
             "length": self.length(call),
             "ringing_length": seconds(call.created, call.answered or call.ended),
@@ -384,7 +399,7 @@ class OdorikSim(BaseProviderSim):
             "price": self.price(call),
             "price_per_minute": price_per_minute(call),
             "balance_after": self.state.balance,
-            "line": self.line_of_call(call),
+            "line": self.line_of_call(call, index),
             "recording": call.recording,
         }
         if sip_ids:
@@ -402,8 +417,9 @@ class OdorikSim(BaseProviderSim):
         pages = max(1, math.ceil(len(calls) / page_size))
         shown = calls[(page - 1) * page_size : page * page_size]
         sip_ids = params.get("sip_ids") == "true"
+        index = self.line_index()
         return self._json(
-            [self.call_record(call, sip_ids=sip_ids) for call in shown],
+            [self.call_record(call, index, sip_ids=sip_ids) for call in shown],
             {"Odorik-Pages": str(pages)},
         )
 
@@ -445,8 +461,9 @@ class OdorikSim(BaseProviderSim):
     def _missed_calls(self, params: Params, _call_id: str | None) -> web.Response:
         """Missed incoming calls per called number; only the period is read."""
         period: Params = {key: params[key] for key in ("from", "to") if key in params}
+        index = self.line_index()
         counts = Counter(
-            self.party(call.callee)
+            self.party(call.callee, index)
             for call in self.history(period)
             if call.direction is Direction.IN and not call.was_answered
         )
@@ -457,17 +474,18 @@ class OdorikSim(BaseProviderSim):
     # --- live calls -----------------------------------------------------------------------
 
     def _active_calls(self, _params: Params, _call_id: str | None) -> web.Response:
+        index = self.line_index()
         return self._json(
             [
                 {
                     "id": int(call.id),
-                    "source_number": self.party(call.caller),
-                    "destination_number": self.party(call.callee),
+                    "source_number": self.party(call.caller, index),
+                    "destination_number": self.party(call.callee, index),
                     "destination_name": destination_name(call),
                     "start_date": odorik_time(call.created),
                     "answer_date": odorik_time(call.answered),
                     "price_per_minute": price_per_minute(call),
-                    "line": self.line_of_call(call),
+                    "line": self.line_of_call(call, index),
                 }
                 for call in self.state.active_calls()
             ]

@@ -166,6 +166,14 @@ def raw_json(text: str) -> web.Response:
     return web.Response(text=text, content_type="application/json", charset="utf-8")
 
 
+@dataclass(frozen=True)
+class LineIndex:
+    """The lines, read once for a whole answer rather than once per agent or call."""
+
+    by_agent: dict[str, SimLine]
+    trunk: SimLine | None
+
+
 class VoipsunSim(BaseProviderSim):
     provider = "voipsun"
     base_path = ""
@@ -232,30 +240,34 @@ class VoipsunSim(BaseProviderSim):
     def extension_lines(self) -> list[SimLine]:
         return [line for line in self.state.lines.values() if line.kind == "extension"]
 
-    def login_line(self, agent: SimAgent) -> SimLine | None:
+    def line_index(self) -> LineIndex:
+        return LineIndex(self.state.lines_by_agent(), self.first_trunk())
+
+    def login_line(self, agent: SimAgent, index: LineIndex | None = None) -> SimLine | None:
         line_id = self.login_lines.get(agent.id)
         if line_id is not None and line_id in self.state.lines:
             return self.state.lines[line_id]
-        return self.state.line_of_agent(agent)
+        return self.state.line_of_agent(agent) if index is None else index.by_agent.get(agent.id)
 
-    def call_line(self, call: SimCall) -> SimLine | None:
+    def call_line(self, call: SimCall, index: LineIndex | None = None) -> SimLine | None:
         """The SIP peer a call's channel belongs to."""
         line = self.state.lines.get(call.line_id or "")
         if line is None and call.agent_id and (agent := self.state.agents.get(call.agent_id)):
-            line = self.login_line(agent)
-        return line or self.first_trunk()  # calls from outside arrive on the trunk
+            line = self.login_line(agent, index)
+        # Calls from outside arrive on the trunk.
+        return line or (self.first_trunk() if index is None else index.trunk)
 
     def first_trunk(self) -> SimLine | None:
         return next((line for line in self.state.lines.values() if line.kind == "trunk"), None)
 
-    def channel_name(self, call: SimCall) -> str:
+    def channel_name(self, call: SimCall, index: LineIndex | None = None) -> str:
         """`SIP/<peer>-<sequence>`: the state's channel with the peer's SIP user name."""
         peer, _, sequence = call.channel.removeprefix("SIP/").rpartition("-")
-        line = self.call_line(call)
+        line = self.call_line(call, index)
         return f"SIP/{self.sip_user(line) if line else peer}-{sequence}"
 
-    def line_state(self, agent: SimAgent) -> str:
-        line = self.login_line(agent)
+    def line_state(self, agent: SimAgent, index: LineIndex | None = None) -> str:
+        line = self.login_line(agent, index)
         if line is None or not line.registered:
             return "Line is unavailable"
         return LINE_STATES[agent.status]
@@ -386,22 +398,24 @@ class VoipsunSim(BaseProviderSim):
         name = params.get("channelName", "")
         if not name:
             raise VoipsunRefusedError("400", "Parameter channelName is empty")
+        index = self.line_index()
         for call in self.state.active_calls():
-            if self.channel_name(call) == name:
+            if self.channel_name(call, index) == name:
                 self.state.hangup(call.id)
                 return self._success()
         return php_json({"success": "false", "reason": "No such channel"})
 
     def _list_calls(self, _params: Params) -> web.Response:
         now = self.state.now()
+        index = self.line_index()
         results = []
         for call in self.state.active_calls():
-            line = self.call_line(call)
+            line = self.call_line(call, index)
             on_extension = line is not None and line.kind == "extension"
             line_id = line.id if line else "0"
             results.append(
                 {
-                    "channelName": self.channel_name(call),
+                    "channelName": self.channel_name(call, index),
                     "context": (
                         "incomingRouteApp-1"
                         if call.direction is Direction.IN
@@ -429,7 +443,8 @@ class VoipsunSim(BaseProviderSim):
         if not targets:
             raise VoipsunRefusedError("120", "Missing required parameters")
         if targets[0] == "dstChannelName":
-            channels = {self.channel_name(call) for call in self.state.active_calls()}
+            index = self.line_index()
+            channels = {self.channel_name(call, index) for call in self.state.active_calls()}
             if params["dstChannelName"] not in channels:
                 raise VoipsunRefusedError("311", "Destination extension not found")
         else:
@@ -516,23 +531,39 @@ class VoipsunSim(BaseProviderSim):
         """One queue by `queueName`, or every queue without it (the answer is a list)."""
         name = params.get("queueName")
         queues = [q for q in self.state.queues.values() if not name or q.name == name]
-        return php_json({"success": "true", "results": [self._queue_row(q) for q in queues]})
-
-    def _queue_row(self, queue: SimQueue) -> dict[str, Any]:
-        now = self.state.now()
-        answered = [
-            c for c in self.state.calls.values() if c.queue_id == queue.id and c.was_answered
-        ]
-        members: dict[str, dict[str, Any]] = {}
+        # Read once for every queue: thousands of members would each scan them again.
+        index = self.line_index()
         names = Counter(agent.name for agent in self.state.agents.values())
+        answered: dict[str, list[SimCall]] = {}
+        for call in self.state.calls.values():
+            if call.queue_id is not None and call.was_answered:
+                answered.setdefault(call.queue_id, []).append(call)
+        return php_json(
+            {
+                "success": "true",
+                "results": [
+                    self._queue_row(q, index, names, answered.get(q.id, [])) for q in queues
+                ],
+            }
+        )
+
+    def _queue_row(
+        self, queue: SimQueue, index: LineIndex, names: Counter[str], answered: list[SimCall]
+    ) -> dict[str, Any]:
+        """`names` counts the agents' names; `answered`: the queue's answered calls."""
+        now = self.state.now()
+        taken_by: dict[str | None, list[SimCall]] = {}
+        for call in answered:
+            taken_by.setdefault(call.agent_id, []).append(call)
+        members: dict[str, dict[str, Any]] = {}
         for agent_id in queue.member_ids:
             agent = self.state.agents[agent_id]
             if not agent.logged_in:  # dynamic members leave the queue when they log out
                 continue
-            line = self.login_line(agent)
-            line_state = self.line_state(agent)
+            line = self.login_line(agent, index)
+            line_state = self.line_state(agent, index)
             number = self.agent_number(agent)
-            taken = [c for c in answered if c.agent_id == agent.id]
+            taken = taken_by.get(agent.id, [])
             last = max((c.answered for c in taken if c.answered), default=None)
             # Agent names are unique on the PBX: tell the state's namesakes apart.
             name = agent.name if names[agent.name] == 1 else f"{agent.name} ({number})"
@@ -558,7 +589,7 @@ class VoipsunSim(BaseProviderSim):
             caller = national(call.caller)
             waiters[str(position)] = {
                 "position": str(position),
-                "channel": self.channel_name(call),
+                "channel": self.channel_name(call, index),
                 "uniqueid": f"{int(call.created.timestamp())}.{call.id}",
                 "callerIdNum": caller,
                 "callerIdName": caller,
