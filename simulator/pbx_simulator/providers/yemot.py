@@ -293,14 +293,15 @@ class YemotSim(BaseProviderSim):
     async def _queue_real_time(self, _request: web.Request, params: Params) -> Answer:
         queue = self._find_queue(params)
         now = self.state.now()
+        # The calls are read once, not once for each of thousands of members.
+        taken_by: dict[str | None, list[SimCall]] = {}
+        for call in self.state.calls.values():
+            if call.queue_id == queue.id and call.was_answered:
+                taken_by.setdefault(call.agent_id, []).append(call)
         members = []
         for agent_id in queue.member_ids:
             agent = self.state.agents[agent_id]
-            taken = [
-                call
-                for call in self.state.calls.values()
-                if call.agent_id == agent.id and call.queue_id == queue.id and call.was_answered
-            ]
+            taken = taken_by.get(agent.id, [])
             last = max((call.answered for call in taken if call.answered), default=None)
             members.append(
                 {
