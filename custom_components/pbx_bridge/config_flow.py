@@ -214,7 +214,7 @@ class PbxConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
                 webhook_id = webhook.async_generate_id()
                 data = {CONF_PROVIDER: provider, **values, CONF_WEBHOOK_ID: webhook_id}
-                title = f"{cls.title}: {account.name}"
+                title = account.name  # the client names the provider and the account
                 if not cls.webhook_methods:
                     return self.async_create_entry(title=title, data=data)
                 # Providers that push events need our address: show it and where it goes.

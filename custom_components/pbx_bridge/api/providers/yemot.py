@@ -220,7 +220,7 @@ class YemotClient(PbxClient):
         return self._account()
 
     def _account(self) -> AccountInfo:
-        return AccountInfo(self._system_number, f"Yemot {self._system_number}")
+        return AccountInfo(self._system_number, f"{self.title} {self._system_number}")
 
     async def async_fetch_snapshot(self) -> Snapshot:
         """Read everything in 3 requests plus one per configured queue.
