@@ -17,6 +17,7 @@ from custom_components.pbx_bridge.api.errors import (
     PbxError,
     PbxInvalidInput,
     PbxOutcomeUnknownError,
+    PbxPartialSendError,
     PbxRateLimitError,
     PbxResponseError,
     PbxUnsupportedError,
@@ -61,7 +62,7 @@ def test_update_errors(error: PbxError, expected: type[Exception], key: str) -> 
         (PbxRateLimitError("slow down"), HomeAssistantError, "rate_limited"),
         (PbxOutcomeUnknownError("maybe"), HomeAssistantError, "outcome_unknown"),
         (PbxConnectionError("down"), HomeAssistantError, "communication_error"),
-        (PbxResponseError("Agent is busy", "3"), HomeAssistantError, "provider_refused"),
+        (PbxResponseError("Agent is busy"), HomeAssistantError, "provider_refused"),
         (PbxUnsupportedError("no pause"), ServiceValidationError, "unsupported"),
         (PbxInvalidInput("no PIN"), ServiceValidationError, "invalid_input"),
         (PbxError("odd"), HomeAssistantError, "invalid_response"),
@@ -73,6 +74,41 @@ def test_action_errors(error: PbxError, expected: type[Exception], key: str) -> 
     assert type(translated) is expected
     assert translated.translation_key == key
     assert translated.translation_placeholders == {"provider": "Daktela", "error": str(error)}
+
+
+def test_refusal_keeps_the_provider_code() -> None:
+    """The provider's refusal in its own words, with its error number."""
+    translated = translate_action_error(PbxResponseError("Agent is busy", "3"), "Daktela")
+    assert translated.translation_key == "provider_refused"
+    assert translated.translation_placeholders == {
+        "provider": "Daktela",
+        "error": "Agent is busy (3)",
+    }
+
+
+def test_unreadable_answer_is_not_a_refusal() -> None:
+    """The client's own account of an answer (it names the provider) is not a refusal."""
+    error = PbxResponseError("Daktela sent an unreadable answer to Pause (HTTP 200)", "200")
+    translated = translate_action_error(error, "Daktela")
+    assert type(translated) is HomeAssistantError
+    assert translated.translation_key == "invalid_response"
+    assert translated.translation_placeholders == {"provider": "Daktela", "error": str(error)}
+
+
+def test_partial_send() -> None:
+    """SMS sent to some recipients, then a failure: counts and the cause, never numbers."""
+    cause = PbxResponseError("INCORRECT_NUMBER", "905")
+    error = PbxPartialSendError("Telfa sent the SMS to 2 of 3 recipients", ("+420601", "+420602"))
+    error.__cause__ = cause
+    translated = translate_action_error(error, "Telfa", recipients=3)
+    assert type(translated) is HomeAssistantError
+    assert translated.translation_key == "partial_send"
+    assert translated.translation_placeholders == {
+        "provider": "Telfa",
+        "error": "INCORRECT_NUMBER (905)",
+        "sent": "2",
+        "total": "3",
+    }
 
 
 @pytest.mark.parametrize("provider", ["odorik"])

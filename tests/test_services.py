@@ -19,7 +19,12 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.pbx_bridge.api.errors import PbxError, PbxUnsupportedError
+from custom_components.pbx_bridge.api.errors import (
+    PbxError,
+    PbxPartialSendError,
+    PbxResponseError,
+    PbxUnsupportedError,
+)
 from custom_components.pbx_bridge.api.registry import PROVIDERS
 from custom_components.pbx_bridge.const import DOMAIN
 from custom_components.pbx_bridge.services import ACTIONS
@@ -306,8 +311,8 @@ async def test_yemot_dial_from_a_user_is_refused_with_the_reason(
     entry = await setup_entry("yemot")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "dial", number="0501234567", source_kind="user", source="agent1")
-    assert err.value.translation_key == "action_invalid_request"
-    assert "IVR extension path" in err.value.translation_placeholders["reason"]
+    assert err.value.translation_key == "invalid_input"
+    assert "IVR extension path" in err.value.translation_placeholders["error"]
     assert pbx_simulator.sim.requests == []
 
 
@@ -372,10 +377,10 @@ async def test_yemot_refusal_carries_its_reason(
     # Yemot sends SMS to Israeli mobiles only: it refuses the number with "not Vaild".
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "send_sms", recipients=["+420601234567"], message="Hi")
-    assert err.value.translation_key == "action_refused"
+    assert err.value.translation_key == "provider_refused"
     assert err.value.translation_placeholders["provider"] == "Yemot (call2all)"
-    assert err.value.translation_placeholders["action"] == "send_sms"
-    assert "not Vaild" in err.value.translation_placeholders["reason"]
+    assert "not Vaild" in err.value.translation_placeholders["error"]
+    assert str(err.value).startswith("Yemot (call2all) refused the request: ")
     assert len(pbx_simulator.sim.requests_for("yemot", "SendSms")) == 1
     assert pbx_simulator.state.sms == {}
 
@@ -402,8 +407,8 @@ async def test_yemot_queue_kick_of_an_unknown_call(
     queue_path = f"ivr2:/{pbx_simulator.state.queues['1'].extension}"
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "queue_kick", queue_id=queue_path, call_id="0" * 32)
-    assert err.value.translation_key == "action_refused"
-    assert err.value.translation_placeholders["reason"] == "Call not found"
+    assert err.value.translation_key == "provider_refused"
+    assert err.value.translation_placeholders["error"] == "Call not found"
 
 
 @pytest.mark.parametrize(
@@ -411,10 +416,10 @@ async def test_yemot_queue_kick_of_an_unknown_call(
     [
         (
             PbxUnsupportedError("only campaigns"),
-            "action_request_not_supported",
+            "unsupported",
             ServiceValidationError,
         ),
-        (PbxError("something else"), "action_refused", HomeAssistantError),
+        (PbxError("something else"), "invalid_response", HomeAssistantError),
     ],
 )
 async def test_other_client_errors(
@@ -431,7 +436,33 @@ async def test_other_client_errors(
     ):
         await call(hass, entry, "dial", number="0501234567")
     assert err.value.translation_key == translation_key
-    assert err.value.translation_placeholders["reason"] == str(error)
+    assert err.value.translation_placeholders["error"] == str(error)
+
+
+async def test_partial_sms_send_says_how_many_went_out(
+    hass: HomeAssistant, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    error = PbxPartialSendError("Telfa sent the SMS to 1 of 2 recipients", ("+420602123456",))
+    error.__cause__ = PbxResponseError("INCORRECT_NUMBER", "905")
+    with (
+        patch.object(entry.runtime_data.client, "async_send_sms", side_effect=error) as send,
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call(hass, entry, "send_sms", recipients=["602123456", "603123456"], message="Hi")
+    assert send.call_count == 1
+    assert err.value.translation_key == "partial_send"
+    assert err.value.translation_placeholders == {
+        "provider": "Telfa",
+        "error": "INCORRECT_NUMBER (905)",
+        "sent": "1",
+        "total": "2",
+    }
+    message = str(err.value)
+    assert "1 of 2 recipients" in message
+    assert "nothing was resent" in message
+    assert "602123456" not in message
+    assert "603123456" not in message
 
 
 # --- transport failures ---------------------------------------------------------------
@@ -459,20 +490,19 @@ async def test_timeout_is_not_retried_and_says_the_outcome_is_unknown(
     pbx_simulator.sim.faults.append(Fault("yemot", FaultKind.HANG, endpoint))
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, action, **data)
-    assert err.value.translation_key == "action_outcome_unknown"
-    assert err.value.translation_placeholders == {
-        "provider": "Yemot (call2all)",
-        "action": action,
-    }
+    assert err.value.translation_key == "outcome_unknown"
+    assert err.value.translation_placeholders["provider"] == "Yemot (call2all)"
+    assert "not retried" in str(err.value)
     assert len(pbx_simulator.sim.requests_for("yemot", endpoint)) == 1
 
 
 @pytest.mark.parametrize(
     ("kind", "translation_key"),
     [
-        (FaultKind.SERVER_ERROR, "action_cannot_connect"),
-        (FaultKind.RATE_LIMIT, "action_rate_limited"),
-        (FaultKind.HTML, "action_refused"),
+        (FaultKind.SERVER_ERROR, "communication_error"),
+        (FaultKind.RATE_LIMIT, "rate_limited"),
+        # An unreadable answer is not a refusal: the client's message names the provider.
+        (FaultKind.HTML, "invalid_response"),
     ],
 )
 async def test_transport_failures(
@@ -488,6 +518,8 @@ async def test_transport_failures(
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "send_sms", recipients=["0501234567"], message="Hi")
     assert err.value.translation_key == translation_key
+    # The client's message starts with the provider: the template does not repeat it.
+    assert str(err.value).count("Yemot (call2all)") == 1
     assert len(pbx_simulator.sim.requests_for("yemot", "SendSms")) == 1
     assert pbx_simulator.state.sms == {}
 
@@ -499,7 +531,8 @@ async def test_rejected_credentials_start_reauth(
     pbx_simulator.state.credentials["yemot"]["token"] = "0773137770:changed"
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "send_sms", recipients=["0501234567"], message="Hi")
-    assert err.value.translation_key == "action_auth_failed"
+    assert err.value.translation_key == "invalid_auth"
+    assert str(err.value).count("Yemot (call2all)") == 1
     assert "4567" not in str(err.value.__cause__)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
@@ -546,7 +579,7 @@ async def test_telfa_dial_with_a_caller_id_is_refused(
     entry = await setup_entry("telfa")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "dial", number="777123456", caller_id="245008328")
-    assert err.value.translation_key == "action_invalid_request"
+    assert err.value.translation_key == "invalid_input"
     assert pbx_simulator.sim.requests == []
 
 
@@ -607,7 +640,7 @@ async def test_telfa_hangup_by_user_is_refused(
     entry = await setup_entry("telfa")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "hangup", user="marek.telfa.cz")
-    assert err.value.translation_key == "action_invalid_request"
+    assert err.value.translation_key == "invalid_input"
     assert pbx_simulator.sim.requests == []
 
 
@@ -658,9 +691,9 @@ async def test_telfa_sms_error_code(
     entry = await setup_entry("telfa")
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "send_sms", recipients=["602123456"], message="Hi", sender="9")
-    assert err.value.translation_key == "action_refused"
-    assert err.value.translation_placeholders["reason"].endswith("(902)")
-    assert "INCORRECT_NUMBER_ID" in err.value.translation_placeholders["reason"]
+    assert err.value.translation_key == "provider_refused"
+    assert err.value.translation_placeholders["error"].endswith("(902)")
+    assert "INCORRECT_NUMBER_ID" in err.value.translation_placeholders["error"]
     assert len(pbx_simulator.sim.requests_for("telfa", "POST /sms")) == 1
     assert pbx_simulator.state.sms == {}
 
@@ -690,8 +723,8 @@ async def test_odorik_error_word(
     entry = await setup_entry("odorik")
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "dial", number="601234567", source_kind="line", source="1")
-    assert err.value.translation_key == "action_refused"
-    assert err.value.translation_placeholders["reason"] == "invalid_line"
+    assert err.value.translation_key == "provider_refused"
+    assert err.value.translation_placeholders["error"] == "invalid_line"
     assert len(pbx_simulator.sim.requests_for("odorik", "POST /callback")) == 1
     assert pbx_simulator.state.calls == {}
 
@@ -703,7 +736,7 @@ async def test_odorik_dial_needs_a_source(
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "dial", number="601234567")
     # No source given and none in the options: Odorik cannot ring anyone first.
-    assert err.value.translation_key == "action_invalid_request"
+    assert err.value.translation_key == "invalid_input"
     assert pbx_simulator.sim.requests == []
 
 
@@ -823,8 +856,8 @@ async def test_daktela_announce_text_is_refused(
     entry = await setup_entry("daktela")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "announce", number="800123456", message="Hello")
-    assert err.value.translation_key == "action_invalid_request"
-    assert "recording" in err.value.translation_placeholders["reason"]
+    assert err.value.translation_key == "invalid_input"
+    assert "recording" in err.value.translation_placeholders["error"]
     assert pbx_simulator.sim.requests == []
 
 
@@ -871,8 +904,8 @@ async def test_daktela_unknown_pause_is_refused(
     entry = await setup_entry("daktela")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "agent_pause", agent_id="agent2", reason="Nap")
-    assert err.value.translation_key == "action_invalid_request"
-    assert "Lunch" in err.value.translation_placeholders["reason"]
+    assert err.value.translation_key == "invalid_input"
+    assert "Lunch" in err.value.translation_placeholders["error"]
     assert pbx_simulator.sim.requests_for("daktela", "PauseOn") == []
 
 
@@ -882,9 +915,9 @@ async def test_daktela_error_text(
     entry = await setup_entry("daktela")
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "agent_login", agent_id="nobody")
-    assert err.value.translation_key == "action_refused"
+    assert err.value.translation_key == "provider_refused"
     # Daktela's own Czech error text.
-    assert err.value.translation_placeholders["reason"] == "Agent nobody nebyl nalezen"
+    assert err.value.translation_placeholders["error"] == "Agent nobody nebyl nalezen"
     assert len(pbx_simulator.sim.requests_for("daktela", "Login")) == 1
 
 
@@ -995,8 +1028,8 @@ async def test_voipsun_agent_without_pin_is_refused(
     entry = await setup_entry("voipsun")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "agent_pause", agent_id="1000")
-    assert err.value.translation_key == "action_invalid_request"
-    assert "PIN" in err.value.translation_placeholders["reason"]
+    assert err.value.translation_key == "invalid_input"
+    assert "PIN" in err.value.translation_placeholders["error"]
     assert pbx_simulator.sim.requests == []
 
 
@@ -1006,8 +1039,8 @@ async def test_voipsun_errno(
     entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "queue_login", agent_id="1000", queue_id="no-such-queue")
-    assert err.value.translation_key == "action_refused"
-    reason = err.value.translation_placeholders["reason"]
+    assert err.value.translation_key == "provider_refused"
+    reason = err.value.translation_placeholders["error"]
     assert reason.startswith("Queue no-such-queue not found! (")
     assert reason.endswith(")")
     assert len(pbx_simulator.sim.requests_for("voipsun", "agentadd")) == 1

@@ -98,7 +98,8 @@ async def test_pause_and_unpause_agent(hass: HomeAssistant, loaded_entry: MockCo
     [
         (FaultKind.SERVER_ERROR, "communication_error"),
         (FaultKind.RATE_LIMIT, "rate_limited"),
-        (FaultKind.HTML, "provider_refused"),
+        # An unreadable answer is not a refusal: the client's message names the provider.
+        (FaultKind.HTML, "invalid_response"),
     ],
 )
 @pytest.mark.parametrize("provider", ["voipsun"])

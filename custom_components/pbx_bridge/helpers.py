@@ -1,11 +1,24 @@
-"""One place that turns client errors into Home Assistant's translated errors."""
+"""The one place that turns client errors into Home Assistant's translated errors.
+
+Coordinator refreshes (`pbx_update_errors`), entity actions (`pbx_action_errors`) and the
+integration's actions and notify entities (`pbx_errors`) share one mapping
+(`_classify`), one set of translation keys and one set of placeholders: `provider` (the
+provider's title) and `error` (what went wrong, with the provider's own code where it
+gave one); a partial SMS send adds `sent` and `total`.
+
+The client's own messages start with the provider's title ("Telfa rejected the
+credentials (HTTP 401)"), so the templates do not name the provider again; only a
+provider's refusal in its own words ("Call not found") is introduced with its name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Concatenate
 
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     HomeAssistantError,
@@ -19,6 +32,7 @@ from .api.errors import (
     PbxError,
     PbxInvalidInput,
     PbxOutcomeUnknownError,
+    PbxPartialSendError,
     PbxRateLimitError,
     PbxResponseError,
     PbxUnsupportedError,
@@ -26,44 +40,22 @@ from .api.errors import (
 from .const import DOMAIN
 
 if TYPE_CHECKING:
+    from . import PbxConfigEntry
     from .coordinator import PbxCoordinator
     from .entity import PbxEntity
 
 
-def translate_update_error(err: PbxError, provider: str) -> Exception:
-    """The error a coordinator refresh raises for `err`."""
-    placeholders = {"provider": provider, "error": str(err)}
-    if isinstance(err, PbxAuthError):
-        return ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="invalid_auth",
-            translation_placeholders=placeholders,
-        )
-    if isinstance(err, PbxRateLimitError):
-        return UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="rate_limited",
-            translation_placeholders=placeholders,
-            retry_after=err.retry_after,
-        )
-    if isinstance(err, PbxConnectionError):
-        return UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="communication_error",
-            translation_placeholders=placeholders,
-        )
-    return UpdateFailed(
-        translation_domain=DOMAIN,
-        translation_key="invalid_response",
-        translation_placeholders=placeholders,
-    )
+def _detail(err: BaseException) -> str:
+    """What went wrong: the message, and the provider's code if the message lacks it."""
+    if isinstance(err, PbxResponseError) and err.code and err.code not in err.reason:
+        # Providers number their refusals (VoIPSUN errno, Telfa SMS codes): keep the number.
+        return f"{err.reason} ({err.code})"
+    return str(err)
 
 
-def translate_action_error(err: PbxError, provider: str) -> HomeAssistantError:
-    """The error an entity action raises for `err` (never retried, so say what happened)."""
-    placeholders = {"provider": provider, "error": str(err)}
-    key: str
-    error_class: type[HomeAssistantError] = HomeAssistantError
+def _classify(err: PbxError, provider: str, *, update: bool) -> tuple[str, bool]:
+    """The translation key for `err`, and whether it is the user's mistake (not retryable)."""
+    user_error = False
     match err:
         case PbxAuthError():
             key = "invalid_auth"
@@ -73,17 +65,86 @@ def translate_action_error(err: PbxError, provider: str) -> HomeAssistantError:
             key = "outcome_unknown"
         case PbxConnectionError():
             key = "communication_error"
-        case PbxResponseError():
+        case PbxPartialSendError():
+            key = "partial_send"
+        case PbxResponseError() if not update and not str(err).startswith(provider):
+            # The provider's refusal in its own words: name the provider once, before them.
             key = "provider_refused"
         case PbxUnsupportedError():
-            key, error_class = "unsupported", ServiceValidationError
+            key, user_error = "unsupported", True
         case PbxInvalidInput():
-            key, error_class = "invalid_input", ServiceValidationError
+            key, user_error = "invalid_input", True
         case _:
+            # An answer the client could not use (it says so, naming the provider), or a
+            # refusal during a refresh.
             key = "invalid_response"
-    return error_class(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    return key, user_error
+
+
+def _placeholders(err: PbxError, provider: str, recipients: int | None) -> dict[str, str]:
+    if isinstance(err, PbxPartialSendError):
+        # The counts only: the numbers stay in `sent_to`, out of messages and logs.
+        cause = err.__cause__
+        return {
+            "provider": provider,
+            "error": _detail(cause) if isinstance(cause, PbxError) else str(err),
+            "sent": str(len(err.sent_to)),
+            "total": str(recipients) if recipients is not None else "?",
+        }
+    return {"provider": provider, "error": _detail(err)}
+
+
+def translate_update_error(err: PbxError, provider: str) -> Exception:
+    """The error a coordinator refresh raises: auth -> reauth, the rest -> UpdateFailed."""
+    key, _ = _classify(err, provider, update=True)
+    placeholders = _placeholders(err, provider, None)
+    if isinstance(err, PbxAuthError):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+        retry_after=err.retry_after if isinstance(err, PbxRateLimitError) else None,
     )
+
+
+def translate_action_error(
+    err: PbxError, provider: str, *, recipients: int | None = None
+) -> HomeAssistantError:
+    """The error an action raises for `err`; user mistakes are validation errors.
+
+    `recipients` is how many an SMS was for (the total of a partial send).
+    """
+    key, user_error = _classify(err, provider, update=False)
+    error_class = ServiceValidationError if user_error else HomeAssistantError
+    return error_class(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=_placeholders(err, provider, recipients),
+    )
+
+
+def _rejected_credentials(err: PbxError) -> bool:
+    return isinstance(err, PbxAuthError) or isinstance(err.__cause__, PbxAuthError)
+
+
+@contextmanager
+def pbx_errors(
+    hass: HomeAssistant, entry: PbxConfigEntry, *, recipients: int | None = None
+) -> Iterator[None]:
+    """Translate the client errors of an action; rejected credentials start reauth."""
+    try:
+        yield
+    except PbxError as err:
+        if _rejected_credentials(err):
+            entry.async_start_reauth(hass)
+        raise translate_action_error(
+            err, entry.runtime_data.client.title, recipients=recipients
+        ) from err
 
 
 def pbx_update_errors[CoordinatorT: PbxCoordinator, R](
@@ -109,11 +170,7 @@ def pbx_action_errors[EntityT: PbxEntity, **P, R](
     @wraps(func)
     async def handler(self: EntityT, /, *args: P.args, **kwargs: P.kwargs) -> R:
         coordinator = self.coordinator
-        try:
+        with pbx_errors(coordinator.hass, coordinator.config_entry):
             return await func(self, *args, **kwargs)
-        except PbxError as err:
-            if isinstance(err, PbxAuthError):
-                coordinator.config_entry.async_start_reauth(coordinator.hass)
-            raise translate_action_error(err, coordinator.client.title) from err
 
     return handler

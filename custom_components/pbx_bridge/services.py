@@ -9,8 +9,7 @@ confirm.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 import logging
@@ -25,20 +24,11 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 import probatio
 
-from .api.errors import (
-    PbxAuthError,
-    PbxConnectionError,
-    PbxError,
-    PbxInvalidInput,
-    PbxOutcomeUnknownError,
-    PbxRateLimitError,
-    PbxResponseError,
-    PbxUnsupportedError,
-)
+from .api.errors import PbxInvalidInput
 from .api.models import (
     AnnounceRequest,
     Capability,
@@ -52,6 +42,7 @@ from .api.models import (
 )
 from .api.numbers import normalize_destination, normalize_number
 from .const import CONF_DEFAULT_DIAL_SOURCE, CONF_DEFAULT_DIAL_SOURCE_KIND, DOMAIN
+from .helpers import pbx_errors
 
 if TYPE_CHECKING:
     from . import PbxConfigEntry
@@ -200,74 +191,13 @@ class PbxAction:
     supports_response: SupportsResponse = SupportsResponse.NONE
 
 
-# --- error translation ---------------------------------------------------------------
+# --- checks before a request ---------------------------------------------------------
 
 
 def _raise_validation(key: str, **placeholders: str) -> NoReturn:
     raise ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
-
-
-@contextmanager
-def provider_errors(hass: HomeAssistant, entry: PbxConfigEntry, action: str) -> Iterator[None]:
-    """Turn the client's errors into translated Home Assistant errors for `action`."""
-    placeholders = {"provider": entry.runtime_data.client.title, "action": action}
-    try:
-        yield
-    except PbxInvalidInput as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="action_invalid_request",
-            translation_placeholders={**placeholders, "reason": str(err)},
-        ) from err
-    except PbxUnsupportedError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="action_request_not_supported",
-            translation_placeholders={**placeholders, "reason": str(err)},
-        ) from err
-    except PbxOutcomeUnknownError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_outcome_unknown",
-            translation_placeholders=placeholders,
-        ) from err
-    except PbxAuthError as err:
-        entry.async_start_reauth(hass)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_auth_failed",
-            translation_placeholders=placeholders,
-        ) from err
-    except PbxRateLimitError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_rate_limited",
-            translation_placeholders=placeholders,
-        ) from err
-    except PbxConnectionError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_cannot_connect",
-            translation_placeholders={**placeholders, "reason": str(err)},
-        ) from err
-    except PbxResponseError as err:
-        # Providers number their refusals (VoIPSUN errno, Telfa SMS codes): keep the number.
-        reason = err.reason
-        if err.code and err.code not in reason:
-            reason = f"{reason} ({err.code})"
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_refused",
-            translation_placeholders={**placeholders, "reason": reason},
-        ) from err
-    except PbxError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_refused",
-            translation_placeholders={**placeholders, "reason": str(err)},
-        ) from err
 
 
 def _loaded_entry(hass: HomeAssistant, entry_id: str, action: str) -> PbxConfigEntry:
@@ -319,7 +249,7 @@ async def _async_dial(
         ring_timeout=data.get(ATTR_RING_TIMEOUT),
     )
     _LOGGER.debug("Dialling %s from %s", number, source)
-    with provider_errors(hass, entry, SERVICE_DIAL):
+    with pbx_errors(hass, entry):
         result = await entry.runtime_data.client.async_dial(request)
     return {ATTR_CALL_ID: result.call_id}
 
@@ -342,7 +272,7 @@ async def async_send_sms(
 ) -> dict[str, Any]:
     """Send one SMS request for E.164 `recipients` (also used by the notify entities)."""
     _LOGGER.debug("Sending an SMS to %s", ", ".join(recipients))
-    with provider_errors(hass, entry, SERVICE_SEND_SMS):
+    with pbx_errors(hass, entry, recipients=len(recipients)):
         result = await entry.runtime_data.client.async_send_sms(
             SmsRequest(recipients=recipients, message=message, sender=sender)
         )
@@ -362,14 +292,14 @@ async def _async_announce(
         caller_id=_optional_number(entry, SERVICE_ANNOUNCE, ATTR_CALLER_ID, data),
     )
     _LOGGER.debug("Announcing to %s", number or f"call {request.call_id}")
-    with provider_errors(hass, entry, SERVICE_ANNOUNCE):
+    with pbx_errors(hass, entry):
         result = await entry.runtime_data.client.async_announce(request)
     return {ATTR_CALL_ID: result.call_id}
 
 
 async def _async_hangup(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]) -> None:
     key = next(key for key in HANGUP_TARGETS if key in data)
-    with provider_errors(hass, entry, SERVICE_HANGUP):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_hangup(
             HangupRequest(kind=HANGUP_TARGETS[key], value=data[key])
         )
@@ -389,7 +319,7 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
                 "reason": str(err),
             },
         ) from err
-    with provider_errors(hass, entry, SERVICE_TRANSFER):
+    with pbx_errors(hass, entry):
         await client.async_transfer(
             TransferRequest(call_id=data[ATTR_CALL_ID], destination=destination)
         )
@@ -398,21 +328,21 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
 async def _async_agent_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with provider_errors(hass, entry, SERVICE_AGENT_LOGIN):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_agent_login(data[ATTR_AGENT_ID])
 
 
 async def _async_agent_logout(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with provider_errors(hass, entry, SERVICE_AGENT_LOGOUT):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_agent_logout(data[ATTR_AGENT_ID])
 
 
 async def _async_agent_pause(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with provider_errors(hass, entry, SERVICE_AGENT_PAUSE):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_agent_pause(
             data[ATTR_AGENT_ID], data.get(ATTR_REASON)
         )
@@ -421,28 +351,28 @@ async def _async_agent_pause(
 async def _async_agent_unpause(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with provider_errors(hass, entry, SERVICE_AGENT_UNPAUSE):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_agent_unpause(data[ATTR_AGENT_ID])
 
 
 async def _async_queue_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with provider_errors(hass, entry, SERVICE_QUEUE_LOGIN):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_queue_login(data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID])
 
 
 async def _async_queue_logout(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with provider_errors(hass, entry, SERVICE_QUEUE_LOGOUT):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_queue_logout(data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID])
 
 
 async def _async_queue_kick(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with provider_errors(hass, entry, SERVICE_QUEUE_KICK):
+    with pbx_errors(hass, entry):
         await entry.runtime_data.client.async_queue_kick(data[ATTR_QUEUE_ID], data[ATTR_CALL_ID])
 
 
