@@ -23,7 +23,7 @@ from custom_components.pbx_bridge.const import CONF_SMS_RECIPIENTS, DOMAIN
 from pbx_simulator.testing import RunningSimulator
 from tests.test_services import sent
 
-NOTIFY_ENTITY = "notify.yemot_0773137770_sms_to_972501234567"
+NOTIFY_ENTITY = "notify.yemot_call2all_0773137770_sms_to_972501234567"
 
 
 async def setup_notify(
@@ -101,7 +101,7 @@ async def test_send_message_without_title(
 async def test_send_message_refused(hass: HomeAssistant, pbx_simulator: RunningSimulator) -> None:
     # Yemot sends SMS to Israeli mobiles only and refuses others with its own reason.
     await setup_notify(hass, pbx_simulator, "yemot", {CONF_SMS_RECIPIENTS: ["+420601234567"]})
-    entity_id = "notify.yemot_0773137770_sms_to_420601234567"
+    entity_id = "notify.yemot_call2all_0773137770_sms_to_420601234567"
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
             NOTIFY_DOMAIN,
@@ -109,7 +109,7 @@ async def test_send_message_refused(hass: HomeAssistant, pbx_simulator: RunningS
             {ATTR_ENTITY_ID: entity_id, ATTR_MESSAGE: "Hi"},
             blocking=True,
         )
-    assert err.value.translation_key == "action_refused"
+    assert err.value.translation_key == "provider_refused"
     assert "not Vaild" in str(err.value)
     assert len(pbx_simulator.sim.requests_for("yemot", "SendSms")) == 1
     assert hass.states.get(entity_id).state == STATE_UNKNOWN
