@@ -13,11 +13,11 @@ Call hooks arrive as XML POSTs and received SMS as a JSON POST, to URLs set per 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
@@ -162,20 +162,42 @@ def _is_phone(value: str | None) -> bool:
     return value is not None and _PHONE.fullmatch(value) is not None
 
 
+XML_CHUNK = 8192  # parse in pieces so that the depth limit stops a hostile body early
+
+
 def safe_xml(body: bytes) -> ET.Element:
-    """Parse XML that has no DTD (so no entity can expand); ValueError if it cannot."""
+    """Parse XML that has no DTD (so no entity can expand); ValueError if it cannot.
+
+    The depth is checked while parsing, so a deeply nested body is refused before its
+    tree is built.
+    """
     text = body.decode("utf-8")  # UnicodeDecodeError is a ValueError
     if _DTD.search(text):
         raise ValueError("XML with a DTD is refused")
+    text = text.lstrip("\ufeff")
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    depth = 0
+    root: ET.Element | None = None
+    chunks = [text[start : start + XML_CHUNK] for start in range(0, len(text), XML_CHUNK)]
     try:
-        root = ET.fromstring(text.lstrip("\ufeff"))  # noqa: S314 - no DTD, checked above
+        for chunk in [*chunks, None]:
+            if chunk is None:
+                parser.close()
+            else:
+                parser.feed(chunk)
+            # Only "start" and "end" were asked for: each event is (kind, element).
+            events = cast("Iterator[tuple[str, ET.Element]]", parser.read_events())
+            for kind, element in events:
+                depth += 1 if kind == "start" else -1
+                if depth > MAX_XML_DEPTH:
+                    raise ValueError("XML nested too deeply")
+                if root is None:
+                    root = element
     except ET.ParseError as err:
         raise ValueError("malformed XML") from err
-    level = [root]
-    for _ in range(MAX_XML_DEPTH):
-        if not (level := [child for element in level for child in element]):
-            return root
-    raise ValueError("XML nested too deeply")
+    if root is None:
+        raise ValueError("empty XML")
+    return root
 
 
 def xml_value(element: ET.Element) -> Any:
@@ -482,6 +504,7 @@ class TelfaClient(PbxClient):
     @staticmethod
     def _agents(users: list[Json], members: Mapping[str, list[str]]) -> dict[str, Agent]:
         agents: dict[str, Agent] = {}
+        member_sets = {group_id: set(ids) for group_id, ids in members.items()}
         for user in users:
             user_id = _id(user.get("id"))
             if user_id is None:
@@ -498,7 +521,7 @@ class TelfaClient(PbxClient):
                 name=_text(user.get("name")) or user_id,
                 state=state,
                 logged_in=present,
-                queue_ids=tuple(gid for gid, ids in members.items() if user_id in ids),
+                queue_ids=tuple(gid for gid, ids in member_sets.items() if user_id in ids),
             )
         return agents
 
