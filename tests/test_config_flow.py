@@ -9,6 +9,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.selector import TextSelector
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -20,6 +21,7 @@ from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_DEFAULT_DIAL_SOURCE,
     CONF_DEFAULT_DIAL_SOURCE_KIND,
+    CONF_HOOK_NUMBERS,
     CONF_PROVIDER,
     CONF_QUEUE_PATHS,
     CONF_SCAN_INTERVAL,
@@ -312,6 +314,7 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_SMS_RECIPIENTS,
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
+        CONF_HOOK_NUMBERS,
     },
     "daktela": {
         CONF_SCAN_INTERVAL,
@@ -435,6 +438,57 @@ async def test_options_sms_dial_and_webhook(
         CONF_SMS_RECIPIENTS: ["+420603123456"],
         CONF_DEFAULT_DIAL_SOURCE: "101",
     }
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _field(result: Any, key: str) -> Any:
+    """The selector of option `key` on a form."""
+    return next(value for marker, value in result["data_schema"].schema.items() if marker == key)
+
+
+async def test_options_telfa_hook_numbers(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """The numbers to register on are chosen from the account's, and reach the client."""
+    entry = await async_setup_provider(hass, pbx_simulator, "telfa", options={})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    config = _field(result, CONF_HOOK_NUMBERS).config
+    assert config["multiple"] is True
+    assert config["options"] == [
+        {"value": "1", "label": "245008328 (1)"},
+        {"value": "2", "label": "245008329 (2)"},
+    ]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_HOOK_NUMBERS: ["2"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_HOOK_NUMBERS] == ["2"]
+    assert entry.runtime_data.client._options["hook_numbers"] == ["2"]
+
+    # A chosen number the account no longer lists stays offered, so it can be unticked.
+    pbx_simulator.state.numbers.pop("2")
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = [option["value"] for option in _field(result, CONF_HOOK_NUMBERS).config["options"]]
+    assert values == ["2", "1"]
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+    # The numbers cannot be read: their ids are typed, and must be ids.
+    pbx_simulator.sim.faults.append(
+        Fault(provider="telfa", kind=FaultKind.SERVER_ERROR, endpoint="GET /recipes")
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert isinstance(_field(result, CONF_HOOK_NUMBERS), TextSelector)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_HOOK_NUMBERS: ["main line"]}
+    )
+    assert result["errors"] == {CONF_HOOK_NUMBERS: "invalid_hook_numbers"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_HOOK_NUMBERS: [" 1 ", "1", "3"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_HOOK_NUMBERS] == ["1", "3"]
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

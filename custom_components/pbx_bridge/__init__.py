@@ -16,10 +16,12 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import PbxClient, client_class
 from .api.client import OPTION_AGENT_PINS, OPTION_SMS_SENDER
+from .api.providers.telfa import OPTION_HOOK_NUMBERS
 from .api.providers.yemot import OPTION_QUEUE_PATHS
 from .const import (
     CONF_AGENT_PINS,
     CONF_AUTO_REGISTER_WEBHOOK,
+    CONF_HOOK_NUMBERS,
     CONF_PROVIDER,
     CONF_QUEUE_PATHS,
     CONF_SMS_SENDER,
@@ -78,6 +80,8 @@ def create_client(
         client_options[OPTION_SMS_SENDER] = sender
     if paths := options.get(CONF_QUEUE_PATHS):
         client_options[OPTION_QUEUE_PATHS] = list(paths)
+    if hook_numbers := options.get(CONF_HOOK_NUMBERS):
+        client_options[OPTION_HOOK_NUMBERS] = list(hook_numbers)
     return cls(async_get_clientsession(hass), config, options=client_options)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -17,6 +18,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -44,6 +46,7 @@ from .const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_DEFAULT_DIAL_SOURCE,
     CONF_DEFAULT_DIAL_SOURCE_KIND,
+    CONF_HOOK_NUMBERS,
     CONF_PROVIDER,
     CONF_QUEUE_PATHS,
     CONF_SCAN_INTERVAL,
@@ -64,6 +67,7 @@ BASE = "base"
 PROVIDER_OPTIONS: dict[str, tuple[str, ...]] = {
     "voipsun": (CONF_AGENT_PINS,),  # agent actions need each agent's PIN
     "yemot": (CONF_QUEUE_PATHS,),  # the API cannot list queues
+    "telfa": (CONF_HOOK_NUMBERS,),  # hook URLs are set per number
 }
 
 
@@ -347,10 +351,12 @@ class PbxOptionsFlow(OptionsFlowWithReload):
             pins = current.get(CONF_AGENT_PINS)
             if pins:
                 current[CONF_AGENT_PINS] = "\n".join(f"{a}: {p}" for a, p in pins.items())
+        targets = await self._async_hook_targets(cls)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                _options_schema(cls), {CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL, **current}
+                _options_schema(cls, targets, current.get(CONF_HOOK_NUMBERS, ())),
+                {CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL, **current},
             ),
             description_placeholders={
                 "provider": cls.title,
@@ -358,6 +364,21 @@ class PbxOptionsFlow(OptionsFlowWithReload):
             },
             errors=errors,
         )
+
+    async def _async_hook_targets(self, cls: type[PbxClient]) -> dict[str, str] | None:
+        """The account's numbers to choose hooks on, or None when they cannot be read."""
+        if CONF_HOOK_NUMBERS not in PROVIDER_OPTIONS.get(cls.provider, ()):
+            return None
+        entry: PbxConfigEntry = self.config_entry
+        if entry.state is ConfigEntryState.LOADED:
+            client = entry.runtime_data.client
+        else:
+            client = create_client(self.hass, entry.data, entry.options)
+        try:
+            return await client.async_webhook_targets()
+        except PbxError as err:
+            LOGGER.debug("Cannot list the %s numbers: %s", cls.title, err)
+            return None
 
     def _options_from_input(
         self, cls: type[PbxClient], user_input: dict[str, Any]
@@ -385,13 +406,25 @@ class PbxOptionsFlow(OptionsFlowWithReload):
                 )
             except PbxInvalidInput:
                 errors[CONF_SMS_RECIPIENTS] = "invalid_phone_number"
+        if hook_numbers := options.get(CONF_HOOK_NUMBERS):
+            options[CONF_HOOK_NUMBERS] = list(dict.fromkeys(str(n).strip() for n in hook_numbers))
+            if not all(number_id.isdigit() for number_id in options[CONF_HOOK_NUMBERS]):
+                errors[CONF_HOOK_NUMBERS] = "invalid_hook_numbers"
         if (CONF_DEFAULT_DIAL_SOURCE in options) != (CONF_DEFAULT_DIAL_SOURCE_KIND in options):
             errors[CONF_DEFAULT_DIAL_SOURCE] = "dial_source_incomplete"
         return options, errors
 
 
-def _options_schema(cls: type[PbxClient]) -> probatio.Schema:
-    """The options `cls` has use for: its capabilities and its provider's extras."""
+def _options_schema(
+    cls: type[PbxClient],
+    hook_targets: Mapping[str, str] | None = None,
+    chosen_targets: Sequence[str] = (),
+) -> probatio.Schema:
+    """The options `cls` has use for: its capabilities and its provider's extras.
+
+    `hook_targets` (id -> label) are the numbers to choose from; None when they could not
+    be read, and the ids are typed instead. `chosen_targets` stay offered even if gone.
+    """
     extras = PROVIDER_OPTIONS.get(cls.provider, ())
     text = TextSelector(TextSelectorConfig(autocomplete="off"))
     schema: dict[probatio.Marker, Any] = {
@@ -433,4 +466,24 @@ def _options_schema(cls: type[PbxClient]) -> probatio.Schema:
         )
     if Capability.REGISTER_WEBHOOK in cls.capabilities:
         schema[probatio.Optional(CONF_AUTO_REGISTER_WEBHOOK)] = BooleanSelector()
+        if CONF_HOOK_NUMBERS in extras:
+            schema[probatio.Optional(CONF_HOOK_NUMBERS)] = _hook_numbers_selector(
+                hook_targets, chosen_targets
+            )
     return probatio.Schema(schema)
+
+
+def _hook_numbers_selector(
+    targets: Mapping[str, str] | None, chosen: Sequence[str]
+) -> SelectSelector | TextSelector:
+    if targets is None:
+        return TextSelector(TextSelectorConfig(multiple=True, autocomplete="off"))
+    labels = {str(number_id): str(number_id) for number_id in chosen}
+    labels |= {number_id: f"{number} ({number_id})" for number_id, number in targets.items()}
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[SelectOptionDict(value=value, label=label) for value, label in labels.items()],
+            multiple=True,
+            mode=SelectSelectorMode.LIST,
+        )
+    )

@@ -22,6 +22,7 @@ CONF_DEFAULT_DIAL_SOURCE: Final = "default_dial_source"
 CONF_SMS_RECIPIENTS: Final = "sms_recipients"  # list of numbers, one notify entity each
 CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a key, not a secret
 CONF_AUTO_REGISTER_WEBHOOK: Final = "auto_register_webhook"
+CONF_HOOK_NUMBERS: Final = "hook_numbers"  # Telfa number ids to register on (default: all)
 
 DEFAULT_SCAN_INTERVAL: Final = 30
 MIN_SCAN_INTERVAL: Final = 10

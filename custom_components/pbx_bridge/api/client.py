@@ -270,8 +270,20 @@ class PbxClient(ABC):
         """
         return items
 
-    async def async_register_webhook(self, url: str) -> None:
-        """Add `url` to the provider's hook settings, keeping what is there."""
+    async def async_webhook_targets(self) -> dict[str, str]:
+        """Where `async_register_webhook` can put a URL: id -> label (Telfa's numbers).
+
+        Empty where the provider keeps hooks in one place (Daktela's SMS callback).
+        """
+        if Capability.REGISTER_WEBHOOK not in self.capabilities:
+            raise self._unsupported("webhook registration")
+        return {}
+
+    async def async_register_webhook(self, url: str) -> list[str]:
+        """Add `url` to the provider's hook settings, keeping what is there.
+
+        Returns the ids of the targets it is registered at (empty for one place).
+        """
         raise self._unsupported("webhook registration")
 
     async def async_unregister_webhook(self, url: str) -> None:

@@ -611,7 +611,7 @@ class DaktelaClient(PbxClient):
             raise PbxResponseError("Daktela sent SMS settings without `settings`")
         return _text(settings.get("incoming_callback"))
 
-    async def async_register_webhook(self, url: str) -> None:
+    async def async_register_webhook(self, url: str) -> list[str]:
         """Set the SMS `incoming_callback` to us, unless someone else's is set.
 
         Daktela keeps one callback URL, so a different one cannot be kept beside ours.
@@ -619,13 +619,14 @@ class DaktelaClient(PbxClient):
         """
         current = await self._incoming_callback()
         if current in (url, self._sms_callback(url)):
-            return
+            return []
         if current:
             raise PbxResponseError(
                 f"{self.title} already sends received SMS to another URL; remove it in "
                 "the SMS settings first, since Daktela keeps only one"
             )
         await self._action("3.1", "SetSMSSettings", {"incoming_callback": self._sms_callback(url)})
+        return []
 
     async def async_unregister_webhook(self, url: str) -> None:
         """Clear the SMS `incoming_callback` if it is ours; leave anyone else's."""

@@ -743,15 +743,20 @@ class TelfaClient(PbxClient):
 
     # --- webhooks -------------------------------------------------------------------------
 
-    async def async_register_webhook(self, url: str) -> None:
+    async def async_webhook_targets(self) -> dict[str, str]:
+        """The account's numbers, id -> number: hooks are set per number."""
+        return await self._numbers()
+
+    async def async_register_webhook(self, url: str) -> list[str]:
         """Append `url` to every hook of the chosen numbers, keeping the URLs already there."""
-        await self._change_hooks(url, add=True)
+        return await self._change_hooks(url, add=True)
 
     async def async_unregister_webhook(self, url: str) -> None:
         """Remove `url` (only it) from every hook of the chosen numbers."""
         await self._change_hooks(url, add=False)
 
-    async def _change_hooks(self, url: str, *, add: bool) -> None:
+    async def _change_hooks(self, url: str, *, add: bool) -> list[str]:
+        """Add or remove `url` on the chosen numbers; their ids."""
         chosen = self._options.get(OPTION_HOOK_NUMBERS)
         number_ids = [str(n) for n in chosen] if chosen else list(await self._numbers())
         for number_id in number_ids:
@@ -771,6 +776,7 @@ class TelfaClient(PbxClient):
                     changes[key] = ",".join(kept) if kept else "null"
             if changes:
                 await self._call("PUT", path, json_body={"number": changes})
+        return number_ids
 
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookItem]:
         """A call hook (XML) or the sms_hook (JSON) as normalized events."""
