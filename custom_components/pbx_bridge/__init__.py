@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,7 +20,6 @@ from .api.providers.telfa import OPTION_HOOK_NUMBERS
 from .api.providers.yemot import OPTION_QUEUE_PATHS
 from .const import (
     CONF_AGENT_PINS,
-    CONF_AUTO_REGISTER_WEBHOOK,
     CONF_HOOK_NUMBERS,
     CONF_PROVIDER,
     CONF_QUEUE_PATHS,
@@ -39,7 +38,7 @@ from .entity import (
 )
 from .events import PbxEventHub, async_remove_stored_events
 from .services import async_setup_services
-from .webhook import PbxWebhook, async_register_at_provider, async_unregister_at_provider
+from .webhook import PbxWebhook, async_sync_registration, async_unregister_at_provider
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -121,9 +120,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     hook = PbxWebhook(hass, entry, client, events)
     hook.async_register()
     entry.async_on_unload(hook.async_unregister)
-    if entry.options.get(CONF_AUTO_REGISTER_WEBHOOK):
-        await async_register_at_provider(hass, entry, client)
+    await async_sync_registration(hass, entry, client, _client_for_numbers(hass, entry))
     return True
+
+
+def _client_for_numbers(
+    hass: HomeAssistant, entry: PbxConfigEntry
+) -> Callable[[Sequence[str]], PbxClient]:
+    """Makes a client of `entry` that registers webhooks on the given Telfa numbers."""
+
+    def make(numbers: Sequence[str]) -> PbxClient:
+        return create_client(hass, entry.data, {**entry.options, CONF_HOOK_NUMBERS: numbers})
+
+    return make
 
 
 @callback
@@ -151,10 +160,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool
 
 async def async_remove_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> None:
     """Take our webhook URL (only ours) off the provider and forget the events seen."""
-    if entry.options.get(CONF_AUTO_REGISTER_WEBHOOK):
-        await async_unregister_at_provider(
-            hass, entry, create_client(hass, entry.data, entry.options)
-        )
+    await async_unregister_at_provider(hass, entry, _client_for_numbers(hass, entry))
     await async_remove_stored_events(hass, entry.entry_id)
 
 

@@ -11,6 +11,8 @@ LOGGER = logging.getLogger(__package__)
 # Config entry data: the provider id, its connection fields and our webhook id.
 CONF_PROVIDER: Final = "provider"
 CONF_WEBHOOK_ID: Final = "webhook_id"
+# What we registered at the provider: {"url": …, "numbers": [Telfa number ids]}.
+CONF_REGISTERED_WEBHOOK: Final = "registered_webhook"
 
 # Options.
 CONF_SCAN_INTERVAL: Final = "scan_interval"  # seconds
