@@ -246,7 +246,17 @@ def test_config_flow_keys_match_the_code() -> None:
 
 
 def test_options_keys_match_the_schemas() -> None:
-    step = STRINGS["options"]["step"]["init"]
+    steps = STRINGS["options"]["step"]
+    assert set(steps) == {"init", "init_webhook"}
+    # Providers that push events get the same form under a description showing the webhook.
+    assert steps["init_webhook"]["data"] == steps["init"]["data"]
+    assert steps["init_webhook"]["data_description"] == steps["init"]["data_description"]
+    assert set(_PLACEHOLDER.findall(steps["init_webhook"]["description"])) == {
+        "provider",
+        "urls",
+        "setup",
+    }
+    step = steps["init"]
     offered = {
         str(marker)
         for cls in PROVIDERS.values()

@@ -305,8 +305,8 @@ async def test_urls_and_instructions(hass: HomeAssistant) -> None:
     assert setup_instructions("voipsun", "https://h/x") == "`https://h/x`"
     shown, setup = webhook_setup_text(hass, "telfa", "hook-1234", None)
     assert shown == (
-        "- internal: `http://192.168.1.2:8123/api/webhook/hook-1234`\n"
-        "- external: `https://ha.example.com/api/webhook/hook-1234`"
+        "- `http://192.168.1.2:8123/api/webhook/hook-1234`\n"
+        "- `https://ha.example.com/api/webhook/hook-1234`"
     )
     assert "`https://ha.example.com/api/webhook/hook-1234`" in setup
 
@@ -329,20 +329,30 @@ async def test_flow_shows_the_webhook(hass: HomeAssistant, pbx_simulator: Runnin
     url = f"https://ha.example.com/api/webhook/{entry.data[CONF_WEBHOOK_ID]}"
     placeholders = result["description_placeholders"]
     assert placeholders is not None
-    assert f"- external: `{url}`" in placeholders["urls"]
+    assert f"- `{url}`" in placeholders["urls"]
     assert f'`AGI(notify_crm_api.agi,"{url}?callerId=' in placeholders["setup"]
     await hass.async_block_till_done()
 
+    # The options show them too; the words around them come from the translations.
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init_webhook"
     placeholders = result["description_placeholders"]
     assert placeholders is not None
-    assert placeholders["webhook"].startswith("\n\nWebhook:\n")
-    assert f"SetSMSSettings incoming_callback: `{url}`" in placeholders["webhook"]
+    assert placeholders["provider"] == "Daktela"
+    assert f"- `{url}`" in placeholders["urls"]
+    assert f"SetSMSSettings incoming_callback: `{url}`" in placeholders["setup"]
+    assert "Webhook" not in placeholders["urls"] + placeholders["setup"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 60}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)
 
     yemot = await setup(hass, pbx_simulator, "yemot")
     result = await hass.config_entries.options.async_init(yemot.entry_id)
-    assert result["description_placeholders"] == {"provider": "Yemot (call2all)", "webhook": ""}
+    assert result["step_id"] == "init"
+    assert result["description_placeholders"] == {"provider": "Yemot (call2all)"}
     assert await hass.config_entries.async_unload(yemot.entry_id)
 
 

@@ -309,14 +309,14 @@ def _entry_data(entry: PbxConfigEntry, values: Mapping[str, str]) -> dict[str, A
     }
 
 
-def _webhook_description(hass: HomeAssistant, entry: PbxConfigEntry, cls: type[PbxClient]) -> str:
-    """The webhook address and setup lines, for providers that push events."""
-    if not cls.webhook_methods:
-        return ""
+def _webhook_placeholders(
+    hass: HomeAssistant, entry: PbxConfigEntry, cls: type[PbxClient]
+) -> dict[str, str]:
+    """The webhook addresses and setup lines the form's translated text shows."""
     urls, setup = webhook_setup_text(
         hass, cls.provider, entry.data[CONF_WEBHOOK_ID], entry.options.get(CONF_WEBHOOK_SECRET)
     )
-    return f"\n\nWebhook:\n{urls}\n\n{setup}"
+    return {"urls": urls, "setup": setup}
 
 
 def _parse_agent_pins(text: str) -> dict[str, str]:
@@ -338,6 +338,15 @@ class PbxOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and store the options the provider has use for."""
+        return await self._async_step_options(user_input)
+
+    async def async_step_init_webhook(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The same, for providers that push events: the form also shows the webhook."""
+        return await self._async_step_options(user_input)
+
+    async def _async_step_options(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
         entry: PbxConfigEntry = self.config_entry
         cls = client_class(entry.data[CONF_PROVIDER])
         errors: dict[str, str] = {}
@@ -352,16 +361,16 @@ class PbxOptionsFlow(OptionsFlowWithReload):
             if pins:
                 current[CONF_AGENT_PINS] = "\n".join(f"{a}: {p}" for a, p in pins.items())
         targets = await self._async_hook_targets(cls)
+        placeholders = {"provider": cls.title}
+        if cls.webhook_methods:
+            placeholders |= _webhook_placeholders(self.hass, entry, cls)
         return self.async_show_form(
-            step_id="init",
+            step_id="init_webhook" if cls.webhook_methods else "init",
             data_schema=self.add_suggested_values_to_schema(
                 _options_schema(cls, targets, current.get(CONF_HOOK_NUMBERS, ())),
                 {CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL, **current},
             ),
-            description_placeholders={
-                "provider": cls.title,
-                "webhook": _webhook_description(self.hass, entry, cls),
-            },
+            description_placeholders=placeholders,
             errors=errors,
         )
 

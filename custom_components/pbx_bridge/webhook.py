@@ -92,11 +92,14 @@ def webhook_urls(hass: HomeAssistant, webhook_id: str, secret: str | None) -> di
 def webhook_setup_text(
     hass: HomeAssistant, provider: str, webhook_id: str, secret: str | None
 ) -> tuple[str, str]:
-    """The webhook URLs (one a line) and what to paste where, for the flow's description."""
+    """The webhook URLs (internal first, one a line) and what to paste where.
+
+    No words of ours: the flow's translated text around them says what they are.
+    """
     urls = webhook_urls(hass, webhook_id, secret)
     if not urls:
         return "-", "-"
-    shown = "\n".join(f"- {kind}: `{url}`" for kind, url in urls.items())
+    shown = "\n".join(f"- `{url}`" for url in urls.values())
     return shown, setup_instructions(provider, urls.get("external") or urls["internal"])
 
 
