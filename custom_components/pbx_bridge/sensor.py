@@ -11,7 +11,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
+from homeassistant.const import MAX_LENGTH_STATE_STATE, PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -42,6 +42,18 @@ PARALLEL_UPDATES = 0
 CURRENCY_BY_COUNTRY = {"420": "CZK", "972": "ILS"}
 
 type Capabilities = frozenset[Capability]
+
+
+def _fit_state(text: str) -> str:
+    """`text`, cut to the longest state Home Assistant stores (255 characters).
+
+    Numbers and names come from the provider and from webhook requests, which anyone who
+    knows the URL can send; Home Assistant refuses a longer state with an error in the log.
+    The whole value stays in the event data.
+    """
+    if len(text) <= MAX_LENGTH_STATE_STATE:
+        return text
+    return text[: MAX_LENGTH_STATE_STATE - 1] + "…"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,7 +315,8 @@ class PbxAccountSensor(PbxEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | int | str | None:
-        return self.entity_description.value_fn(self.coordinator.data)
+        value = self.entity_description.value_fn(self.coordinator.data)
+        return _fit_state(value) if isinstance(value, str) else value
 
 
 class PbxAgentSensor(PbxAgentEntity, SensorEntity):
@@ -319,7 +332,8 @@ class PbxAgentSensor(PbxAgentEntity, SensorEntity):
 
     @property
     def native_value(self) -> str | None:
-        return self.entity_description.value_fn(self.agent)
+        value = self.entity_description.value_fn(self.agent)
+        return None if value is None else _fit_state(value)
 
 
 class PbxQueueSensor(PbxQueueEntity, SensorEntity):
@@ -354,4 +368,5 @@ class PbxLineSensor(PbxLineEntity, SensorEntity):
 
     @property
     def native_value(self) -> str | None:
-        return self.entity_description.value_fn(self.registration)
+        value = self.entity_description.value_fn(self.registration)
+        return None if value is None else _fit_state(value)
