@@ -207,3 +207,11 @@ def test_response_error_carries_code_and_reason() -> None:
 async def test_plain_request(pbx_simulator: RunningSimulator) -> None:
     async with aiohttp.ClientSession() as session:
         assert await _probe_client(pbx_simulator, session).probe() == 200
+
+
+async def test_repr_hides_credentials_written_into_the_url() -> None:
+    async with aiohttp.ClientSession() as session:
+        client = ProbeClient(
+            session, {"token": SECRET, "base_url": "http://admin:hunter2@pbx.lan/api"}
+        )
+        assert repr(client) == "<ProbeClient http://pbx.lan/api>"

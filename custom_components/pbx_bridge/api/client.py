@@ -198,7 +198,8 @@ class PbxClient(ABC):
         ) + tuple(str(pin) for pin in self._options.get(OPTION_AGENT_PINS, {}).values() if pin)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.base_url}>"
+        # A user may have written credentials into the URL (http://user:pass@pbx).
+        return f"<{type(self).__name__} {URL(self.base_url).with_user(None)}>"
 
     def supports(self, capability: Capability) -> bool:
         """Whether this provider offers `capability`."""
