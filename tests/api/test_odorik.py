@@ -45,6 +45,7 @@ from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.providers.odorik import OdorikSim
 from pbx_simulator.state import CallStatus, SimState
 from pbx_simulator.testing import RunningSimulator, start_simulator
+from tests.api.faults import READ_FAULT_ERRORS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "odorik"
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -410,20 +411,8 @@ async def test_unsupported_actions(
 
 # --- faults ---------------------------------------------------------------------------------
 
-FAULT_ERRORS: list[tuple[FaultKind, type[PbxError]]] = [
-    (FaultKind.SERVER_ERROR, PbxConnectionError),
-    (FaultKind.UNAUTHORIZED, PbxAuthError),
-    (FaultKind.FORBIDDEN, PbxAuthError),
-    (FaultKind.RATE_LIMIT, PbxRateLimitError),
-    (FaultKind.TRUNCATED, PbxResponseError),
-    (FaultKind.MALFORMED, PbxResponseError),
-    (FaultKind.HTML, PbxResponseError),
-    (FaultKind.HANG, PbxConnectionError),
-    (FaultKind.DISCONNECT, PbxConnectionError),
-]
 
-
-@pytest.mark.parametrize(("kind", "error"), FAULT_ERRORS)
+@pytest.mark.parametrize(("kind", "error"), READ_FAULT_ERRORS)
 async def test_faults_on_snapshot(
     pbx_simulator: RunningSimulator,
     session: aiohttp.ClientSession,

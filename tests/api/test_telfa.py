@@ -60,6 +60,7 @@ from custom_components.pbx_bridge.api.registry import client_class
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.state import CallStatus, SimNumber, SimState
 from pbx_simulator.testing import RunningSimulator, start_simulator
+from tests.api.faults import READ_FAULT_ERRORS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "telfa"
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -948,20 +949,7 @@ async def test_hooks_the_simulator_sends_parse_back(
 # --- errors and secrets -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kind", "error"),
-    [
-        (FaultKind.SERVER_ERROR, PbxConnectionError),
-        (FaultKind.UNAUTHORIZED, PbxAuthError),
-        (FaultKind.FORBIDDEN, PbxAuthError),
-        (FaultKind.RATE_LIMIT, PbxRateLimitError),
-        (FaultKind.TRUNCATED, PbxResponseError),
-        (FaultKind.MALFORMED, PbxResponseError),
-        (FaultKind.HTML, PbxResponseError),
-        (FaultKind.HANG, PbxConnectionError),
-        (FaultKind.DISCONNECT, PbxConnectionError),
-    ],
-)
+@pytest.mark.parametrize(("kind", "error"), READ_FAULT_ERRORS)
 async def test_faults_map_to_errors_without_secrets(
     pbx_simulator: RunningSimulator,
     session: aiohttp.ClientSession,

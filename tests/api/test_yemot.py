@@ -18,7 +18,6 @@ import pytest
 from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
-    PbxConnectionError,
     PbxError,
     PbxInvalidInput,
     PbxOutcomeUnknownError,
@@ -52,6 +51,7 @@ from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.providers.yemot import YemotSim
 from pbx_simulator.state import CallStatus, Direction, SimState
 from pbx_simulator.testing import RunningSimulator, start_simulator
+from tests.api.faults import READ_FAULT_ERRORS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "yemot"
 ISRAEL = ZoneInfo("Asia/Jerusalem")
@@ -490,19 +490,8 @@ async def test_unsupported_actions(
 
 # --- faults ----------------------------------------------------------------------------------
 
-FAULT_ERRORS: list[tuple[FaultKind, type[PbxError]]] = [
-    (FaultKind.SERVER_ERROR, PbxConnectionError),
-    (FaultKind.UNAUTHORIZED, PbxAuthError),
-    (FaultKind.FORBIDDEN, PbxAuthError),
-    (FaultKind.RATE_LIMIT, PbxRateLimitError),
-    (FaultKind.TRUNCATED, PbxResponseError),
-    (FaultKind.MALFORMED, PbxResponseError),
-    (FaultKind.HTML, PbxResponseError),
-    (FaultKind.HANG, PbxConnectionError),
-]
 
-
-@pytest.mark.parametrize(("kind", "error"), FAULT_ERRORS)
+@pytest.mark.parametrize(("kind", "error"), READ_FAULT_ERRORS)
 async def test_faults_on_snapshot(
     pbx_simulator: RunningSimulator,
     session: aiohttp.ClientSession,
