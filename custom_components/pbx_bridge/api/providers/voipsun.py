@@ -484,7 +484,8 @@ class VoipsunClient(PbxClient):
         if request.kind is HangupTargetKind.CALL:
             calls = self._calls(await self._action("listcalls"))
             if value not in calls:
-                raise PbxInvalidInput(f"{self.title} has no call {value} in progress")
+                # The channel can hold a phone number: keep it out of the message.
+                raise PbxInvalidInput(f"{self.title} has no such call in progress")
         elif request.kind is not HangupTargetKind.CHANNEL:
             raise PbxInvalidInput(
                 f"{self.title} hangs up a call or channel, not a {request.kind.value}"
