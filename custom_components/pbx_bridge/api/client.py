@@ -263,6 +263,17 @@ class PbxClient(ABC):
         """
         raise self._unsupported("webhooks")
 
+    def resolve_webhook_items(
+        self, items: list[WebhookItem], snapshot: Snapshot | None
+    ) -> list[WebhookItem]:
+        """Fill in what a webhook names only indirectly, from the last polled `snapshot`.
+
+        Pure and without I/O (a webhook request never waits on the provider): a login or
+        a line becomes the agent id the snapshot keys agents by; what the snapshot cannot
+        resolve stays as the webhook said it.
+        """
+        return items
+
     async def async_resolve_webhook_items(self, items: list[WebhookItem]) -> list[WebhookItem]:
         """Fill in what a webhook names only indirectly (an agent by login, say).
 

@@ -18,6 +18,18 @@ class PbxAuthError(PbxError):
     """The provider rejected the credentials."""
 
 
+class PbxPermissionError(PbxError):
+    """The credentials are valid but lack a permission the request needs.
+
+    Not an authentication failure: asking for new credentials would not help, so the
+    integration raises a repair issue naming `permission` instead of starting reauth.
+    """
+
+    def __init__(self, message: str, permission: str | None = None) -> None:
+        super().__init__(message)
+        self.permission = permission
+
+
 class PbxRateLimitError(PbxError):
     """The provider asked us to slow down."""
 

@@ -223,6 +223,22 @@ class SmsMessage:
 type WebhookItem = CallEvent | SmsMessage
 
 
+class ProblemKind(StrEnum):
+    """Something about the account's configuration the user has to fix (a repair issue)."""
+
+    UNKNOWN_QUEUE = "unknown_queue"  # a configured queue name or path the provider does not know
+    UNKNOWN_NUMBER = "unknown_number"  # a configured number the provider does not know
+    MISSING_PERMISSION = "missing_permission"  # valid credentials without a needed right
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderProblem:
+    """A problem a refresh found but worked around (the rest of the snapshot is good)."""
+
+    kind: ProblemKind
+    subject: str  # the queue, path, number or permission concerned; never a secret
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one refresh of an account returns."""
@@ -238,6 +254,8 @@ class Snapshot:
     # Received SMS the provider only offers by polling (newest last).
     received_sms: tuple[SmsMessage, ...] = ()
     pause_reasons: tuple[str, ...] = ()
+    # What this refresh skipped and the user should fix; an empty tuple clears the repairs.
+    problems: tuple[ProviderProblem, ...] = ()
 
 
 # --- action requests ---------------------------------------------------------
