@@ -40,6 +40,7 @@ from .models import (
     Snapshot,
     TransferRequest,
     WebhookItem,
+    WebhookReply,
     WebhookRequest,
 )
 
@@ -262,6 +263,15 @@ class PbxClient(ABC):
         Pure: raises `PbxInvalidInput` for anything malformed and nothing else.
         """
         raise self._unsupported("webhooks")
+
+    def webhook_reply(
+        self, request: WebhookRequest, items: list[WebhookItem]
+    ) -> WebhookReply | None:
+        """The body to answer an accepted webhook request with; None: an empty 200.
+
+        Pure, like `parse_webhook`: the answer never waits on the provider.
+        """
+        return None
 
     def resolve_webhook_items(
         self, items: list[WebhookItem], snapshot: Snapshot | None

@@ -223,6 +223,14 @@ class SmsMessage:
 type WebhookItem = CallEvent | SmsMessage
 
 
+class Listing(StrEnum):
+    """A kind of object a snapshot lists."""
+
+    AGENTS = "agents"
+    QUEUES = "queues"
+    REGISTRATIONS = "registrations"
+
+
 class ProblemKind(StrEnum):
     """Something about the account's configuration the user has to fix (a repair issue)."""
 
@@ -256,6 +264,9 @@ class Snapshot:
     pause_reasons: tuple[str, ...] = ()
     # What this refresh skipped and the user should fix; an empty tuple clears the repairs.
     problems: tuple[ProviderProblem, ...] = ()
+    # Kinds this snapshot lists in full (every object the provider has, not only active
+    # ones): only there does an absent object mean it is gone and its device may be removed.
+    complete: frozenset[Listing] = frozenset()
 
 
 # --- action requests ---------------------------------------------------------
@@ -329,6 +340,15 @@ class SmsResult:
     """What the provider returned for an SMS."""
 
     message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReply:
+    """What the provider expects back from our webhook (Yemot's API extension reads a
+    command from the answer); None from `webhook_reply` means a plain 200."""
+
+    body: str
+    content_type: str = "text/plain"
 
 
 @dataclass(frozen=True, slots=True)
