@@ -289,6 +289,8 @@ class DialRequest:
     caller_id: str | None = None
     auto_answer: bool | None = None
     ring_timeout: int | None = None  # seconds
+    # Only ring briefly and hang up before anyone can answer (a missed-call signal).
+    ring_once: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +303,8 @@ class AnnounceRequest:
     recording: str | None = None
     call_id: str | None = None  # play into this live call where the provider does that
     caller_id: str | None = None
+    speech_rate: int | None = None  # -10 (slowest) .. 10 (fastest), where offered
+    repeat: int | None = None  # how many times the message is played, where offered
 
 
 @dataclass(frozen=True, slots=True)
