@@ -294,6 +294,8 @@ class DialRequest:
     delay: timedelta | None = None  # place the call this much later, where the provider can
     # Try once over one carrier, and the source cannot dial on from the call (Odorik `simple`).
     single_attempt: bool | None = None
+    # Only ring briefly and hang up before anyone can answer (a missed-call signal).
+    ring_once: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +308,8 @@ class AnnounceRequest:
     recording: str | None = None
     call_id: str | None = None  # play into this live call where the provider does that
     caller_id: str | None = None
+    speech_rate: int | None = None  # -10 (slowest) .. 10 (fastest), where offered
+    repeat: int | None = None  # how many times the message is played, where offered
 
 
 @dataclass(frozen=True, slots=True)
