@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -68,6 +69,8 @@ ATTR_SOURCE = "source"
 ATTR_CALLER_ID = "caller_id"
 ATTR_AUTO_ANSWER = "auto_answer"
 ATTR_RING_TIMEOUT = "ring_timeout"
+ATTR_DELAY = "delay"
+ATTR_SINGLE_ATTEMPT = "single_attempt"
 ATTR_RING_ONCE = "ring_once"
 ATTR_RECIPIENTS = "recipients"
 ATTR_MESSAGE = "message"
@@ -89,6 +92,8 @@ ATTR_MESSAGE_IDS = "message_ids"
 # Providers let a phone ring for seconds to minutes; beyond that nobody is answering.
 MIN_RING_TIMEOUT = 5
 MAX_RING_TIMEOUT = 300
+# A scheduled call is for later today or this week, not for next year.
+MAX_DIAL_DELAY = timedelta(days=30)
 # Text-to-speech rate as a step from normal speed, and how often a message is played.
 MIN_SPEECH_RATE = -10
 MAX_SPEECH_RATE = 10
@@ -111,6 +116,10 @@ DIAL_SCHEMA = probatio.Schema(
         probatio.Optional(ATTR_RING_TIMEOUT): probatio.All(
             probatio.Coerce(int), probatio.Range(min=MIN_RING_TIMEOUT, max=MAX_RING_TIMEOUT)
         ),
+        probatio.Optional(ATTR_DELAY): probatio.All(
+            cv.time_period, cv.positive_timedelta, probatio.Range(max=MAX_DIAL_DELAY)
+        ),
+        probatio.Optional(ATTR_SINGLE_ATTEMPT): cv.boolean,
         probatio.Optional(ATTR_RING_ONCE): cv.boolean,
     }
 )
@@ -262,6 +271,8 @@ async def _async_dial(
         caller_id=_optional_number(entry, SERVICE_DIAL, ATTR_CALLER_ID, data),
         auto_answer=data.get(ATTR_AUTO_ANSWER),
         ring_timeout=data.get(ATTR_RING_TIMEOUT),
+        delay=data.get(ATTR_DELAY),
+        single_attempt=data.get(ATTR_SINGLE_ATTEMPT),
         ring_once=data.get(ATTR_RING_ONCE, False),
     )
     _LOGGER.debug("Dialling %s from %s", number, source)

@@ -7,7 +7,7 @@ integration only ever sees them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -145,6 +145,8 @@ class Queue:
     name: str
     waiting_calls: int | None = None
     longest_wait: float | None = None  # seconds
+    average_hold_time: float | None = None  # seconds a caller waits before an answer, on average
+    average_talk_time: float | None = None  # seconds an answered call lasts, on average
     agents_logged_in: int | None = None
     agents_ready: int | None = None
     agents_busy: int | None = None
@@ -162,7 +164,7 @@ class SipRegistration:
     registration_id: str
     name: str
     kind: SipKind
-    registered: bool
+    registered: bool | None  # None: the provider does not check it (an unmonitored trunk)
     status: str | None = None
     user_agent: str | None = None
     contact: str | None = None
@@ -289,6 +291,9 @@ class DialRequest:
     caller_id: str | None = None
     auto_answer: bool | None = None
     ring_timeout: int | None = None  # seconds
+    delay: timedelta | None = None  # place the call this much later, where the provider can
+    # Try once over one carrier, and the source cannot dial on from the call (Odorik `simple`).
+    single_attempt: bool | None = None
     # Only ring briefly and hang up before anyone can answer (a missed-call signal).
     ring_once: bool = False
 
