@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -69,11 +70,16 @@ ATTR_SOURCE = "source"
 ATTR_CALLER_ID = "caller_id"
 ATTR_AUTO_ANSWER = "auto_answer"
 ATTR_RING_TIMEOUT = "ring_timeout"
+ATTR_DELAY = "delay"
+ATTR_SINGLE_ATTEMPT = "single_attempt"
+ATTR_RING_ONCE = "ring_once"
 ATTR_RECIPIENTS = "recipients"
 ATTR_MESSAGE = "message"
 ATTR_SENDER = "sender"
 ATTR_VOICE = "voice"
 ATTR_RECORDING = "recording"
+ATTR_SPEECH_RATE = "speech_rate"
+ATTR_REPEAT = "repeat"
 ATTR_CALL_ID = "call_id"
 ATTR_USER = "user"
 ATTR_EXTENSION = "extension"
@@ -89,6 +95,12 @@ ATTR_MESSAGE_IDS = "message_ids"
 # Providers let a phone ring for seconds to minutes; beyond that nobody is answering.
 MIN_RING_TIMEOUT = 5
 MAX_RING_TIMEOUT = 300
+# A scheduled call is for later today or this week, not for next year.
+MAX_DIAL_DELAY = timedelta(days=30)
+# Text-to-speech rate as a step from normal speed, and how often a message is played.
+MIN_SPEECH_RATE = -10
+MAX_SPEECH_RATE = 10
+MAX_REPEAT = 10
 
 _TEXT = probatio.All(cv.string, probatio.Strip, probatio.NonEmpty())
 
@@ -107,6 +119,11 @@ DIAL_SCHEMA = probatio.Schema(
         probatio.Optional(ATTR_RING_TIMEOUT): probatio.All(
             probatio.Coerce(int), probatio.Range(min=MIN_RING_TIMEOUT, max=MAX_RING_TIMEOUT)
         ),
+        probatio.Optional(ATTR_DELAY): probatio.All(
+            cv.time_period, cv.positive_timedelta, probatio.Range(max=MAX_DIAL_DELAY)
+        ),
+        probatio.Optional(ATTR_SINGLE_ATTEMPT): cv.boolean,
+        probatio.Optional(ATTR_RING_ONCE): cv.boolean,
     }
 )
 SEND_SMS_SCHEMA = probatio.Schema(
@@ -129,6 +146,13 @@ ANNOUNCE_SCHEMA = probatio.Schema(
             probatio.Optional(ATTR_RECORDING): _TEXT,
             probatio.Optional(ATTR_VOICE): _TEXT,
             probatio.Optional(ATTR_CALLER_ID): _TEXT,
+            probatio.Optional(ATTR_SPEECH_RATE): probatio.All(
+                probatio.Coerce(int),
+                probatio.Range(min=MIN_SPEECH_RATE, max=MAX_SPEECH_RATE),
+            ),
+            probatio.Optional(ATTR_REPEAT): probatio.All(
+                probatio.Coerce(int), probatio.Range(min=1, max=MAX_REPEAT)
+            ),
         },
         # Whom to reach (a number to call or a live call) and what to play there.
         probatio.AtLeastOne(ATTR_NUMBER, ATTR_CALL_ID),
@@ -267,6 +291,9 @@ async def _async_dial(
         caller_id=_optional_number(entry, SERVICE_DIAL, ATTR_CALLER_ID, data),
         auto_answer=data.get(ATTR_AUTO_ANSWER),
         ring_timeout=data.get(ATTR_RING_TIMEOUT),
+        delay=data.get(ATTR_DELAY),
+        single_attempt=data.get(ATTR_SINGLE_ATTEMPT),
+        ring_once=data.get(ATTR_RING_ONCE, False),
     )
     _LOGGER.debug("Dialling %s from %s", number, source)
     with pbx_errors(hass, entry):
@@ -310,6 +337,8 @@ async def _async_announce(
         recording=data.get(ATTR_RECORDING),
         call_id=data.get(ATTR_CALL_ID),
         caller_id=_optional_number(entry, SERVICE_ANNOUNCE, ATTR_CALLER_ID, data),
+        speech_rate=data.get(ATTR_SPEECH_RATE),
+        repeat=data.get(ATTR_REPEAT),
     )
     _LOGGER.debug("Announcing to %s", number or f"call {request.call_id}")
     with pbx_errors(hass, entry):

@@ -7,7 +7,7 @@ integration only ever sees them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -157,6 +157,8 @@ class Queue:
     name: str
     waiting_calls: int | None = None
     longest_wait: float | None = None  # seconds
+    average_hold_time: float | None = None  # seconds a caller waits before an answer, on average
+    average_talk_time: float | None = None  # seconds an answered call lasts, on average
     agents_logged_in: int | None = None
     agents_ready: int | None = None
     agents_busy: int | None = None
@@ -174,7 +176,7 @@ class SipRegistration:
     registration_id: str
     name: str
     kind: SipKind
-    registered: bool
+    registered: bool | None  # None: the provider does not check it (an unmonitored trunk)
     status: str | None = None
     user_agent: str | None = None
     contact: str | None = None
@@ -301,6 +303,11 @@ class DialRequest:
     caller_id: str | None = None
     auto_answer: bool | None = None
     ring_timeout: int | None = None  # seconds
+    delay: timedelta | None = None  # place the call this much later, where the provider can
+    # Try once over one carrier, and the source cannot dial on from the call (Odorik `simple`).
+    single_attempt: bool | None = None
+    # Only ring briefly and hang up before anyone can answer (a missed-call signal).
+    ring_once: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +320,8 @@ class AnnounceRequest:
     recording: str | None = None
     call_id: str | None = None  # play into this live call where the provider does that
     caller_id: str | None = None
+    speech_rate: int | None = None  # -10 (slowest) .. 10 (fastest), where offered
+    repeat: int | None = None  # how many times the message is played, where offered
 
 
 @dataclass(frozen=True, slots=True)
