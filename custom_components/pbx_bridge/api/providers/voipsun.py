@@ -26,7 +26,6 @@ import aiohttp
 from ..client import (
     DEFAULT_TIMEOUT,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
@@ -50,6 +49,7 @@ from ..models import (
     SipRegistration,
     Snapshot,
 )
+from ..numbers import CZECH_NUMBERS
 
 # Option: agent number -> PIN; the PBX wants the PIN to log an agent in, out or pause them.
 OPTION_AGENT_PINS = "agent_pins"
@@ -89,18 +89,6 @@ CHANNEL_STATES = {"up": CallState.ANSWERED, "ring": CallState.RINGING, "ringing"
 UNSPECIFIED_HOST = "(Unspecified)"
 
 type Json = dict[str, Any]
-
-
-def to_e164(number: object) -> str | None:
-    """A number as the PBX writes it (`800123456`, `00421…`) in E.164; extensions unchanged."""
-    text = str(number).strip() if number is not None else ""
-    if not text:
-        return None
-    if text.startswith("00") and len(text) > 6 and text[2:].isdigit():
-        return "+" + text[2:]
-    if len(text) == 9 and text.isdigit() and not text.startswith("0"):
-        return "+420" + text
-    return text
 
 
 def parse_answer(body: bytes) -> Json | None:
@@ -171,6 +159,7 @@ class VoipsunClient(PbxClient):
             ),
         ),
         redact_keys=frozenset({"username"}),
+        number_plan=CZECH_NUMBERS,
         # No push: calls come from polling the PBX, on the premises and cheap to ask.
         poll_interval=timedelta(seconds=15),
     )
@@ -192,10 +181,6 @@ class VoipsunClient(PbxClient):
         self._pins = {str(number): str(pin) for number, pin in pins.items() if pin}
         # Agent number -> the SIP user they were last seen logged in from.
         self._login_lines: dict[str, str] = {}
-
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420800123456` -> `800123456`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
 
     # --- transport --------------------------------------------------------------------
 
@@ -334,8 +319,8 @@ class VoipsunClient(PbxClient):
                 call_id=channel,
                 direction=direction,
                 state=CHANNEL_STATES.get(str(row.get("status", "")).lower(), CallState.UNKNOWN),
-                caller=to_e164(row.get("src")),
-                callee=to_e164(row.get("dst")),
+                caller=CZECH_NUMBERS.read(row.get("src")),
+                callee=CZECH_NUMBERS.read(row.get("dst")),
                 line=_peer(channel),
                 started=now - timedelta(seconds=duration) if duration is not None else None,
                 channel=channel,
