@@ -183,6 +183,22 @@ QUEUE_SENSORS: tuple[PbxQueueSensorDescription, ...] = (
         value_fn=lambda queue: queue.longest_wait,
     ),
     PbxQueueSensorDescription(
+        key="average_hold_time",
+        translation_key="average_hold_time",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        value_fn=lambda queue: queue.average_hold_time,
+    ),
+    PbxQueueSensorDescription(
+        key="average_talk_time",
+        translation_key="average_talk_time",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        value_fn=lambda queue: queue.average_talk_time,
+    ),
+    PbxQueueSensorDescription(
         key="agents_logged_in",
         translation_key="agents_logged_in",
         state_class=SensorStateClass.MEASUREMENT,
