@@ -17,7 +17,6 @@ from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_HOOK_NUMBERS,
     CONF_REGISTERED_WEBHOOK,
-    CONF_SCAN_INTERVAL,
     CONF_WEBHOOK_SECRET,
     DOMAIN,
 )
@@ -139,9 +138,7 @@ async def test_registration_option_without_provider_support(
 async def _set_options(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> None:
     """Save options through the options flow, which reloads the entry."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 30, **options}
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done(wait_background_tasks=True)
 

@@ -18,7 +18,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.pbx_bridge.const import (
-    CONF_SCAN_INTERVAL,
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_SECRET,
     DOMAIN,
@@ -341,9 +340,7 @@ async def test_flow_shows_the_webhook(hass: HomeAssistant, pbx_simulator: Runnin
     assert f"- `{url}`" in placeholders["urls"]
     assert f"SetSMSSettings incoming_callback: `{url}`" in placeholders["setup"]
     assert "Webhook" not in placeholders["urls"] + placeholders["setup"]
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 60}
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)

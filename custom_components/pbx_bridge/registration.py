@@ -59,7 +59,7 @@ def async_start_registration(
 
     Both run again when Home Assistant's URLs change: the repair issue about a missing
     external URL clears itself, and the provider gets the new URL without a restart.
-    `client_for_numbers` makes a client that works on the given Telfa numbers.
+    `client_for_numbers` makes a client that works on the given webhook targets.
     """
     if not client.webhook_methods:
         return  # no push: nothing calls a webhook, nothing to register
