@@ -184,7 +184,7 @@ async def entry(
     a later request, refused more often than not).
     """
     options = {**demo_options(pbx_simulator, provider), CONF_SCAN_INTERVAL: MAX_SCAN_INTERVAL}
-    with patch("custom_components.pbx_bridge.events.MISSED_GRACE_SECONDS", 0):
+    with patch("custom_components.pbx_bridge.events.missed.MISSED_GRACE_SECONDS", 0):
         yield await async_setup_provider(hass, pbx_simulator, provider, options)
 
 

@@ -9,7 +9,7 @@ from typing import Any, cast
 from homeassistant.components.webhook import async_generate_id
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
@@ -28,14 +28,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import PbxCoordinator
-from .entity import (
-    ObjectKind,
-    current_identifiers,
-    hub_device_info,
-    hub_identifier,
-    object_device_info,
-    object_ids,
-)
+from .entity import DeviceSync, current_identifiers, hub_device_info, hub_identifier
 from .events import PbxEventHub, async_remove_stored_events
 from .services import async_setup_services
 from .webhook import PbxWebhook, async_sync_registration, async_unregister_at_provider
@@ -102,13 +95,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
         config_entry_id=entry.entry_id, **hub_device_info(coordinator)
     )
 
-    @callback
-    def sync_devices() -> None:
-        if coordinator.last_update_success:
-            _async_sync_devices(hass, entry, coordinator)
-
-    sync_devices()
-    entry.async_on_unload(coordinator.async_add_listener(sync_devices))
+    devices = DeviceSync(hass, coordinator)
+    devices.async_sync()
+    entry.async_on_unload(coordinator.async_add_listener(devices.async_sync))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Event entities are listening now: events derived from polling may start.
     await events.async_start()
@@ -133,24 +122,6 @@ def _client_for_numbers(
         return create_client(hass, entry.data, {**entry.options, CONF_HOOK_NUMBERS: numbers})
 
     return make
-
-
-@callback
-def _async_sync_devices(
-    hass: HomeAssistant, entry: PbxConfigEntry, coordinator: PbxCoordinator
-) -> None:
-    """Keep names of present objects current and remove the devices of vanished ones."""
-    registry = dr.async_get(hass)
-    for kind in ObjectKind:
-        for object_id in object_ids(coordinator.data, kind):
-            info = object_device_info(coordinator, kind, object_id)
-            (identifier,) = info["identifiers"]
-            if registry.async_get_device_by_identifier(identifier, entry.entry_id):
-                registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
-    wanted = current_identifiers(coordinator.unique_id, coordinator.data)
-    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if not device.identifiers & wanted:
-            registry.async_remove_device(device.id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
