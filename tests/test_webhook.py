@@ -92,7 +92,11 @@ def stable_data(hass: HomeAssistant, event: Event[Any]) -> dict[str, Any]:
     device = dr.async_get(hass).async_get(event.data["device_id"])
     assert device is not None
     (identifier,) = device.identifiers
-    return {**event.data, "config_entry_id": "ENTRY", "device_id": identifier[1]}
+    entry = hass.config_entries.async_get_entry(event.data["config_entry_id"])
+    assert entry is not None
+    assert entry.unique_id is not None
+    device_name = identifier[1].replace(entry.unique_id, "ACCOUNT")
+    return {**event.data, "config_entry_id": "ENTRY", "device_id": device_name}
 
 
 def entity_id(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str:
