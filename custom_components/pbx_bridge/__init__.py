@@ -9,7 +9,7 @@ from typing import Any, cast
 from homeassistant.components.webhook import async_generate_id
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
@@ -19,8 +19,10 @@ from .const import CONF_HOOK_NUMBERS, CONF_PROVIDER, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import PbxCoordinator
 from .entity import DeviceSync, current_identifiers, hub_device_info, hub_identifier
 from .events import PbxEventHub, async_remove_stored_events
+from .registration import async_start_registration, async_unregister_at_provider
+from .repairs import async_delete_entry_issues, async_sync_problems
 from .services import async_setup_services
-from .webhook import PbxWebhook, async_sync_registration, async_unregister_at_provider
+from .webhook import PbxWebhook
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -81,8 +83,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     )
 
     devices = DeviceSync(hass, coordinator)
-    devices.async_sync()
-    entry.async_on_unload(coordinator.async_add_listener(devices.async_sync))
+
+    @callback
+    def sync_snapshot() -> None:
+        if coordinator.last_update_success:
+            devices.async_sync()
+            async_sync_problems(hass, entry, coordinator.data.problems)
+
+    sync_snapshot()
+    entry.async_on_unload(coordinator.async_add_listener(sync_snapshot))
+    # Issues are kept current by a loaded entry only.
+    entry.async_on_unload(lambda: async_delete_entry_issues(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Event entities are listening now: events derived from polling may start.
     await events.async_start()
@@ -91,10 +102,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
         hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_WEBHOOK_ID: async_generate_id()}
         )
-    hook = PbxWebhook(hass, entry, client, events)
-    hook.async_register()
-    entry.async_on_unload(hook.async_unregister)
-    await async_sync_registration(hass, entry, client, _client_for_numbers(hass, entry))
+    if client.webhook_methods:  # a provider without push never calls a webhook
+        hook = PbxWebhook(hass, entry, client, events)
+        hook.async_register()
+        entry.async_on_unload(hook.async_unregister)
+    async_start_registration(hass, entry, client, _client_for_numbers(hass, entry))
     return True
 
 
@@ -115,7 +127,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> None:
-    """Take our webhook URL (only ours) off the provider and forget the events seen."""
+    """Take our webhook URL (only ours) off the provider; forget its issues and events."""
+    async_delete_entry_issues(hass, entry)
     await async_unregister_at_provider(hass, entry, _client_for_numbers(hass, entry))
     await async_remove_stored_events(hass, entry.entry_id)
 
