@@ -248,11 +248,12 @@ class VoipsunSim(BaseProviderSim):
     # --- names the PBX gives the shared state's objects ------------------------------
 
     def demo_options(self) -> dict[str, str | list[str]]:
-        """Agent actions need each agent's PIN, one `agent: PIN` line each."""
+        """The queues by name (no action lists them) and each agent's PIN, `agent: PIN`."""
         return {
+            "queue_names": [queue.name for queue in self.state.queues.values()],
             "agent_pins": "\n".join(
                 f"{self.agent_number(agent)}: {agent.pin}" for agent in self.state.agents.values()
-            )
+            ),
         }
 
     @staticmethod

@@ -27,20 +27,19 @@ from datetime import UTC, datetime, timedelta
 import logging
 import math
 import re
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_AGENT_PINS,
-    ConnectionField,
     PbxClient,
     national_or_international,
     parse_int,
     read_json,
 )
+from ..declaration import ConnectionField, OptionField, OptionKind, ProviderDeclaration
 from ..errors import PbxAuthError, PbxInvalidInput, PbxPermissionError, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -66,11 +65,14 @@ from ..models import (
 
 _LOGGER = logging.getLogger(__name__)
 
-# Options besides the agent PINs.
+# Option: agent number -> PIN; the PBX wants the PIN to log an agent in, out or pause them.
+OPTION_AGENT_PINS = "agent_pins"
 OPTION_QUEUE_NAMES = "queue_names"  # list of queue names: the API cannot list queues
 OPTION_AGENT_LINES = "agent_lines"  # dict: agent number -> the line they log in from
 OPTION_QUEUE_PENALTY = "queue_penalty"  # agentadd's `penalty` (priority in the queue)
 DEFAULT_PENALTY = "1"
+# What `line_params` reads: sip:<user>, id:<id>, +<public number>, <internal>[@<dialplan>].
+AGENT_LINE_PATTERN = r"sip:\S+|id:\S+|\+[0-9]+|[^@\s]+(@\S+)?"
 
 API_PATH = "/api/api.php"
 AUTH_ERRNO = "100"
@@ -231,30 +233,45 @@ class _Leg:
 class VoipsunClient(PbxClient):
     """A VoIPSUN PBX, by its address and an HTTP API user (Settings -> HTTP API users)."""
 
-    provider = "voipsun"
-    title = "VoIPSUN PBX"
+    declaration = ProviderDeclaration(
+        provider="voipsun",
+        title="VoIPSUN PBX",
+        connection_fields=(
+            ConnectionField("base_url", is_url=True),
+            ConnectionField("username"),
+            ConnectionField("password", secret=True),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.ACTIVE_CALLS,
+                Capability.SIP_REGISTRATIONS,
+                Capability.QUEUES,
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.AGENT_PAUSE,
+                Capability.QUEUE_LOGIN,
+            }
+        ),
+        options=(
+            # No action lists the queues: the user names them.
+            OptionField(key=OPTION_QUEUE_NAMES, kind=OptionKind.TEXT_LIST),
+            # Agent actions need each agent's PIN, logging in a line.
+            OptionField(
+                key=OPTION_AGENT_PINS, kind=OptionKind.MAPPING, pattern="[0-9]+", secret=True
+            ),
+            OptionField(
+                key=OPTION_AGENT_LINES, kind=OptionKind.MAPPING, pattern=AGENT_LINE_PATTERN
+            ),
+            OptionField(key=OPTION_QUEUE_PENALTY, pattern="[0-9]{1,4}", default=DEFAULT_PENALTY),
+        ),
+        redact_keys=frozenset({"username"}),
+        # No push: calls come from polling the PBX, on the premises and cheap to ask.
+        poll_interval=timedelta(seconds=15),
+    )
     # The PBX runs at the customer's: there is no public default address.
     default_base_url = ""
-    connection_fields = (
-        ConnectionField("base_url", is_url=True),
-        ConnectionField("username"),
-        ConnectionField("password", secret=True),
-    )
-    capabilities = frozenset(
-        {
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.ACTIVE_CALLS,
-            Capability.SIP_REGISTRATIONS,
-            Capability.QUEUES,
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.AGENT_PAUSE,
-            Capability.QUEUE_LOGIN,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset()
-    default_country_code = "420"
 
     def __init__(
         self,
@@ -770,10 +787,11 @@ class VoipsunClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} needs the PIN of agent {agent_id} (options)")
         return {"agentNumber": agent_id, "agentPin": pin}
 
-    async def async_agent_login(self, agent_id: str) -> None:
-        """agentlogin from the agent's configured line, else the line last seen."""
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
+        """agentlogin from `extension` (a line as `line_params` reads it), else the agent's
+        configured line, else the line they were last seen logged in from."""
         params = self._agent_params(agent_id)
-        if (line := self._agent_lines.get(agent_id)) is not None:
+        if (line := extension or self._agent_lines.get(agent_id)) is not None:
             source = line_params(line)
         elif (seen := self._login_lines.get(agent_id)) is not None:
             source = {"srcSipUsername": seen}
@@ -795,8 +813,13 @@ class VoipsunClient(PbxClient):
     async def async_agent_unpause(self, agent_id: str) -> None:
         await self._action("agentunpause", self._agent_params(agent_id), once=True)
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
-        """agentadd with the required penalty (V:459-466): the option's, else 1."""
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
+        """agentadd with the required penalty (V:459-466): the option's, else 1.
+
+        A queue takes the agent as they are logged in: agentadd names no line.
+        """
         params = {**self._agent_params(agent_id), "queueName": queue_id, "penalty": self._penalty}
         await self._action("agentadd", params, once=True)
 
