@@ -47,7 +47,7 @@ from .const import CONF_DEFAULT_DIAL_SOURCE, CONF_DEFAULT_DIAL_SOURCE_KIND, DOMA
 from .helpers import pbx_errors
 
 if TYPE_CHECKING:
-    from . import PbxConfigEntry
+    from .coordinator import PbxConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
