@@ -339,6 +339,7 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_DEFAULT_DIAL_SOURCE,
         CONF_SMS_SENDER,
         CONF_SMS_RECIPIENTS,
+        CONF_WEBHOOK_SECRET,  # the API extension pushes calls
     },
     "voipsun": {
         CONF_SCAN_INTERVAL,
