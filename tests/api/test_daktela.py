@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.declaration import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxConnectionError,
@@ -145,6 +145,8 @@ def test_declarations() -> None:
         Capability.DIAL,
         Capability.HANGUP,
         Capability.TRANSFER,
+        Capability.TRANSFER_TO_AGENT,
+        Capability.TRANSFER_TO_QUEUE,
         Capability.ANNOUNCE,
         Capability.SEND_SMS,
         Capability.CALL_WEBHOOK,

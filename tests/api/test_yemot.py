@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.declaration import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxError,
@@ -120,8 +120,10 @@ def test_declarations() -> None:
     assert YemotClient.title == "Yemot (call2all)"
     assert YemotClient.default_base_url == "https://www.call2all.co.il/ym/api"
     fields = {f.key: f for f in YemotClient.connection_fields}
-    assert set(fields) == {"token", "base_url"}
+    assert set(fields) == {"system_number", "token", "base_url"}
     assert fields["token"].secret
+    assert not fields["system_number"].secret
+    assert not fields["system_number"].required  # old entries hold number:password alone
     assert fields["base_url"].is_url
     assert not fields["base_url"].required
     assert YemotClient.webhook_methods == {"GET", "POST"}  # the API extension (api_url_post)
@@ -139,6 +141,13 @@ def test_declarations() -> None:
         Capability.SMS_POLLING,
         Capability.CALL_WEBHOOK,
     }
+    assert {o.key for o in YemotClient.declaration.options} == {
+        OPTION_QUEUE_PATHS,
+        OPTION_API_RETURN_FOLDER,
+    }
+    assert YemotClient.declaration.webhook_setup("https://ha/api/webhook/x?secret=s") == (
+        "`type=api`\n`api_link=https://ha/api/webhook/x?secret=s`\n`api_hangup_send=yes`"
+    )
 
 
 async def test_format_number_and_paths(session: aiohttp.ClientSession) -> None:
@@ -796,7 +805,7 @@ async def test_the_password_is_redacted_from_provider_messages(
 
 # --- login tokens --------------------------------------------------------------------------
 
-CREDENTIALS = {"username": "0773137770", "password": PASSWORD}
+CREDENTIALS = {"system_number": "0773137770", "token": PASSWORD}
 
 
 def login_client(
@@ -812,7 +821,10 @@ async def test_login_then_the_session_token(
     client = login_client(session, pbx_simulator)
     assert (await client.async_validate()).account_id == "0773137770"
     login, get_session = pbx_simulator.sim.requests_for("yemot")
-    assert (login.endpoint, dict(parse_qsl(login.body))) == ("Login", CREDENTIALS)
+    assert (login.endpoint, dict(parse_qsl(login.body))) == (
+        "Login",
+        {"username": "0773137770", "password": PASSWORD},
+    )
     (token,) = yemot_sim(pbx_simulator).sessions
     assert dict(parse_qsl(get_session.body)) == {"token": token}
     await client.async_fetch_snapshot()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import hashlib
 import re
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -38,12 +38,17 @@ import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_SMS_SENDER,
-    ConnectionField,
     PbxClient,
     national_or_international,
     parse_int,
     read_json,
+)
+from ..declaration import (
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
 )
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
@@ -80,9 +85,11 @@ from ..models import (
 # list them), and where the API extension sends a call on (default: back up one folder).
 OPTION_QUEUE_PATHS = "queue_paths"
 OPTION_API_RETURN_FOLDER = "api_return_folder"
+CONF_SYSTEM_NUMBER = "system_number"
 # What the return folder may be: an absolute IVR path, or `hangup` (end the call).
 RETURN_FOLDER_PATTERN = r"hangup|/[0-9A-Za-z\u05d0-\u05ea_/-]*"
 
+YEMOT_URL = "https://www.call2all.co.il/ym/api"
 ISRAEL = ZoneInfo("Asia/Jerusalem")
 SMS_POLL_LIMIT = 20
 # A poll whose rows are all new asks again for twice as many, up to this many rows.
@@ -186,34 +193,57 @@ class _Contexts:
     expires: datetime | None = None
 
 
+def webhook_setup(url: str) -> str:
+    """The `ext.ini` of a `type=api` extension that calls `url` (README: "Yemot API extension").
+
+    `api_hangup_send=yes` reports the caller's hangup; the call, phone, DID, extension and
+    time fields are sent unless turned off (`api_*_send=no`), so they are not listed.
+    """
+    return "\n".join(f"`{line}`" for line in ("type=api", f"api_link={url}", "api_hangup_send=yes"))
+
+
 class YemotClient(PbxClient):
     """A Yemot (call2all) system, by its system number and password (or a token)."""
 
-    provider = "yemot"
-    title = "Yemot (call2all)"
-    default_base_url = "https://www.call2all.co.il/ym/api"
-    connection_fields = (
-        ConnectionField("token", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="yemot",
+        title="Yemot (call2all)",
+        connection_fields=(
+            # With the system number, `token` is its password and we log in (Login);
+            # without, it is `<system number>:<password>` or a session token.
+            ConnectionField(CONF_SYSTEM_NUMBER, required=False, pattern=r"\d{6,12}"),
+            ConnectionField("token", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=YEMOT_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.SIP_REGISTRATIONS,
+                Capability.QUEUES,
+                Capability.AGENTS,
+                Capability.AGENT_PAUSE,
+                Capability.QUEUE_KICK,
+                Capability.ACTIVE_CALLS,
+                Capability.DIAL,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.SMS_POLLING,
+                Capability.CALL_WEBHOOK,
+            }
+        ),
+        options=(
+            OptionField(key=OPTION_QUEUE_PATHS, kind=OptionKind.TEXT_LIST),
+            OptionField(key=OPTION_API_RETURN_FOLDER, pattern=RETURN_FOLDER_PATTERN),
+        ),
+        # The API extension calls with GET, or with a form POST when `api_url_post=yes`.
+        webhook_methods=frozenset({"GET", "POST"}),
+        webhook_setup=webhook_setup,
+        # Calls are pushed only where they pass the API extension; the rest and SMS come
+        # from polling, and a refresh costs a request per queue.
+        poll_interval=timedelta(seconds=30),
+        default_country_code="972",
+        trunk_prefix="0",
     )
-    capabilities = frozenset(
-        {
-            Capability.SIP_REGISTRATIONS,
-            Capability.QUEUES,
-            Capability.AGENTS,
-            Capability.AGENT_PAUSE,
-            Capability.QUEUE_KICK,
-            Capability.ACTIVE_CALLS,
-            Capability.DIAL,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.SMS_POLLING,
-            Capability.CALL_WEBHOOK,
-        }
-    )
-    # The API extension calls with GET, or with a form POST when `api_url_post=yes`.
-    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "POST"})
-    default_country_code = "972"
+    default_base_url = YEMOT_URL
 
     def __init__(
         self,
@@ -224,10 +254,12 @@ class YemotClient(PbxClient):
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__(session, config, options=options, timeout=timeout)
-        username = self._config.get("username", "").strip()
-        password = self._config.get("password", "")
+        username = self._config.get(CONF_SYSTEM_NUMBER, "").strip()
         token = self._config.get("token", "").strip()
-        if not username and ":" in token:  # `<system number>:<password>`, as entries had it
+        password = ""
+        if username:  # the token field holds the password: log in for a session token
+            password, token = self._config.get("token", ""), ""
+        elif ":" in token:  # `<system number>:<password>`, used as the token itself
             username, _, password = token.partition(":")
         # A token given is used as it is; the credentials log in when there is none, or
         # again when the server calls the token invalid or expired.
