@@ -212,8 +212,9 @@ class PbxEventHub:
         self._seen: dict[tuple[object, ...], float] = {}
         self._calls: OrderedDict[str, _CallTrack] = OrderedDict()
         self._store: Store[_StoredData] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
-        self._derive_calls = client.supports(Capability.ACTIVE_CALLS) and not client.supports(
-            Capability.CALL_WEBHOOK
+        self._derive_calls = client.supports(Capability.ACTIVE_CALLS) and (
+            not client.supports(Capability.CALL_WEBHOOK)
+            or not client.declaration.push_sees_every_call
         )
         self._derive_sms = client.supports(Capability.SMS_POLLING)
         self._polled_calls: dict[str, _StoredCall] | None = None

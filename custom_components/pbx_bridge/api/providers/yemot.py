@@ -237,6 +237,7 @@ class YemotClient(PbxClient):
         # The API extension calls with GET, or with a form POST when `api_url_post=yes`.
         webhook_methods=frozenset({"GET", "POST"}),
         webhook_setup=webhook_setup,
+        push_sees_every_call=False,
         # Calls are pushed only where they pass the API extension; the rest and SMS come
         # from polling, and a refresh costs a request per queue.
         poll_interval=timedelta(seconds=30),
