@@ -39,7 +39,6 @@ import aiohttp
 from ..client import (
     DEFAULT_TIMEOUT,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
@@ -80,6 +79,7 @@ from ..models import (
     WebhookReply,
     WebhookRequest,
 )
+from ..numbers import ISRAELI_NUMBERS
 
 # Options: the IVR paths of the queue extensions to watch (e.g. ["ivr2:/5"]; the API cannot
 # list them), and where the API extension sends a call on (default: back up one folder).
@@ -136,24 +136,6 @@ def ivr_path(path: str) -> str:
 def folder_path(path: str) -> str:
     """An IVR path as `go_to_folder` takes it: `/1/100`."""
     return "/" + path.strip().removeprefix("ivr2:").strip("/")
-
-
-def _to_e164(number: object) -> str:
-    """A number as Yemot writes it (`0501234567`, `972501234567`, `00420…`) in E.164."""
-    text = str(number).strip()
-    if text.startswith("+"):
-        return text
-    if text.startswith("00"):
-        return "+" + text[2:]
-    if text.startswith("0"):
-        return "+972" + text[1:]
-    if text.startswith("972") and len(text) >= 11:
-        return "+" + text
-    return text  # an extension or a name
-
-
-def _number_or_none(value: object) -> str | None:
-    return _to_e164(value) if value not in (None, "") else None
 
 
 def _as_bool(value: object) -> bool:
@@ -241,8 +223,7 @@ class YemotClient(PbxClient):
         # Calls are pushed only where they pass the API extension; the rest and SMS come
         # from polling, and a refresh costs a request per queue.
         poll_interval=timedelta(seconds=30),
-        default_country_code="972",
-        trunk_prefix="0",
+        number_plan=ISRAELI_NUMBERS,
     )
     default_base_url = YEMOT_URL
 
@@ -285,10 +266,6 @@ class YemotClient(PbxClient):
         self._polls = 0
         # The ids of the received SMS the last poll listed (None before the first poll).
         self._sms_seen: set[str] | None = None
-
-    def format_number(self, e164: str) -> str:
-        """Israeli numbers national (`+972501234567` -> `0501234567`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code, trunk_prefix="0")
 
     # --- transport --------------------------------------------------------------------
 
@@ -579,7 +556,7 @@ class YemotClient(PbxClient):
                 call_id=call_id,
                 direction=CallDirection.INCOMING,
                 state=CallState.QUEUED,
-                caller=_number_or_none(entry.get("phone")),
+                caller=ISRAELI_NUMBERS.read(entry.get("phone")),
                 queue_id=path,
             )
         data = answer.get("queueData")
@@ -626,8 +603,8 @@ class YemotClient(PbxClient):
                 call_id=call_id,
                 direction=CallDirection.INCOMING,
                 state=waiting.state if waiting else CallState.ANSWERED,
-                caller=_number_or_none(row.get("callerIdNum")),
-                callee=_number_or_none(row.get("did")),
+                caller=ISRAELI_NUMBERS.read(row.get("callerIdNum")),
+                callee=ISRAELI_NUMBERS.read(row.get("did")),
                 queue_id=waiting.queue_id
                 if waiting
                 else (queue_path if queue_path in self._queue_paths else None),
@@ -671,8 +648,8 @@ class YemotClient(PbxClient):
                 SmsMessage(
                     sms_id=digest,
                     direction=SmsDirection.INCOMING,
-                    sender=_to_e164(sender) if sender is not None else None,
-                    recipient=_to_e164(recipient) if recipient is not None else None,
+                    sender=ISRAELI_NUMBERS.read(sender),
+                    recipient=ISRAELI_NUMBERS.read(recipient),
                     text=text,
                     status="received",
                     timestamp=_israel_time(row.get("server_date"), "%H:%M:%S %Y-%m-%d"),
@@ -850,8 +827,8 @@ class YemotClient(PbxClient):
                 event_type=CallEventType.HANGUP if hangup else CallEventType.INCOMING,
                 call_id=call_id,
                 direction=CallDirection.INCOMING,
-                caller=_number_or_none(fields.get("ApiPhone")),
-                callee=_number_or_none(fields.get("ApiRealDID") or fields.get("ApiDID")),
+                caller=ISRAELI_NUMBERS.read(fields.get("ApiPhone")),
+                callee=ISRAELI_NUMBERS.read(fields.get("ApiRealDID") or fields.get("ApiDID")),
                 timestamp=_epoch(moment),
                 raw=raw,
             )
