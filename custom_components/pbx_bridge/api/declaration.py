@@ -116,6 +116,10 @@ class ProviderDeclaration:
     numbers). `poll_interval`: how often the snapshot is read, chosen from what a refresh
     costs at the provider and whether it pushes events (README, "Polling").
     `default_country_code` (without "+") and `trunk_prefix` describe national numbers.
+    `on_premises`: the phone system runs on the user's own server (not a cloud service);
+    `admin_path`: its administration page, on the host of the account's address.
+    `agent_dial_source` / `line_dial_source`: what an agent's or a SIP extension's id is as
+    the source of a dial (None: a call cannot start from that device).
     """
 
     provider: str
@@ -130,6 +134,10 @@ class ProviderDeclaration:
     redact_keys: frozenset[str] = frozenset()
     default_country_code: str = "420"
     trunk_prefix: str = ""
+    on_premises: bool = False
+    admin_path: str = "/"
+    agent_dial_source: DialSourceKind | None = None
+    line_dial_source: DialSourceKind | None = None
 
     @property
     def all_options(self) -> tuple[OptionField, ...]:
