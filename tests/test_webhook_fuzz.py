@@ -183,7 +183,7 @@ async def entry(
     a later request, refused more often than not).
     """
     options = demo_options(pbx_simulator, provider)
-    with patch("custom_components.pbx_bridge.events.MISSED_GRACE_SECONDS", 0):
+    with patch("custom_components.pbx_bridge.events.missed.MISSED_GRACE_SECONDS", 0):
         yield await async_setup_provider(hass, pbx_simulator, provider, options)
 
 

@@ -17,14 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 from .api import PbxClient, client_class
 from .const import CONF_HOOK_NUMBERS, CONF_PROVIDER, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import PbxCoordinator
-from .entity import (
-    ObjectKind,
-    current_identifiers,
-    hub_device_info,
-    hub_identifier,
-    object_device_info,
-    object_ids,
-)
+from .entity import DeviceSync, current_identifiers, hub_device_info, hub_identifier
 from .events import PbxEventHub, async_remove_stored_events
 from .registration import async_start_registration, async_unregister_at_provider
 from .repairs import async_delete_entry_issues, async_sync_problems
@@ -89,10 +82,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
         config_entry_id=entry.entry_id, **hub_device_info(coordinator)
     )
 
+    devices = DeviceSync(hass, coordinator)
+
     @callback
     def sync_snapshot() -> None:
         if coordinator.last_update_success:
-            _async_sync_devices(hass, entry, coordinator)
+            devices.async_sync()
             async_sync_problems(hass, entry, coordinator.data.problems)
 
     sync_snapshot()
@@ -124,24 +119,6 @@ def _client_for_numbers(
         return create_client(hass, entry.data, {**entry.options, CONF_HOOK_NUMBERS: numbers})
 
     return make
-
-
-@callback
-def _async_sync_devices(
-    hass: HomeAssistant, entry: PbxConfigEntry, coordinator: PbxCoordinator
-) -> None:
-    """Keep names of present objects current and remove the devices of vanished ones."""
-    registry = dr.async_get(hass)
-    for kind in ObjectKind:
-        for object_id in object_ids(coordinator.data, kind):
-            info = object_device_info(coordinator, kind, object_id)
-            (identifier,) = info["identifiers"]
-            if registry.async_get_device_by_identifier(identifier, entry.entry_id):
-                registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
-    wanted = current_identifiers(coordinator.unique_id, coordinator.data)
-    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if not device.identifiers & wanted:
-            registry.async_remove_device(device.id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:

@@ -52,7 +52,6 @@ from custom_components.pbx_bridge.api.providers.telfa import (
     TelfaClient,
     parse_time,
     safe_xml,
-    to_e164,
     xml_fields,
     xml_records,
 )
@@ -137,16 +136,6 @@ async def test_format_number_and_repr(session: aiohttp.ClientSession) -> None:
     assert client.format_number("+421900123456") == "00421900123456"
     assert client.format_number("101") == "101"
     assert API_KEY not in repr(client)
-
-
-def test_to_e164() -> None:
-    assert to_e164("777123456") == "+420777123456"
-    assert to_e164("00421900123456") == "+421900123456"
-    assert to_e164("+420602602602") == "+420602602602"
-    assert to_e164("marek.telfa.cz") == "marek.telfa.cz"
-    assert to_e164("101") == "101"
-    assert to_e164(None) is None
-    assert to_e164(" ") is None
 
 
 def test_parse_time_reads_every_documented_format() -> None:
@@ -1082,10 +1071,12 @@ async def test_hook_logins_resolve_to_user_ids_once(
     items = client.parse_webhook(webhook(body))
     assert {item.agent_id for item in items} == {login}  # type: ignore[union-attr]
     for _ in range(2):
-        resolved = await client.async_resolve_webhook_items(items)
+        await client.async_look_up_webhook_names(client.webhook_names_to_look_up(items))
+        resolved = client.resolve_webhook_items(items, None)
         assert {item.agent_id for item in resolved} == {agent.id}  # type: ignore[union-attr]
     assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == 1
     # An unknown login stays as the hook said it; an SMS passes through untouched.
     unknown = client.parse_webhook(webhook(fixture("transfer_hook.xml")))
     sms = client.parse_webhook(webhook(fixture("sms_hook.json")))
-    assert await client.async_resolve_webhook_items(unknown + sms) == unknown + sms
+    await client.async_look_up_webhook_names(client.webhook_names_to_look_up(unknown + sms))
+    assert client.resolve_webhook_items(unknown + sms, None) == unknown + sms

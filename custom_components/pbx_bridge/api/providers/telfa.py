@@ -13,10 +13,12 @@ Call hooks arrive as XML POSTs and received SMS as a JSON POST, to URLs set per 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import re
+import time
 from typing import Any, cast
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -24,7 +26,6 @@ from zoneinfo import ZoneInfo
 from ..client import (
     HttpResponse,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
@@ -63,6 +64,7 @@ from ..models import (
     WebhookItem,
     WebhookRequest,
 )
+from ..numbers import CZECH_NUMBERS
 
 # Options: the number ids whose hooks we register on (default: every number of the account),
 # and how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first).
@@ -113,6 +115,11 @@ _TIME = re.compile(
     r"\s*(Z|[+-]\d\d:?\d\d)?"
 )
 _PHONE = re.compile(r"\+?\d{3,16}")
+# Login lookups for webhooks: answers (failures too) are remembered this long, at most
+# this many, and only so many run at once.
+LOGIN_MEMORY_SECONDS = 15 * 60
+MAX_REMEMBERED_LOGINS = 1000
+MAX_LOGIN_LOOKUPS_AT_ONCE = 4
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # Telfa's documents are a few levels deep; deeper ones are refused before they are read
 # (recursively) into records.
@@ -145,25 +152,13 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
-def to_e164(number: object) -> str | None:
-    """A number as Telfa writes it (`777123456`, `00421…`, `+420…`) in E.164.
-
-    Anything that is not a phone number (a user's login, an extension) is kept as it is.
-    """
-    if number is None:
+def _login_of(item: WebhookItem, snapshot: Snapshot | None) -> str | None:
+    """The login a call hook names its agent by; None for a user id or a phone number."""
+    if not isinstance(item, CallEvent) or not (name := item.agent_id):
         return None
-    text = str(number).strip()
-    if not text:
+    if _PHONE.fullmatch(name) or (snapshot is not None and name in snapshot.agents):
         return None
-    if not _PHONE.fullmatch(text):
-        return text
-    if text.startswith("+"):
-        return text
-    if text.startswith("00"):
-        return "+" + text[2:]
-    if len(text) == 9:
-        return "+420" + text
-    return text
+    return name
 
 
 def _is_phone(value: str | None) -> bool:
@@ -304,6 +299,7 @@ class TelfaClient(PbxClient):
         ),
         webhook_methods=frozenset({"POST"}),
         webhook_setup=webhook_setup,
+        number_plan=CZECH_NUMBERS,
         # Calls and SMS are pushed; a refresh costs a request per call group.
         poll_interval=timedelta(seconds=60),
     )
@@ -313,11 +309,9 @@ class TelfaClient(PbxClient):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._user_ids_by_login: dict[str, str | None] = {}
-
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420777123456` -> `777123456`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
+        # login -> (until when it is remembered, user id or None: unknown or unanswered)
+        self._user_ids_by_login: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._looking_up: set[str] = set()
 
     # --- transport --------------------------------------------------------------------
 
@@ -418,28 +412,62 @@ class TelfaClient(PbxClient):
         users = self._json_rows(await self._call("GET", "/telfa_users/status.json"))
         return await self._read_account(users)
 
-    async def async_resolve_webhook_items(self, items: list[WebhookItem]) -> list[WebhookItem]:
-        """Hooks name the agent by login; agents are keyed by user id. Look each login up once."""
-        return [await self._with_user_id(item) for item in items]
+    def resolve_webhook_items(
+        self, items: list[WebhookItem], snapshot: Snapshot | None
+    ) -> list[WebhookItem]:
+        """Hooks name the agent by login; agents are keyed by user id, as looked up before."""
+        now = time.monotonic()
+        resolved: list[WebhookItem] = []
+        for item in items:
+            login = _login_of(item, snapshot)
+            known = self._user_ids_by_login.get(login) if login else None
+            if (
+                isinstance(item, CallEvent)
+                and known is not None
+                and known[0] > now
+                and known[1] is not None
+            ):
+                resolved.append(replace(item, agent_id=known[1]))
+            else:
+                resolved.append(item)
+        return resolved
 
-    async def _with_user_id(self, item: WebhookItem) -> WebhookItem:
-        if not isinstance(item, CallEvent) or not item.agent_id or item.agent_id.isdigit():
-            return item
-        user_id = await self._user_id_for_login(item.agent_id)
-        return replace(item, agent_id=user_id) if user_id else item
+    def webhook_names_to_look_up(self, items: list[WebhookItem]) -> frozenset[str]:
+        """Logins not resolved and not asked about lately; marks them as being asked about."""
+        now = time.monotonic()
+        remembered = self._user_ids_by_login
+        while remembered and next(iter(remembered.values()))[0] <= now:
+            remembered.popitem(last=False)
+        names: set[str] = set()
+        for item in items:
+            login = _login_of(item, None)
+            if login is None or login in remembered or login in self._looking_up:
+                continue
+            if len(self._looking_up) >= MAX_LOGIN_LOOKUPS_AT_ONCE:
+                break  # a later hook that names it asks again
+            self._looking_up.add(login)
+            names.add(login)
+        return frozenset(names)
 
-    async def _user_id_for_login(self, login: str) -> str | None:
-        if login not in self._user_ids_by_login:
+    async def async_look_up_webhook_names(self, names: frozenset[str]) -> None:
+        """Ask Telfa for each login's user id; an unknown login or a failure is remembered
+        too, so it costs one request per `LOGIN_MEMORY_SECONDS` at most."""
+        for login in names:
+            user_id: str | None = None
             try:
                 detail = self._json_object(
                     await self._call(
                         "GET", "/telfa_users/user_by_login.json", params={"login": login}
                     )
                 )
+                user_id = _id(detail.get("id"))
             except PbxError:
-                return None  # try again with the next hook that names this login
-            self._user_ids_by_login[login] = _id(detail.get("id"))
-        return self._user_ids_by_login[login]
+                pass  # remembered as unresolved: the webhook keeps the login
+            finally:
+                self._looking_up.discard(login)
+            self._user_ids_by_login[login] = (time.monotonic() + LOGIN_MEMORY_SECONDS, user_id)
+            while len(self._user_ids_by_login) > MAX_REMEMBERED_LOGINS:
+                self._user_ids_by_login.popitem(last=False)
 
     async def _read_account(self, users: list[Json]) -> AccountInfo:
         ids = [user_id for user in users if (user_id := _id(user.get("id")))]
@@ -509,7 +537,7 @@ class TelfaClient(PbxClient):
             queues=queues,
             calls=calls,
             missed_calls_today=len(missed),
-            last_caller=to_e164(newest.get("caller_number")) if newest else None,
+            last_caller=CZECH_NUMBERS.read(newest.get("caller_number")) if newest else None,
         )
 
     async def _todays_calls(self) -> list[Json]:
@@ -603,12 +631,12 @@ class TelfaClient(PbxClient):
             state = CallState.QUEUED
         else:
             state = CallState.RINGING
-        dialed = to_e164(row.get("dialed_number"))
+        dialed = CZECH_NUMBERS.read(row.get("dialed_number"))
         return Call(
             call_id=call_id,
             direction=CallDirection.INCOMING if inbound else CallDirection.OUTGOING,
             state=state,
-            caller=to_e164(row.get("caller_number")),
+            caller=CZECH_NUMBERS.read(row.get("caller_number")),
             callee=dialed,
             line=dialed if inbound else None,
             agent_id=_id(row.get("answered_by_user_id")) or _id(row.get("telfa_user_id")),
@@ -825,8 +853,8 @@ class TelfaClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} hook has an unknown hook_type")
         if not raw.get("id"):
             raise PbxInvalidInput(f"{self.title} hook has no call id")
-        caller = to_e164(raw.get("caller_number"))
-        callee = to_e164(raw.get("dialed_number"))
+        caller = CZECH_NUMBERS.read(raw.get("caller_number"))
+        callee = CZECH_NUMBERS.read(raw.get("dialed_number"))
         # Outgoing calls name the user's login as the caller, never a phone number.
         incoming = hook != "outgoing_hook" and _is_phone(caller)
         direction = CallDirection.INCOMING if incoming else CallDirection.OUTGOING
@@ -873,8 +901,8 @@ class TelfaClient(PbxClient):
         return SmsMessage(
             sms_id=_id(data.get("id")),
             direction=SmsDirection.INCOMING,
-            sender=to_e164(_text(data.get("sender"))),
-            recipient=to_e164(_text(data.get("recipient"))),
+            sender=CZECH_NUMBERS.read(_text(data.get("sender"))),
+            recipient=CZECH_NUMBERS.read(_text(data.get("recipient"))),
             text=data["message"],
             status="received",
             timestamp=parse_time(data.get("received_at")),
