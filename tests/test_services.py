@@ -246,7 +246,7 @@ async def test_device_fields_are_checked_before_any_request(
     foreign = dr.async_get(hass).async_get_or_create(
         config_entry_id=other_entry.entry_id, identifiers={("other", "1")}, name="Lamp"
     )
-    second = await setup_entry("voipsun")
+    second = await setup_entry("voipsun", options=VOIPSUN_PINS)
     voipsun_agent = device_id(hass, second, ObjectKind.AGENT, "1000")
     hub = dr.async_get(hass).async_get_device_by_identifier(
         ("pbx_bridge", str(entry.unique_id)), entry.entry_id
@@ -1161,7 +1161,9 @@ async def test_voipsun_agent_without_pin_is_refused(
         "queue": device_id(hass, entry, ObjectKind.QUEUE, queue_id),
     }
     # The PINs removed from the options (saving them reloads the entry).
-    hass.config_entries.async_update_entry(entry, options={})
+    hass.config_entries.async_update_entry(
+        entry, options={"queue_names": VOIPSUN_PINS["queue_names"]}
+    )
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     pbx_simulator.sim.requests.clear()
