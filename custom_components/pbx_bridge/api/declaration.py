@@ -112,6 +112,9 @@ class ProviderDeclaration:
     webhook with (empty: no push); `webhook_setup(url)` is what to paste where at the
     provider, in the provider's own syntax (a provider that registers the webhook on chosen
     targets declares an option of kind WEBHOOK_TARGETS with the key `OPTION_WEBHOOK_TARGETS`).
+    `push_sees_every_call`: False where the push reports only some calls (Yemot's API
+    extension sees the calls routed through it), so call events are also derived from
+    polling the active calls.
     `balance_currency`: the ISO 4217 code of `Snapshot.balance`. `redact_keys`: entry data,
     option and snapshot keys that diagnostics hide besides the secrets (logins, account
     numbers). `poll_interval`: how often the snapshot is read, chosen from what a refresh
@@ -132,6 +135,7 @@ class ProviderDeclaration:
     options: tuple[OptionField, ...] = ()
     webhook_methods: frozenset[str] = frozenset()
     webhook_setup: Callable[[str], str] = paste_url
+    push_sees_every_call: bool = True
     balance_currency: str | None = None
     redact_keys: frozenset[str] = frozenset()
     on_premises: bool = False
