@@ -175,6 +175,9 @@ class PbxClient(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     # HTTP methods the provider uses to call our webhook (empty: it has no push).
     webhook_methods: ClassVar[frozenset[str]] = frozenset()
+    # HTTP statuses that mean the credentials were rejected (some APIs answer 403 for a
+    # missing permission instead, which new credentials would not fix).
+    auth_failure_statuses: ClassVar[frozenset[int]] = frozenset({401, 403})
     # Calling code for national numbers (without "+"), e.g. "420" for the Czech Republic.
     default_country_code: ClassVar[str] = "420"
 
@@ -391,7 +394,7 @@ class PbxClient(ABC):
             raise PbxConnectionError(f"Cannot reach {self.title} ({type(err).__name__})") from None
         if len(body) > MAX_RESPONSE_BYTES:
             raise PbxConnectionError(f"{self.title} sent a response that is too large")
-        if status in (401, 403):
+        if status in self.auth_failure_statuses:
             raise PbxAuthError(f"{self.title} rejected the credentials (HTTP {status})")
         if status == 429:
             raise PbxRateLimitError(
