@@ -40,6 +40,7 @@ from .api.models import (
     HangupTargetKind,
     SmsRequest,
     TransferRequest,
+    TransferTargetKind,
 )
 from .api.numbers import normalize_destination, normalize_number
 from .const import CONF_DEFAULT_DIAL_SOURCE, CONF_DEFAULT_DIAL_SOURCE_KIND, DOMAIN
@@ -84,6 +85,8 @@ ATTR_USER = "user"
 ATTR_EXTENSION = "extension"
 ATTR_CHANNEL = "channel"
 ATTR_DESTINATION = "destination"
+ATTR_DESTINATION_AGENT = "destination_agent"
+ATTR_DESTINATION_QUEUE = "destination_queue"
 ATTR_AGENT_ID = "agent_id"
 ATTR_QUEUE_ID = "queue_id"
 ATTR_REASON = "reason"
@@ -168,14 +171,30 @@ HANGUP_SCHEMA = probatio.Schema(
         probatio.ExactlyOne(*HANGUP_TARGETS),
     )
 )
+# Where a transfer goes, each with the capability it needs beyond TRANSFER.
+TRANSFER_TARGETS = {
+    ATTR_DESTINATION: (TransferTargetKind.NUMBER, None),
+    ATTR_DESTINATION_AGENT: (TransferTargetKind.AGENT, Capability.TRANSFER_TO_AGENT),
+    ATTR_DESTINATION_QUEUE: (TransferTargetKind.QUEUE, Capability.TRANSFER_TO_QUEUE),
+}
 TRANSFER_SCHEMA = probatio.Schema(
-    {
-        **_ENTRY,
-        probatio.Required(ATTR_CALL_ID): _TEXT,
-        probatio.Required(ATTR_DESTINATION): _TEXT,
-    }
+    probatio.All(
+        {
+            **_ENTRY,
+            probatio.Required(ATTR_CALL_ID): _TEXT,
+            **{probatio.Optional(key): _TEXT for key in TRANSFER_TARGETS},
+        },
+        probatio.ExactlyOne(*TRANSFER_TARGETS),
+    )
 )
 AGENT_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required(ATTR_AGENT_ID): _TEXT})
+AGENT_LOGIN_SCHEMA = probatio.Schema(
+    {
+        **_ENTRY,
+        probatio.Required(ATTR_AGENT_ID): _TEXT,
+        probatio.Optional(ATTR_EXTENSION): _TEXT,
+    }
+)
 AGENT_PAUSE_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
@@ -190,6 +209,7 @@ QUEUE_MEMBER_SCHEMA = probatio.Schema(
         probatio.Required(ATTR_QUEUE_ID): _TEXT,
     }
 )
+QUEUE_LOGIN_SCHEMA = QUEUE_MEMBER_SCHEMA.extend({probatio.Optional(ATTR_EXTENSION): _TEXT})
 QUEUE_KICK_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
@@ -336,6 +356,16 @@ async def _async_hangup(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[s
 
 async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]) -> None:
     client = entry.runtime_data.client
+    field = next(key for key in TRANSFER_TARGETS if key in data)
+    target, capability = TRANSFER_TARGETS[field]
+    if capability is not None and not client.supports(capability):
+        _raise_validation(
+            "action_not_supported", provider=client.title, action=f"{SERVICE_TRANSFER} ({field})"
+        )
+    if target is not TransferTargetKind.NUMBER:
+        with pbx_errors(hass, entry):
+            await client.async_transfer(TransferRequest(data[ATTR_CALL_ID], data[field], target))
+        return
     try:
         destination = normalize_destination(data[ATTR_DESTINATION], client.default_country_code)
     except PbxInvalidInput as err:
@@ -358,7 +388,9 @@ async def _async_agent_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
     with pbx_errors(hass, entry):
-        await entry.runtime_data.client.async_agent_login(data[ATTR_AGENT_ID])
+        await entry.runtime_data.client.async_agent_login(
+            data[ATTR_AGENT_ID], data.get(ATTR_EXTENSION)
+        )
 
 
 async def _async_agent_logout(
@@ -388,7 +420,9 @@ async def _async_queue_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
     with pbx_errors(hass, entry):
-        await entry.runtime_data.client.async_queue_login(data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID])
+        await entry.runtime_data.client.async_queue_login(
+            data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID], data.get(ATTR_EXTENSION)
+        )
 
 
 async def _async_queue_logout(
@@ -442,7 +476,7 @@ ACTIONS: tuple[PbxAction, ...] = (
     PbxAction(
         name=SERVICE_AGENT_LOGIN,
         capability=Capability.AGENT_LOGIN,
-        schema=AGENT_SCHEMA,
+        schema=AGENT_LOGIN_SCHEMA,
         handler=_async_agent_login,
     ),
     PbxAction(
@@ -466,7 +500,7 @@ ACTIONS: tuple[PbxAction, ...] = (
     PbxAction(
         name=SERVICE_QUEUE_LOGIN,
         capability=Capability.QUEUE_LOGIN,
-        schema=QUEUE_MEMBER_SCHEMA,
+        schema=QUEUE_LOGIN_SCHEMA,
         handler=_async_queue_login,
     ),
     PbxAction(

@@ -145,6 +145,8 @@ def test_declarations() -> None:
         Capability.DIAL,
         Capability.HANGUP,
         Capability.TRANSFER,
+        Capability.TRANSFER_TO_AGENT,
+        Capability.TRANSFER_TO_QUEUE,
         Capability.ANNOUNCE,
         Capability.SEND_SMS,
         Capability.CALL_WEBHOOK,

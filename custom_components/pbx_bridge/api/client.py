@@ -239,7 +239,8 @@ class PbxClient(ABC):
     async def async_transfer(self, request: TransferRequest) -> None:
         raise self._unsupported("transfer")
 
-    async def async_agent_login(self, agent_id: str) -> None:
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
+        """Log the agent in; `extension`: the phone or line they sit at, where one is needed."""
         raise self._unsupported("agent_login")
 
     async def async_agent_logout(self, agent_id: str) -> None:
@@ -251,7 +252,10 @@ class PbxClient(ABC):
     async def async_agent_unpause(self, agent_id: str) -> None:
         raise self._unsupported("agent_unpause")
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
+        """Add the agent to a queue; `extension` as for `async_agent_login`."""
         raise self._unsupported("queue_login")
 
     async def async_queue_logout(self, agent_id: str, queue_id: str) -> None:

@@ -28,6 +28,8 @@ class Capability(StrEnum):
     DIAL = "dial"
     HANGUP = "hangup"
     TRANSFER = "transfer"
+    TRANSFER_TO_AGENT = "transfer_to_agent"  # transfer a call to an agent by id
+    TRANSFER_TO_QUEUE = "transfer_to_queue"  # transfer a call into a queue by id
     ANNOUNCE = "announce"
     SEND_SMS = "send_sms"
     CALL_WEBHOOK = "call_webhook"  # the provider pushes call events to us
@@ -40,6 +42,8 @@ class AgentState(StrEnum):
     """An agent's state, normalized across providers."""
 
     LOGGED_OUT = "logged_out"
+    # Logged in to the call centre but in no queue: no queue call reaches them.
+    NOT_IN_QUEUE = "not_in_queue"
     IDLE = "idle"
     RINGING = "ringing"
     IN_CALL = "in_call"
@@ -103,6 +107,14 @@ class DialSourceKind(StrEnum):
     USER = "user"  # an agent / user account (rings their phone or app)
     EXTENSION = "extension"
     LINE = "line"
+
+
+class TransferTargetKind(StrEnum):
+    """What a transfer destination names."""
+
+    NUMBER = "number"  # a phone number or an extension
+    AGENT = "agent"  # an agent, by the id the snapshot keys agents by
+    QUEUE = "queue"  # a queue, by the id the snapshot keys queues by
 
 
 class HangupTargetKind(StrEnum):
@@ -322,10 +334,11 @@ class HangupRequest:
 
 @dataclass(frozen=True, slots=True)
 class TransferRequest:
-    """Transfer a live call to another number or extension."""
+    """Transfer a live call to a number or extension, an agent or a queue."""
 
     call_id: str
     destination: str
+    target: TransferTargetKind = TransferTargetKind.NUMBER
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ from ..models import (
     SmsResult,
     Snapshot,
     TransferRequest,
+    TransferTargetKind,
     WebhookItem,
     WebhookRequest,
 )
@@ -70,6 +71,8 @@ UNKNOWN_USER = "uživatel neexistuje"
 # Pauses the PBX sets by itself (after a call, for idling): not for choosing.
 SYSTEM_PAUSE_TYPES = frozenset({"wrap", "lajdak"})
 SMS_PLACEHOLDERS = "number=$number&message=$message&id=$id&direction=$direction"
+# Option: agent login -> the extension they sit at (for Login and LoginQueue).
+OPTION_AGENT_EXTENSIONS = "agent_extensions"
 
 AGENT_STATES = {
     "logged": AgentState.IDLE,  # in the call centre but in no queue
@@ -178,6 +181,8 @@ class DaktelaClient(PbxClient):
             Capability.DIAL,
             Capability.HANGUP,
             Capability.TRANSFER,
+            Capability.TRANSFER_TO_AGENT,
+            Capability.TRANSFER_TO_QUEUE,
             Capability.ANNOUNCE,
             Capability.SEND_SMS,
             Capability.CALL_WEBHOOK,
@@ -452,6 +457,15 @@ class DaktelaClient(PbxClient):
                 f"call {call_id} is not one"
             ) from None
 
+    def _user_number(self, login: str) -> str:
+        """The numeric user ID of an agent named by login (as the last snapshot saw it)."""
+        for number, known in self._agent_logins.items():
+            if known == login:
+                return number
+        if login.isdigit():
+            return login  # given as the ID already
+        raise PbxInvalidInput(f"{self.title} knows no agent {login!r}")
+
     async def _queue_number(self, queue_id: str) -> str:
         if queue_id in self._queue_numbers.values():
             return queue_id  # given as the queue number already
@@ -530,15 +544,22 @@ class DaktelaClient(PbxClient):
         key = keys.get(request.kind)
         if key is None:
             raise PbxInvalidInput(f"{self.title} hangs up by call, user or extension")
-        await self._action("3.0", "Hangup", {key: request.value})
+        await self._action("3.0", "Hangup", {key: request.value}, once=True)
 
     async def async_transfer(self, request: TransferRequest) -> None:
-        """Transfer (blind) the agent's side of the call to a number or extension."""
-        user = await self._call_owner(request.call_id)
-        destination = self.format_number(request.destination)
-        await self._action(
-            "3.0", "Transfer", {"user": user, "type": "blind", "number": destination}
-        )
+        """Transfer (blind) the agent's side of the call to a number, a user or a queue.
+
+        `dst_user` takes the user's numeric ID and `dst_queue` the queue's ID (D:829-838);
+        agents are named by login here, so the login is looked up.
+        """
+        params = {"user": await self._call_owner(request.call_id), "type": "blind"}
+        if request.target is TransferTargetKind.AGENT:
+            params["dst_user"] = self._user_number(request.destination)
+        elif request.target is TransferTargetKind.QUEUE:
+            params["dst_queue"] = request.destination
+        else:
+            params["number"] = self.format_number(request.destination)
+        await self._action("3.0", "Transfer", params, once=True)
 
     async def async_announce(self, request: AnnounceRequest) -> CallResult:
         """ControlPlayback: play a stored recording into a live call (no text to speech)."""
@@ -575,27 +596,41 @@ class DaktelaClient(PbxClient):
 
         return SmsResult(await self._send_to_each(request.recipients, send))
 
-    async def async_agent_login(self, agent_id: str) -> None:
-        await self._action("3.4", "Login", {"user": agent_id})
+    def _extension_of(self, agent_id: str, named: str | None) -> str | None:
+        """The extension to log an agent in at: the one named, the one in the options,
+        or the one the agent was last seen at (Login and LoginQueue need it, D:201, D:615)."""
+        configured = self._options.get(OPTION_AGENT_EXTENSIONS) or {}
+        known = self._known_agents.get(agent_id)
+        return named or configured.get(agent_id) or (known.extension if known else None)
+
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
+        params = {"user": agent_id}
+        if at := self._extension_of(agent_id, extension):
+            params["extension"] = at
+        await self._action("3.4", "Login", params, once=True)
 
     async def async_agent_logout(self, agent_id: str) -> None:
-        await self._action("3.4", "Logout", {"user": agent_id})
+        await self._action("3.4", "Logout", {"user": agent_id}, once=True)
 
     async def async_agent_pause(self, agent_id: str, reason: str | None = None) -> None:
         """PauseOn with the pause named `reason` (GetPauses titles); none: the first one."""
         pause = await self._pause_id(reason)
-        await self._action("3.0", "PauseOn", {"user": agent_id, "pause": pause})
+        await self._action("3.0", "PauseOn", {"user": agent_id, "pause": pause}, once=True)
 
     async def async_agent_unpause(self, agent_id: str) -> None:
-        await self._action("3.0", "PauseOff", {"user": agent_id})
+        await self._action("3.0", "PauseOff", {"user": agent_id}, once=True)
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
-        queue = await self._queue_number(queue_id)
-        await self._action("3.0", "LoginQueue", {"user": agent_id, "queue": queue})
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
+        params = {"user": agent_id, "queue": await self._queue_number(queue_id)}
+        if at := self._extension_of(agent_id, extension):
+            params["extension"] = at
+        await self._action("3.0", "LoginQueue", params, once=True)
 
     async def async_queue_logout(self, agent_id: str, queue_id: str) -> None:
         queue = await self._queue_number(queue_id)
-        await self._action("3.0", "LogoutQueue", {"user": agent_id, "queue": queue})
+        await self._action("3.0", "LogoutQueue", {"user": agent_id, "queue": queue}, once=True)
 
     # --- webhooks -----------------------------------------------------------------------
 
@@ -625,13 +660,15 @@ class DaktelaClient(PbxClient):
                 f"{self.title} already sends received SMS to another URL; remove it in "
                 "the SMS settings first, since Daktela keeps only one"
             )
-        await self._action("3.1", "SetSMSSettings", {"incoming_callback": self._sms_callback(url)})
+        await self._action(
+            "3.1", "SetSMSSettings", {"incoming_callback": self._sms_callback(url)}, once=True
+        )
         return []
 
     async def async_unregister_webhook(self, url: str) -> None:
         """Clear the SMS `incoming_callback` if it is ours; leave anyone else's."""
         if await self._incoming_callback() in (url, self._sms_callback(url)):
-            await self._action("3.1", "SetSMSSettings", {"incoming_callback": ""})
+            await self._action("3.1", "SetSMSSettings", {"incoming_callback": ""}, once=True)
 
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookItem]:
         """A dialplan hook or the SMS callback, both GET requests with a query."""

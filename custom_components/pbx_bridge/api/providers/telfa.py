@@ -675,7 +675,7 @@ class TelfaClient(PbxClient):
 
     # --- agents ---------------------------------------------------------------------------
 
-    async def async_agent_login(self, agent_id: str) -> None:
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
         await self._operator(agent_id, "operator_log_in")
 
     async def async_agent_logout(self, agent_id: str) -> None:

@@ -498,7 +498,7 @@ class VoipsunClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} needs the PIN of agent {agent_id} (options)")
         return {"agentNumber": agent_id, "agentPin": pin}
 
-    async def async_agent_login(self, agent_id: str) -> None:
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
         """agentlogin from the line the agent was last seen logged in from."""
         params = self._agent_params(agent_id)
         line = self._login_lines.get(agent_id)
@@ -520,7 +520,9 @@ class VoipsunClient(PbxClient):
     async def async_agent_unpause(self, agent_id: str) -> None:
         await self._action("agentunpause", self._agent_params(agent_id))
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
         await self._action("agentadd", {**self._agent_params(agent_id), "queueName": queue_id})
 
     async def async_queue_logout(self, agent_id: str, queue_id: str) -> None:
