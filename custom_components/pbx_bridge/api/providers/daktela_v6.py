@@ -311,8 +311,7 @@ class DaktelaV6Client(PbxClient):
                 # safe even for a dial.
                 if attempt == 2 or self._static_token or not self._username:
                     raise
-                self._refresh_token = None
-                await self._login()
+                await self._login()  # refresh, or a new login when the refresh is refused
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _result(self, response: HttpResponse, what: str) -> Any:
@@ -635,7 +634,9 @@ class DaktelaV6Client(PbxClient):
             None,
         )
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
         """`usersSession.json` logs the token's own user into a queue (§5)."""
         if not self._username or agent_id != self._username:
             raise PbxInvalidInput(
