@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any, ClassVar
@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.pbx_bridge.api import PbxClient
+from custom_components.pbx_bridge.api import PbxClient, ProviderDeclaration
 from custom_components.pbx_bridge.api.models import (
     AccountInfo,
     Agent,
@@ -57,13 +57,16 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 class PushClient(PbxClient):
     """A provider that pushes calls and SMS (like Telfa)."""
 
-    provider = "push"
-    title = "Push"
-    default_base_url = "http://127.0.0.1"
-    connection_fields = ()
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.ACTIVE_CALLS, Capability.CALL_WEBHOOK, Capability.SMS_WEBHOOK}
+    declaration = ProviderDeclaration(
+        provider="push",
+        title="Push",
+        connection_fields=(),
+        capabilities=frozenset(
+            {Capability.ACTIVE_CALLS, Capability.CALL_WEBHOOK, Capability.SMS_WEBHOOK}
+        ),
+        poll_interval=timedelta(seconds=30),
     )
+    default_base_url = "http://127.0.0.1"
 
     async def async_validate(self) -> AccountInfo:
         return ACCOUNT
@@ -75,9 +78,10 @@ class PushClient(PbxClient):
 class PollClient(PushClient):
     """A provider known only by polling (like Yemot)."""
 
-    provider = "poll"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.ACTIVE_CALLS, Capability.SMS_POLLING}
+    declaration = replace(
+        PushClient.declaration,
+        provider="poll",
+        capabilities=frozenset({Capability.ACTIVE_CALLS, Capability.SMS_POLLING}),
     )
 
 

@@ -16,16 +16,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.pbx_bridge.api import PROVIDERS
-from custom_components.pbx_bridge.const import DEFAULT_SCAN_INTERVAL
 from custom_components.pbx_bridge.entity import agent_identifier, hub_identifier, line_identifier
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
 from .conftest import async_setup_provider
 
+# Ticking this far triggers the next refresh of every provider.
+LONGEST_POLL_INTERVAL = max(
+    cls.declaration.poll_interval.total_seconds() for cls in PROVIDERS.values()
+)
+
 
 async def _next_poll(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = DEFAULT_SCAN_INTERVAL
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = LONGEST_POLL_INTERVAL
 ) -> None:
     freezer.tick(timedelta(seconds=seconds + 1))
     async_fire_time_changed(hass)

@@ -23,7 +23,6 @@ from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_HOOK_NUMBERS,
     CONF_REGISTERED_WEBHOOK,
-    CONF_SCAN_INTERVAL,
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_SECRET,
     DOMAIN,
@@ -342,9 +341,7 @@ async def test_flow_shows_the_webhook(hass: HomeAssistant, pbx_simulator: Runnin
     assert f"- `{url}`" in placeholders["urls"]
     assert f"SetSMSSettings incoming_callback: `{url}`" in placeholders["setup"]
     assert "Webhook" not in placeholders["urls"] + placeholders["setup"]
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 60}
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -440,9 +437,7 @@ async def test_same_internal_and_external_url_shown_once(hass: HomeAssistant) ->
 async def _set_options(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> None:
     """Save options through the options flow, which reloads the entry."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 30, **options}
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
 

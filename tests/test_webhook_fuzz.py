@@ -26,7 +26,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.pbx_bridge.const import CONF_SCAN_INTERVAL, MAX_SCAN_INTERVAL
 from custom_components.pbx_bridge.events import EVENT_CALL, EVENT_SMS
 from pbx_simulator.testing import RunningSimulator
 
@@ -183,7 +182,7 @@ async def entry(
     missed-call timer runs out within its own request (at its 3 s it fired in the middle of
     a later request, refused more often than not).
     """
-    options = {**demo_options(pbx_simulator, provider), CONF_SCAN_INTERVAL: MAX_SCAN_INTERVAL}
+    options = demo_options(pbx_simulator, provider)
     with patch("custom_components.pbx_bridge.events.MISSED_GRACE_SECONDS", 0):
         yield await async_setup_provider(hass, pbx_simulator, provider, options)
 

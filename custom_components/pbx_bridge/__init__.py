@@ -15,18 +15,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import PbxClient, client_class
-from .api.client import OPTION_AGENT_PINS, OPTION_SMS_SENDER
-from .api.providers.telfa import OPTION_HOOK_NUMBERS
-from .api.providers.yemot import OPTION_QUEUE_PATHS
-from .const import (
-    CONF_AGENT_PINS,
-    CONF_HOOK_NUMBERS,
-    CONF_PROVIDER,
-    CONF_QUEUE_PATHS,
-    CONF_SMS_SENDER,
-    CONF_WEBHOOK_ID,
-    DOMAIN,
-)
+from .const import CONF_HOOK_NUMBERS, CONF_PROVIDER, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import PbxCoordinator
 from .entity import (
     ObjectKind,
@@ -72,15 +61,11 @@ def create_client(
     fields = {fld.key for fld in cls.connection_fields}
     config = {key: str(value) for key, value in data.items() if key in fields and value}
     options = options or {}
-    client_options: dict[str, Any] = {}
-    if pins := options.get(CONF_AGENT_PINS):
-        client_options[OPTION_AGENT_PINS] = dict(pins)
-    if sender := options.get(CONF_SMS_SENDER):
-        client_options[OPTION_SMS_SENDER] = sender
-    if paths := options.get(CONF_QUEUE_PATHS):
-        client_options[OPTION_QUEUE_PATHS] = list(paths)
-    if hook_numbers := options.get(CONF_HOOK_NUMBERS):
-        client_options[OPTION_HOOK_NUMBERS] = list(hook_numbers)
+    client_options = {
+        option.key: options[option.key]
+        for option in cls.declaration.all_options
+        if option.for_client and options.get(option.key) not in (None, "", [], {})
+    }
     return cls(async_get_clientsession(hass), config, options=client_options)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from homeassistant.core import HomeAssistant
@@ -10,7 +9,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .api import PbxClient
 from .api.models import Snapshot
-from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, LOGGER
+from .const import LOGGER
 from .helpers import pbx_update_errors
 
 if TYPE_CHECKING:
@@ -28,9 +27,8 @@ class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
             LOGGER,
             config_entry=entry,
             name=f"{client.title} {entry.title}",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
-            ),
+            # Fits the provider's API cost and push (homeassistant.update_entity refreshes now).
+            update_interval=client.declaration.poll_interval,
             # Snapshots are frozen dataclasses: an unchanged poll wakes no entity.
             always_update=False,
         )

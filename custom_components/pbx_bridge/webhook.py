@@ -19,7 +19,7 @@ from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError
 
-from .api import PbxClient
+from .api import PbxClient, client_class
 from .api.errors import PbxError
 from .api.models import Capability, WebhookRequest
 from .const import (
@@ -40,34 +40,9 @@ _LOGGER = logging.getLogger(__name__)
 
 # Provider hook bodies are a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES: Final = 64 * 1024
-# Telfa and Daktela call a plain URL and cannot add headers: the secret travels in the query.
+# Providers call a plain URL and may not add headers: the secret travels in the query.
 SECRET_QUERY_PARAM: Final = "secret"  # noqa: S105 - a parameter name
 SECRET_HEADER: Final = "X-Webhook-Secret"  # noqa: S105 - a header name
-
-# The Telfa number fields our URL goes into (docs: "Čísla a jejich webhooky").
-TELFA_HOOK_FIELDS: Final = (
-    "incoming_hook_url",
-    "ring_hook_url",
-    "transfer_hook_url",
-    "group_hook_url",
-    "outgoing_hook_url",
-    "hangup_hook_url",
-    "sms_hook_url",
-)
-# Daktela dialplan hooks (docs: "Příchozí hovor" … "Zavěšený hovor"), query after our URL.
-DAKTELA_DIALPLAN_HOOKS: Final = (
-    ("incoming", "callid=${CALLERID(num)}&dnd=${FROM_DID}"),
-    *(
-        (
-            action,
-            (
-                "callerId=${CALLERID(num)}&calleeId=${FROM_DID}&line=${REAL_EXTEN}"
-                f"&idcall=${{ID_CALL}}&action={action}"
-            ),
-        )
-        for action in ("ringing", "answer", "hangup")
-    ),
-)
 
 
 def webhook_urls(hass: HomeAssistant, webhook_id: str, secret: str | None) -> dict[str, str]:
@@ -120,7 +95,7 @@ async def async_sync_registration(
     On: register the current URL (and numbers); when they differ from what we registered
     before (the external URL, the secret or the numbers changed), take the old one off
     first. Off: take off what we registered. The user's own URLs stay either way.
-    `client_for_numbers` makes a client that works on the given Telfa numbers.
+    `client_for_numbers` makes a client that works on the given webhook targets.
     """
     if not client.supports(Capability.REGISTER_WEBHOOK):
         return
@@ -209,17 +184,7 @@ def _with_secret(url: str, secret: str | None) -> str:
 
 def setup_instructions(provider: str, url: str) -> str:
     """What to paste where at the provider, as lines of provider syntax."""
-    if provider == "telfa":
-        return "\n".join(f"`{field}`: `{url}`" for field in TELFA_HOOK_FIELDS)
-    if provider == "daktela":
-        separator = "&" if "?" in url else "?"
-        lines = [
-            f'{name}: `AGI(notify_crm_api.agi,"{url}{separator}{query}","CRMAPI")`'
-            for name, query in DAKTELA_DIALPLAN_HOOKS
-        ]
-        lines.append(f"SetSMSSettings incoming_callback: `{url}`")
-        return "\n".join(lines)
-    return f"`{url}`"
+    return client_class(provider).declaration.webhook_setup(url)
 
 
 class PbxWebhook:

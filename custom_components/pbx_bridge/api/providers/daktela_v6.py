@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 import json
 import time
 from typing import Any, ClassVar
@@ -44,13 +44,13 @@ import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    ConnectionField,
     HttpResponse,
     PbxClient,
     national_or_international,
     parse_int,
     read_json,
 )
+from ..declaration import ConnectionField, OptionField, ProviderDeclaration
 from ..errors import (
     PbxAuthError,
     PbxInvalidInput,
@@ -178,35 +178,52 @@ def _records(result: object) -> tuple[list[Json], int | None]:
     return data, parse_int(result.get("total"))
 
 
+def webhook_setup(url: str) -> str:
+    """Where to put our URL and what body to send: Events -> HTTP request action (§6)."""
+    return (
+        f"Manage -> Settings -> Events: for call_create, call_answer and call_close add an "
+        f"HTTP request action, method POST, URL `{url}`, header Content-Type "
+        f"`application/json`, body `{WEBHOOK_TEMPLATE}`"
+    )
+
+
 class DaktelaV6Client(PbxClient):
     """A Daktela v6 instance (`https://NAME.daktela.com`)."""
 
-    provider = "daktela_v6"
-    title = "Daktela v6"
+    declaration = ProviderDeclaration(
+        provider="daktela_v6",
+        title="Daktela v6",
+        connection_fields=(
+            ConnectionField("base_url", is_url=True),
+            ConnectionField("username", required=False),
+            ConnectionField("password", secret=True, required=False),
+            ConnectionField("access_token", secret=True, required=False),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.AGENTS,
+                Capability.QUEUES,
+                Capability.QUEUE_LOGIN,
+                Capability.SIP_REGISTRATIONS,
+                Capability.ACTIVE_CALLS,
+                Capability.MISSED_CALLS,
+                Capability.DIAL,
+                Capability.CALL_WEBHOOK,
+            }
+        ),
+        # Outgoing queue click-to-call goes through (its number, e.g. 2000; default: the
+        # first queue of direction "out").
+        options=(OptionField(key=OPTION_OUTGOING_QUEUE, pattern="[0-9A-Za-z_-]+"),),
+        # Daktela's Events HTTP-request action posts JSON (or a form, §6).
+        webhook_methods=frozenset({"POST"}),
+        webhook_setup=webhook_setup,
+        redact_keys=frozenset({"username"}),
+        # Calls are pushed; agents are not, and a poll costs three requests.
+        poll_interval=timedelta(seconds=20),
+    )
     default_base_url = "https://my.daktela.com"
-    connection_fields = (
-        ConnectionField("base_url", is_url=True),
-        ConnectionField("username", required=False),
-        ConnectionField("password", secret=True, required=False),
-        ConnectionField("access_token", secret=True, required=False),
-    )
-    capabilities = frozenset(
-        {
-            Capability.AGENTS,
-            Capability.QUEUES,
-            Capability.QUEUE_LOGIN,
-            Capability.SIP_REGISTRATIONS,
-            Capability.ACTIVE_CALLS,
-            Capability.MISSED_CALLS,
-            Capability.DIAL,
-            Capability.CALL_WEBHOOK,
-        }
-    )
-    # Daktela's Events HTTP-request action posts JSON (or a form, §6).
-    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     # 403 is a missing permission here (§2), not rejected credentials.
     auth_failure_statuses: ClassVar[frozenset[int]] = frozenset({401})
-    default_country_code = "420"
 
     def __init__(
         self,

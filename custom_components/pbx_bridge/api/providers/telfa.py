@@ -17,18 +17,24 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import re
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 from ..client import (
-    OPTION_SMS_SENDER,
-    ConnectionField,
     HttpResponse,
     PbxClient,
     national_or_international,
     parse_int,
     read_json,
+)
+from ..declaration import (
+    OPTION_SMS_SENDER,
+    OPTION_WEBHOOK_TARGETS,
+    ConnectionField,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
 )
 from ..errors import PbxError, PbxInvalidInput, PbxResponseError
 from ..models import (
@@ -60,8 +66,10 @@ from ..models import (
 
 # Options: the number ids whose hooks we register on (default: every number of the account),
 # and how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first).
-OPTION_HOOK_NUMBERS = "hook_numbers"
+OPTION_HOOK_NUMBERS = OPTION_WEBHOOK_TARGETS
 OPTION_DIAL_METHOD = "dial_method"
+
+TELFA_URL = "https://telfa.cz"
 
 PRAGUE = ZoneInfo("Europe/Prague")
 HOOK_NAMES = (
@@ -257,35 +265,47 @@ def _id(value: object) -> str | None:
     return None if isinstance(value, bool) else _text(value)
 
 
+def webhook_setup(url: str) -> str:
+    """The hook fields of a number that get the webhook URL (docs: "Čísla a jejich webhooky")."""
+    return "\n".join(f"`{hook}_url`: `{url}`" for hook in HOOK_NAMES)
+
+
 class TelfaClient(PbxClient):
     """A Telfa account, by an `api_key` of one of its users."""
 
-    provider = "telfa"
-    title = "Telfa"
-    default_base_url = "https://telfa.cz"
-    connection_fields = (
-        ConnectionField("api_key", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="telfa",
+        title="Telfa",
+        connection_fields=(
+            ConnectionField("api_key", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=TELFA_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.QUEUES,
+                Capability.ACTIVE_CALLS,
+                Capability.MISSED_CALLS,
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.TRANSFER,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.CALL_WEBHOOK,
+                Capability.SMS_WEBHOOK,
+                Capability.REGISTER_WEBHOOK,
+            }
+        ),
+        options=(
+            OptionField(key=OPTION_HOOK_NUMBERS, kind=OptionKind.WEBHOOK_TARGETS, pattern="[0-9]+"),
+        ),
+        webhook_methods=frozenset({"POST"}),
+        webhook_setup=webhook_setup,
+        # Calls and SMS are pushed; a refresh costs a request per call group.
+        poll_interval=timedelta(seconds=60),
     )
-    capabilities = frozenset(
-        {
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.QUEUES,
-            Capability.ACTIVE_CALLS,
-            Capability.MISSED_CALLS,
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.TRANSFER,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.CALL_WEBHOOK,
-            Capability.SMS_WEBHOOK,
-            Capability.REGISTER_WEBHOOK,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
-    default_country_code = "420"
+    default_base_url = TELFA_URL
 
     _account: AccountInfo | None = None
 
