@@ -81,6 +81,8 @@ SUPPORTED = {
         "queue_login",
         "queue_logout",
     },
+    # Queue logout shares the queue-login capability; the client refuses it (unconfirmed).
+    "daktela_v6": {"dial", "queue_login", "queue_logout"},
     "odorik": {"dial", "send_sms", "hangup"},
     "yemot": {"dial", "send_sms", "announce", "agent_pause", "agent_unpause", "queue_kick"},
     "voipsun": {

@@ -92,10 +92,10 @@ def token_config(running: RunningSimulator) -> dict[str, str]:
 def test_declarations() -> None:
     assert client_class("daktela_v6") is DaktelaV6Client
     fields = {f.key: f for f in DaktelaV6Client.connection_fields}
-    assert set(fields) == {"base_url", "username", "password", "access_token"}
+    assert set(fields) == {"base_url", "login", "password", "access_token"}
     assert fields["password"].secret
     assert fields["access_token"].secret
-    assert not fields["username"].secret
+    assert not fields["login"].secret
     assert DaktelaV6Client.webhook_methods == {"POST"}
     assert DaktelaV6Client.auth_failure_statuses == {401}
     # What the digest marks NOT CONFIRMED is not declared.
@@ -255,6 +255,8 @@ async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.Client
         *(q.name for q in state.queues.values()),
         "Outbound",
     }
+    first_queue = snapshot.queues[str(v6(pbx_simulator).queue_name(state.queues["1"]))]
+    assert (first_queue.completed, first_queue.abandoned) == (1, 1)  # answered, missed
     (live,) = snapshot.calls.values()
     assert live.call_id == call.id
     assert live.direction is CallDirection.INCOMING
@@ -360,7 +362,7 @@ async def test_documented_login_answer(
 ) -> None:
     url, answers = doc_server
     answers.update(login=(FIXTURES / "login_response.json").read_bytes(), whoim=b'{"error": []}')
-    client = DaktelaV6Client(session, {"base_url": url, "username": "u", "password": "p"})
+    client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
     await client.async_validate()
     # The documented expiry lies in the past: the next request logs in first.
     await client.async_validate()

@@ -103,7 +103,7 @@ class DaktelaV6Sim(BaseProviderSim):
 
     def demo_credentials(self) -> dict[str, str]:
         """Log in with user name and password (the static token is the other way)."""
-        return {"username": self.credentials["username"], "password": self.credentials["password"]}
+        return {"login": self.credentials["username"], "password": self.credentials["password"]}
 
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/v6/{endpoint}.json", self._handle)

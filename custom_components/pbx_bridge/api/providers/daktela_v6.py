@@ -89,7 +89,9 @@ DEFAULT_TOKEN_LIFETIME = 3600.0
 TOKEN_REFRESH_MARGIN = 60.0
 USERS_MAX_AGE = 60.0  # seconds: `users` changes rarely (§7)
 CATALOGUE_MAX_AGE = 3600.0  # seconds: `queues` and `pauses` (§7)
-RECENT_CALLS = 200  # today's newest calls read each poll (§7)
+# Today's newest calls read each poll (§7); where that is all of today's, the queues' daily
+# counts follow from them.
+RECENT_CALLS = 500
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 # The administrator's option: the outgoing queue click-to-call dials through (§5).
@@ -195,7 +197,7 @@ class DaktelaV6Client(PbxClient):
         title="Daktela v6",
         connection_fields=(
             ConnectionField("base_url", is_url=True),
-            ConnectionField("username", required=False),
+            ConnectionField("login", required=False),
             ConnectionField("password", secret=True, required=False),
             ConnectionField("access_token", secret=True, required=False),
         ),
@@ -217,7 +219,7 @@ class DaktelaV6Client(PbxClient):
         # Daktela's Events HTTP-request action posts JSON (or a form, §6).
         webhook_methods=frozenset({"POST"}),
         webhook_setup=webhook_setup,
-        redact_keys=frozenset({"username"}),
+        redact_keys=frozenset({"login"}),
         # Calls are pushed; agents are not, and a poll costs three requests.
         poll_interval=timedelta(seconds=20),
     )
@@ -236,7 +238,7 @@ class DaktelaV6Client(PbxClient):
         super().__init__(session, config, options=options, timeout=timeout)
         # Users may paste the API's own address (§1).
         self.base_url = self.base_url.removesuffix(API_PATH)
-        self._username = self._config.get("username", "").strip()
+        self._username = self._config.get("login", "").strip()
         self._password = self._config.get("password", "")
         self._static_token = self._config.get("access_token", "").strip()
         self._token: str | None = self._static_token or None
@@ -394,7 +396,7 @@ class DaktelaV6Client(PbxClient):
 
     def _account(self) -> AccountInfo:
         host = (urlsplit(self.base_url).netloc or self.base_url).lower()
-        return AccountInfo(host, f"Daktela {host}")
+        return AccountInfo(host, f"Daktela v6 {host}")
 
     async def async_fetch_snapshot(self) -> Snapshot:
         """Three requests a poll, `users` a minute and the catalogues an hour (§7)."""
@@ -421,7 +423,7 @@ class DaktelaV6Client(PbxClient):
         }
         today = {"filter[field]": "call_time", "filter[operator]": "gte"}
         today["filter[value]"] = self._midnight()
-        recent, _ = _records(
+        recent, calls_today = _records(
             self._result(
                 await self._api(
                     "GET",
@@ -441,7 +443,7 @@ class DaktelaV6Client(PbxClient):
         return Snapshot(
             account=self._account(),
             agents=agents,
-            queues=self._read_queues(),
+            queues=self._read_queues(recent if calls_today == len(recent) else None),
             registrations=self._read_registrations(sessions),
             calls=self._read_calls(recent, sessions),
             missed_calls_today=missed,
@@ -530,13 +532,28 @@ class DaktelaV6Client(PbxClient):
             )
         return agents
 
-    def _read_queues(self) -> dict[str, Queue]:
+    def _read_queues(self, calls_today: list[Json] | None) -> dict[str, Queue]:
+        """The catalogue; answered and missed calls of today where every one was read."""
+        completed: dict[str, int] = {}
+        abandoned: dict[str, int] = {}
+        for call in calls_today or ():
+            if queue_id := _name(call.get("id_queue")):
+                if call.get("answered"):
+                    completed[queue_id] = completed.get(queue_id, 0) + 1
+                elif call.get("missed_call") is not None:
+                    abandoned[queue_id] = abandoned.get(queue_id, 0) + 1
+        counted = calls_today is not None
         queues: dict[str, Queue] = {}
         for row in self._queues:
             queue_id = _name(row)
             if queue_id is None or row.get("deleted") or str(row.get("deactivated")) == "1":
                 continue
-            queues[queue_id] = Queue(queue_id=queue_id, name=_text(row.get("title")) or queue_id)
+            queues[queue_id] = Queue(
+                queue_id=queue_id,
+                name=_text(row.get("title")) or queue_id,
+                completed=completed.get(queue_id, 0) if counted else None,
+                abandoned=abandoned.get(queue_id, 0) if counted else None,
+            )
         return queues
 
     def _read_registrations(self, sessions: Mapping[str, Json]) -> dict[str, SipRegistration]:
