@@ -13,8 +13,9 @@ from typing import Any
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
 
-from custom_components.pbx_bridge import select
+from custom_components.pbx_bridge import repairs, select
 from custom_components.pbx_bridge.api import PROVIDERS, OptionField, OptionKind
+from custom_components.pbx_bridge.api.models import ProblemKind
 from custom_components.pbx_bridge.binary_sensor import REGISTERED
 from custom_components.pbx_bridge.device_trigger import TRIGGER_TYPES
 from custom_components.pbx_bridge.events import CALL_EVENT_TYPES, SMS_EVENT_TYPES
@@ -348,4 +349,22 @@ def test_strings_have_only_known_sections() -> None:
         "exceptions",
         "services",
         "device_automation",
+        "issues",
     }
+
+
+def test_issues_match_the_code() -> None:
+    """Every repair issue the integration raises is translated, with the fixable one a flow."""
+    assert set(STRINGS["issues"]) == {
+        repairs.ISSUE_NO_REACHABLE_URL,
+        repairs.ISSUE_REGISTRATION_FAILED,
+        repairs.ISSUE_MISSING_PERMISSION,
+        *(kind.value for kind in ProblemKind),
+    }
+    fixable = STRINGS["issues"][repairs.ISSUE_REGISTRATION_FAILED]
+    assert set(fixable) == {"title", "fix_flow"}
+    assert set(fixable["fix_flow"]["step"]) == {"confirm"}
+    for key, issue in STRINGS["issues"].items():
+        if key != repairs.ISSUE_REGISTRATION_FAILED:
+            assert set(issue) == {"title", "description"}, key
+        assert "{account}" in json.dumps(issue), key

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 
 
 class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
-    """Polls `async_fetch_snapshot`; webhooks push snapshots through `async_set_updated_data`."""
+    """Polls `async_fetch_snapshot` on a schedule that webhooks never move.
+
+    Webhook effects are laid over the polled data by the event hub's `PushOverlay` until
+    the next poll replaces them; they never go through `async_set_updated_data`.
+    """
 
     config_entry: PbxConfigEntry
 

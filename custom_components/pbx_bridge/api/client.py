@@ -303,13 +303,21 @@ class PbxClient(ABC):
         """
         return items
 
-    async def async_resolve_webhook_items(self, items: list[WebhookItem]) -> list[WebhookItem]:
-        """Fill in what a webhook names only indirectly (an agent by login, say).
+    def webhook_names_to_look_up(self, items: list[WebhookItem]) -> frozenset[str]:
+        """What `resolve_webhook_items` left unresolved in `items` and the provider could
+        tell: not asked about within the remembered period, nor being asked about now.
 
-        Called after `parse_webhook`; may read the provider, never fails: what it cannot
-        resolve stays as the webhook said it.
+        Pure; `async_look_up_webhook_names` asks, in the background.
         """
-        return items
+        return frozenset()
+
+    async def async_look_up_webhook_names(self, names: frozenset[str]) -> None:
+        """Ask the provider about `names` and remember every answer, failures included,
+        for a bounded time: later webhooks resolve them in `resolve_webhook_items`.
+
+        Runs in the background, never while a webhook request waits; never fails.
+        """
+        return  # the base class resolves nothing and so never asks
 
     async def async_webhook_targets(self) -> dict[str, str]:
         """Where `async_register_webhook` can put a URL: id -> label (Telfa's numbers).
