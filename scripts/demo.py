@@ -8,6 +8,8 @@ listen on 127.0.0.1:PORT.
 config flow (REST API), skipping providers that already have one; sets each entry's options
 as a user would (the webhook registered at Telfa and Daktela), puts the webhook address into
 the simulated Daktela dialplan hooks, and makes the call-centre dashboard the default one.
+`dashboard URL`: (re)generates the call-centre dashboard for the PBX Bridge accounts of the
+Home Assistant at URL (log in with a long-lived access token in `HA_TOKEN`).
 Exits non-zero with a message saying what failed.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from importlib import metadata
 import json
+import os
 from pathlib import Path
 import re
 import subprocess
@@ -512,6 +515,17 @@ async def add_entries(url: str, sim_url: str) -> None:
         await DemoSetup(session, url, sim_url).run()
 
 
+async def install_dashboard(url: str, token: str | None = None) -> None:
+    """(Re)generate the call-centre dashboard for the PBX Bridge accounts at `url`.
+
+    With a long-lived access token (`HA_TOKEN`) this works on any Home Assistant.
+    """
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        setup = DemoSetup(session, url, "")
+        setup.headers = {"Authorization": f"Bearer {token or await access_token(session, url)}"}
+        await setup.install_dashboard(regenerate=True)
+
+
 def main() -> None:
     try:
         match sys.argv[1:]:
@@ -521,6 +535,8 @@ def main() -> None:
                 prepare(Path(config_dir), int(port))
             case ["entries", url, sim_url]:
                 asyncio.run(add_entries(url, sim_url))
+            case ["dashboard", url]:
+                asyncio.run(install_dashboard(url, os.environ.get("HA_TOKEN")))
             case _:
                 sys.exit(__doc__)
     except (DemoError, aiohttp.ClientError, TimeoutError) as err:

@@ -46,7 +46,6 @@ from ..client import (
     DEFAULT_TIMEOUT,
     HttpResponse,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
@@ -78,6 +77,7 @@ from ..models import (
     WebhookItem,
     WebhookRequest,
 )
+from ..numbers import CZECH_NUMBERS
 
 API_PATH = "/api/v6"
 PAGE_SIZE = 1000  # the largest `take` the API serves (§3)
@@ -222,6 +222,7 @@ class DaktelaV6Client(PbxClient):
         redact_keys=frozenset({"login"}),
         # Calls are pushed; agents are not, and a poll costs three requests.
         poll_interval=timedelta(seconds=20),
+        number_plan=CZECH_NUMBERS,
     )
     default_base_url = "https://my.daktela.com"
     # 403 is a missing permission here (§2), not rejected credentials.
@@ -251,10 +252,6 @@ class DaktelaV6Client(PbxClient):
         self._pauses: dict[str, Json] = {}
         self._catalogues_read = -float("inf")
         self._last_caller: str | None = None
-
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420603927227` -> `603927227`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
 
     # --- transport ---------------------------------------------------------------------
 
@@ -589,8 +586,8 @@ class DaktelaV6Client(PbxClient):
             if call_id is None or call_id not in live:
                 continue
             direction = DIRECTIONS.get(str(row.get("direction") or ""), CallDirection.UNKNOWN)
-            partner = self._number(row.get("clid"))
-            local = self._number(row.get("did"))
+            partner = CZECH_NUMBERS.read(row.get("clid"))
+            local = CZECH_NUMBERS.read(row.get("did"))
             incoming = direction is CallDirection.INCOMING
             calls[call_id] = Call(
                 call_id=call_id,
@@ -607,20 +604,10 @@ class DaktelaV6Client(PbxClient):
     def _read_last_caller(self, rows: list[Json]) -> str | None:
         """The newest incoming caller of today; earlier days' stays until a newer one."""
         for row in rows:  # newest first
-            if row.get("direction") == "in" and (caller := self._number(row.get("clid"))):
+            if row.get("direction") == "in" and (caller := CZECH_NUMBERS.read(row.get("clid"))):
                 self._last_caller = caller
                 break
         return self._last_caller
-
-    def _number(self, value: object) -> str | None:
-        text = _text(value)
-        if text is None:
-            return None
-        if text.startswith("00") and text[2:].isdigit():
-            return "+" + text[2:]
-        if len(text) == 9 and text.isdigit() and text[0] != "0":
-            return f"+{self.default_country_code}{text}"
-        return text
 
     # --- actions -------------------------------------------------------------------------
 
@@ -706,8 +693,8 @@ class DaktelaV6Client(PbxClient):
             if direction is CallDirection.OUTGOING
             else CallEventType.INCOMING
         )
-        partner = self._number(fields.get("caller"))
-        local = self._number(fields.get("callee"))
+        partner = CZECH_NUMBERS.read(fields.get("caller"))
+        local = CZECH_NUMBERS.read(fields.get("callee"))
         outgoing = direction is CallDirection.OUTGOING
         return [
             CallEvent(
