@@ -211,6 +211,12 @@ class PbxClient(ABC):
         # A user may have written credentials into the URL (http://user:pass@pbx).
         return f"<{type(self).__name__} {URL(self.base_url).with_user(None)}>"
 
+    @property
+    def admin_url(self) -> str:
+        """The provider's administration page for this account (never with credentials)."""
+        address = URL(self.base_url)
+        return str(address.with_user(None).with_path(self.declaration.admin_path).with_query(None))
+
     def supports(self, capability: Capability) -> bool:
         """Whether this provider offers `capability`."""
         return capability in self.capabilities
