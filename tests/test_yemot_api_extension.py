@@ -47,8 +47,9 @@ async def test_api_extension_call_through_the_webhook(
     assert await answer.text() == "go_to_folder=/5"  # back where the call came from
     assert answer.content_type == "text/plain"
     await hass.async_block_till_done()
-    (incoming,) = events
+    incoming, answered = events
     assert incoming.data["type"] == "incoming"
+    assert answered.data["type"] == "answered"  # by Yemot's IVR: the hangup is no missed call
     assert incoming.data["call_id"] == "f6657b78a2f35d6d04dd203400828362"
     assert incoming.data["caller"] == "+972541234567"
 
@@ -60,7 +61,7 @@ async def test_api_extension_call_through_the_webhook(
     assert hangup.status == 200
     assert await hangup.text() == ""
     await hass.async_block_till_done()
-    assert [event.data["type"] for event in events][:2] == ["incoming", "hangup"]
+    assert [event.data["type"] for event in events] == ["incoming", "answered", "hangup"]
     # No provider request while a webhook request waits.
     assert len(pbx_simulator.sim.requests_for("yemot")) == polls
 
