@@ -116,6 +116,11 @@ class DaktelaV6Sim(BaseProviderSim):
         self.automation_url = url
         self.automation_secret = secret
 
+    def set_admin_hook(self, settings: dict[str, Any]) -> None:
+        """`{"url": …, "secret": …}`: the HTTP-request action's URL and secret header."""
+        url, secret = settings.get("url"), settings.get("secret")
+        self.set_automation(str(url) if url else None, str(secret) if secret else None)
+
     # --- transport ----------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
