@@ -17,7 +17,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.errors import PbxError
 from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
-from custom_components.pbx_bridge.api.providers.yemot import OPTION_QUEUE_PATHS
+from custom_components.pbx_bridge.api.providers.yemot import (
+    OPTION_API_RETURN_FOLDER,
+    OPTION_QUEUE_PATHS,
+)
 from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_DEFAULT_DIAL_SOURCE,
@@ -334,6 +337,8 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_DEFAULT_DIAL_SOURCE,
         CONF_SMS_SENDER,
         CONF_SMS_RECIPIENTS,
+        CONF_WEBHOOK_SECRET,  # the API extension pushes calls
+        OPTION_API_RETURN_FOLDER,
     },
     "voipsun": {
         "queue_names",

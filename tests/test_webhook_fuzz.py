@@ -68,6 +68,10 @@ DAKTELA_VALUES = (
     "",
     "1.2",
     LONG_NUMBER,
+    "f6657b78a2f35d6d04dd203400828362",  # a Yemot ApiCallId
+    "5/1",
+    "yes",
+    "1701424800",
 )
 HEADER_NAMES = ("Content-Type", "User-Agent", "X-Webhook-Secret", "Accept", "X-Anything")
 CONTENT_TYPES = ("application/xml", "application/json", "text/plain", "text/xml; charset=utf-8")
@@ -131,6 +135,8 @@ DAKTELA_HOOKS = (
     ("callid", "dnd"),
     ("callerId", "calleeId", "line", "idcall", "action"),
     ("number", "message", "id", "direction"),
+    # Yemot's API extension (README: Yemot API extension).
+    ("ApiCallId", "ApiPhone", "ApiDID", "ApiRealDID", "ApiExtension", "ApiTime", "hangup"),
 )
 query_values = st.one_of(st.sampled_from(DAKTELA_VALUES), st.text(max_size=40))
 

@@ -52,7 +52,6 @@ from custom_components.pbx_bridge.api.providers.voipsun import (
     VoipsunClient,
     line_params,
     parse_answer,
-    to_e164,
 )
 from custom_components.pbx_bridge.api.registry import client_class
 from pbx_simulator.faults import Fault, FaultKind
@@ -157,12 +156,6 @@ async def test_numbers_and_account(session: aiohttp.ClientSession) -> None:
     assert client.base_url == "http://pbx.example.com"
     assert client._account().account_id == "pbx.example.com"
     assert "p4ss" not in repr(client)
-    assert to_e164("800123456") == "+420800123456"
-    assert to_e164("00421900123456") == "+421900123456"
-    assert to_e164("000") == "000"
-    assert to_e164("555") == "555"
-    assert to_e164("") is None
-    assert to_e164(None) is None
 
 
 @pytest.mark.parametrize("base_url", ["", "http://", "http://host:port"])

@@ -35,7 +35,6 @@ import aiohttp
 from ..client import (
     DEFAULT_TIMEOUT,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
@@ -62,6 +61,7 @@ from ..models import (
     SipRegistration,
     Snapshot,
 )
+from ..numbers import CZECH_NUMBERS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,18 +132,6 @@ UNKNOWN_AGE_GAP = 1 << 31
 type Json = dict[str, Any]
 
 
-def to_e164(number: object) -> str | None:
-    """A number as the PBX writes it (`800123456`, `00421…`) in E.164; extensions unchanged."""
-    text = str(number).strip() if number is not None else ""
-    if not text:
-        return None
-    if text.startswith("00") and len(text) > 6 and text[2:].isdigit():
-        return "+" + text[2:]
-    if len(text) == 9 and text.isdigit() and not text.startswith("0"):
-        return "+420" + text
-    return text
-
-
 def parse_answer(body: bytes) -> Json | None:
     """The JSON object of an answer, tolerating agentstatus' documented colon; else None."""
     text = body.decode("utf-8", errors="replace").strip()
@@ -197,7 +185,7 @@ def line_params(line: str) -> dict[str, str]:
             return {param: value}
     else:
         if line.startswith("+") and line[1:].isdigit():
-            return {"srcExtenPublicNum": national_or_international(line, "420")}
+            return {"srcExtenPublicNum": CZECH_NUMBERS.write(line)}
         number, at, dialplan = (part.strip() for part in line.partition("@"))
         if number and (dialplan or not at):
             return {"srcExtenInternalNum": number} | ({"dialplanName": dialplan} if at else {})
@@ -267,6 +255,7 @@ class VoipsunClient(PbxClient):
             OptionField(key=OPTION_QUEUE_PENALTY, pattern="[0-9]{1,4}", default=DEFAULT_PENALTY),
         ),
         redact_keys=frozenset({"username"}),
+        number_plan=CZECH_NUMBERS,
         # No push: calls come from polling the PBX, on the premises and cheap to ask.
         poll_interval=timedelta(seconds=15),
     )
@@ -298,10 +287,6 @@ class VoipsunClient(PbxClient):
         # Agents in no queue, by agentstatus: the last answer, and who is asked next.
         self._agent_status: dict[str, Agent] = {}
         self._status_turn = 0
-
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420800123456` -> `800123456`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
 
     # --- transport --------------------------------------------------------------------
 
@@ -536,8 +521,8 @@ class VoipsunClient(PbxClient):
                     on_trunk=row.get("sourceType") == "trunk",
                     direction=direction,
                     state=CHANNEL_STATES.get(str(row.get("status", "")).lower(), CallState.UNKNOWN),
-                    src=to_e164(row.get("src")),
-                    dst=to_e164(row.get("dst")),
+                    src=CZECH_NUMBERS.read(row.get("src")),
+                    dst=CZECH_NUMBERS.read(row.get("dst")),
                     duration=parse_int(row.get("duration")),
                 )
             )
@@ -577,7 +562,7 @@ class VoipsunClient(PbxClient):
         for waiter in waiters:
             # A waiter may name its own (Local) channel: its call is found by the caller then.
             call_id = channels.get(_text(waiter.get("channel")) or "") or by_caller.get(
-                to_e164(waiter.get("callerIdNum")) or ""
+                CZECH_NUMBERS.read(waiter.get("callerIdNum")) or ""
             )
             if call_id is not None and (call := calls[call_id]).agent_id is None:
                 calls[call_id] = replace(
