@@ -241,7 +241,7 @@ class OdorikClient(PbxClient):
         """An incoming call names the last caller; unanswered today, it is a missed call."""
         if row.get("direction") != "in":
             return
-        caller = _to_e164(row.get("source_number"))
+        caller = ODORIK_NUMBERS.read(row.get("source_number"))
         if caller is not None:
             self._last_caller = caller
         when = _time(row.get("date"))
