@@ -89,15 +89,22 @@ def parse_retry_after(value: str | None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def read_json(body: bytes | str) -> Any:
+def read_json(body: bytes | str, *, ignore_after: str = "") -> Any:
     """Parse a JSON answer or webhook body; `ValueError` for anything unreadable.
 
-    Nesting too deep for the parser (a RecursionError) is unreadable too.
+    `ignore_after`: characters that may stray after a complete value (Daktela's documented
+    CreateCall answer ends in one `}` too many). Nesting too deep for the parser (a
+    RecursionError) is unreadable too.
     """
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    text = text.lstrip("\ufeff").strip()
     try:
-        return json.loads(body)
+        value, end = json.JSONDecoder().raw_decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if text[end:].strip(ignore_after + " \t\r\n"):
+        raise ValueError("data after the JSON value")
+    return value
 
 
 def parse_int(value: object) -> int | None:
@@ -109,19 +116,6 @@ def parse_int(value: object) -> int | None:
     if isinstance(value, str) and _INTEGER.fullmatch(value := value.strip()):
         return int(value)
     return None
-
-
-def national_or_international(e164: str, country_code: str, trunk_prefix: str = "") -> str:
-    """Write an E.164 number nationally within `country_code`, as `00<cc>…` otherwise.
-
-    `+420777123456` -> `777123456` (trunk prefix ""), `+972501234567` -> `0501234567`
-    (trunk prefix "0"), `+421…` -> `00421…`; anything not E.164 stays as it is.
-    """
-    if e164.startswith(f"+{country_code}"):
-        return trunk_prefix + e164[1 + len(country_code) :]
-    if e164.startswith("+"):
-        return "00" + e164[1:]
-    return e164
 
 
 class _DroppedAfterSendingError(aiohttp.ClientError):
@@ -164,6 +158,9 @@ class PbxClient(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     webhook_methods: ClassVar[frozenset[str]]
     default_country_code: ClassVar[str]
+    # HTTP statuses that mean the credentials were rejected (some APIs answer 403 for a
+    # missing permission instead, which new credentials would not fix).
+    auth_failure_statuses: ClassVar[frozenset[int]] = frozenset({401, 403})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -173,7 +170,7 @@ class PbxClient(ABC):
             cls.connection_fields = declaration.connection_fields
             cls.capabilities = declaration.capabilities
             cls.webhook_methods = declaration.webhook_methods
-            cls.default_country_code = declaration.default_country_code
+            cls.default_country_code = declaration.number_plan.country_code
 
     def __init__(
         self,
@@ -213,6 +210,12 @@ class PbxClient(ABC):
     def __repr__(self) -> str:
         # A user may have written credentials into the URL (http://user:pass@pbx).
         return f"<{type(self).__name__} {URL(self.base_url).with_user(None)}>"
+
+    @property
+    def admin_url(self) -> str:
+        """The provider's administration page for this account (never with credentials)."""
+        address = URL(self.base_url)
+        return str(address.with_user(None).with_path(self.declaration.admin_path).with_query(None))
 
     def supports(self, capability: Capability) -> bool:
         """Whether this provider offers `capability`."""
@@ -338,7 +341,7 @@ class PbxClient(ABC):
 
     def format_number(self, e164: str) -> str:
         """Write an E.164 number (`+420…`) the way the provider's API expects it."""
-        return e164
+        return self.declaration.number_plan.write(e164)
 
     # --- HTTP ---------------------------------------------------------------
 
@@ -415,7 +418,7 @@ class PbxClient(ABC):
             raise PbxConnectionError(f"Cannot reach {self.title} ({type(err).__name__})") from None
         if len(body) > MAX_RESPONSE_BYTES:
             raise PbxConnectionError(f"{self.title} sent a response that is too large")
-        if status in (401, 403):
+        if status in self.auth_failure_statuses:
             raise PbxAuthError(f"{self.title} rejected the credentials (HTTP {status})")
         if status == 429:
             raise PbxRateLimitError(

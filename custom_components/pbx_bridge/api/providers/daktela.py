@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 import hashlib
-import json
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -28,8 +27,8 @@ import aiohttp
 from ..client import (
     DEFAULT_TIMEOUT,
     PbxClient,
-    national_or_international,
     parse_int,
+    read_json,
 )
 from ..declaration import OPTION_SMS_SENDER, ConnectionField, ProviderDeclaration
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
@@ -62,9 +61,13 @@ from ..models import (
     WebhookItem,
     WebhookRequest,
 )
+from ..numbers import CZECH_NUMBERS
 
 PRAGUE = ZoneInfo("Europe/Prague")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The documented CreateCall answer ends in one `}` too many: stray closing brackets after a
+# complete value are ignored.
+STRAY_AFTER_JSON = "}]"
 # GetUser's answer to a token that belongs to nobody.
 UNKNOWN_USER = "uživatel neexistuje"
 # Pauses the PBX sets by itself (after a call, for idling): not for choosing.
@@ -96,40 +99,6 @@ HOOK_EVENTS = {
 }
 
 type Json = dict[str, Any]
-
-
-def read_json(body: bytes) -> Any:
-    """Parse a JSON answer, tolerating what Daktela really sends after the value.
-
-    The documented CreateCall answer ends in one `}` too many; stray closing brackets after a
-    complete value are ignored. Anything else unreadable (nested too deeply included)
-    raises `ValueError`.
-    """
-    text = body.decode("utf-8").lstrip("\ufeff").strip()
-    try:
-        value, end = json.JSONDecoder().raw_decode(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    if text[end:].strip("}] \t\r\n"):
-        raise ValueError("data after the JSON value")
-    return value
-
-
-def to_e164(number: object) -> str | None:
-    """A number as Daktela writes it (`603927227`, `00420…`, `+420…`) in E.164.
-
-    Extensions and other short numbers stay as they are.
-    """
-    text = str(number).strip() if number is not None else ""
-    if not text:
-        return None
-    if text.startswith("+"):
-        return text
-    if text.startswith("00") and text[2:].isdigit():
-        return "+" + text[2:]
-    if len(text) == 9 and text.isdigit() and text[0] != "0":
-        return "+420" + text
-    return text
 
 
 def _text(value: object) -> str | None:
@@ -186,6 +155,9 @@ class DaktelaClient(PbxClient):
     """A Daktela instance (`https://NAME.daktela.com`), by access token or login + password."""
 
     declaration = ProviderDeclaration(
+        # CreateCall starts from a user login (the agent id) or an extension (the line id).
+        agent_dial_source=DialSourceKind.USER,
+        line_dial_source=DialSourceKind.EXTENSION,
         provider="daktela",
         title="Daktela",
         connection_fields=(
@@ -220,6 +192,7 @@ class DaktelaClient(PbxClient):
         webhook_methods=frozenset({"GET"}),
         webhook_setup=webhook_setup,
         redact_keys=frozenset({"login"}),
+        number_plan=CZECH_NUMBERS,
         # Calls are pushed; agent states are not, and a refresh costs a fixed few requests.
         poll_interval=timedelta(seconds=30),
     )
@@ -249,10 +222,6 @@ class DaktelaClient(PbxClient):
         self._pauses: dict[str, str] = {}  # pause title -> pause id
         self._call_owners: dict[str, str] = {}  # call id -> login of the agent on it
 
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420603927227` -> `603927227`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
-
     # --- transport --------------------------------------------------------------------
 
     async def _action(
@@ -276,7 +245,7 @@ class DaktelaClient(PbxClient):
             once=once,
         )
         try:
-            answer = read_json(response.body)
+            answer = read_json(response.body, ignore_after=STRAY_AFTER_JSON)
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or "status" not in answer:
@@ -374,7 +343,7 @@ class DaktelaClient(PbxClient):
                 logged_in=True,
                 paused=state is AgentState.PAUSED,
                 pause_reason=pause_titles.get(str(row.get("id_pause"))),
-                call_partner=to_e164(calls[0].get("clid")) if calls else None,
+                call_partner=CZECH_NUMBERS.read(calls[0].get("clid")) if calls else None,
                 queue_ids=queue_ids,
             )
         for login, known in self._known_agents.items():
@@ -453,7 +422,7 @@ class DaktelaClient(PbxClient):
             if call_id is None:
                 raise PbxResponseError("Daktela sent a call without an id")
             incoming = row.get("direction") == "in"
-            partner = to_e164(row.get("clid"))
+            partner = CZECH_NUMBERS.read(row.get("clid"))
             users = row.get("users")
             agent_number = _text(row.get("agent")) or (
                 _text(users[0]) if isinstance(users, list) and users else None
@@ -716,8 +685,8 @@ class DaktelaClient(PbxClient):
                     event_type=CallEventType.INCOMING,
                     call_id=_text(query.get("idcall")),
                     direction=CallDirection.INCOMING,
-                    caller=to_e164(query.get("callid")),
-                    callee=to_e164(query.get("dnd")),
+                    caller=CZECH_NUMBERS.read(query.get("callid")),
+                    callee=CZECH_NUMBERS.read(query.get("dnd")),
                     raw=query,
                 )
             ]
@@ -729,8 +698,8 @@ class DaktelaClient(PbxClient):
                 event_type=HOOK_EVENTS[action],
                 call_id=_text(query.get("idcall")),
                 direction=CallDirection.INCOMING if incoming else CallDirection.OUTGOING,
-                caller=to_e164(query.get("callerId")),
-                callee=to_e164(query.get("calleeId")),
+                caller=CZECH_NUMBERS.read(query.get("callerId")),
+                callee=CZECH_NUMBERS.read(query.get("calleeId")),
                 line=_text(query.get("line")),
                 raw=query,
             )
@@ -741,7 +710,7 @@ class DaktelaClient(PbxClient):
         direction = query.get("direction", "in").strip().lower()
         if direction not in ("in", "out"):
             raise PbxInvalidInput(f"unknown SMS direction {direction!r}")
-        number = to_e164(query.get("number"))
+        number = CZECH_NUMBERS.read(query.get("number"))
         incoming = direction == "in"
         return SmsMessage(
             sms_id=_text(query.get("id")),
