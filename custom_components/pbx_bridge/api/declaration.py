@@ -120,6 +120,10 @@ class ProviderDeclaration:
     numbers). `poll_interval`: how often the snapshot is read, chosen from what a refresh
     costs at the provider and whether it pushes events (README, "Polling").
     `number_plan`: how the provider writes phone numbers (`numbers.NumberPlan`).
+    `on_premises`: the phone system runs on the user's own server (not a cloud service);
+    `admin_path`: its administration page, on the host of the account's address.
+    `agent_dial_source` / `line_dial_source`: what an agent's or a SIP extension's id is as
+    the source of a dial (None: a call cannot start from that device).
     """
 
     provider: str
@@ -134,6 +138,10 @@ class ProviderDeclaration:
     push_sees_every_call: bool = True
     balance_currency: str | None = None
     redact_keys: frozenset[str] = frozenset()
+    on_premises: bool = False
+    admin_path: str = "/"
+    agent_dial_source: DialSourceKind | None = None
+    line_dial_source: DialSourceKind | None = None
 
     @property
     def all_options(self) -> tuple[OptionField, ...]:
