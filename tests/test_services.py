@@ -74,6 +74,8 @@ SUPPORTED = {
         "queue_login",
         "queue_logout",
     },
+    # Queue logout shares the queue-login capability; the client refuses it (unconfirmed).
+    "daktela_v6": {"dial", "queue_login", "queue_logout"},
     "odorik": {"dial", "send_sms", "hangup"},
     "yemot": {"dial", "send_sms", "announce", "queue_kick"},
     "voipsun": {

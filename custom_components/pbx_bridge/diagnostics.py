@@ -8,10 +8,10 @@ from typing import Any, cast
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import PbxConfigEntry
 from .api import PROVIDERS, ProviderDeclaration
 from .api.declaration import COMMON_OPTIONS
 from .const import CONF_REGISTERED_WEBHOOK, CONF_WEBHOOK_ID
+from .coordinator import PbxConfigEntry
 
 ACCOUNT_ID_MASK = "**ACCOUNT**"
 
@@ -82,9 +82,12 @@ def _without(value: Any, account_id: str) -> Any:
 
 
 def _lists(value: Any) -> Any:
-    """`value` with tuples as lists: redaction only looks into dicts and lists."""
+    """`value` with tuples and sets as lists (sets sorted, so diagnostics are stable):
+    redaction only looks into dicts and lists."""
     if isinstance(value, dict):
         return {key: _lists(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_lists(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return [_lists(item) for item in sorted(value)]
     return value

@@ -15,7 +15,6 @@ from homeassistant.const import MAX_LENGTH_STATE_STATE, PERCENTAGE, EntityCatego
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PbxConfigEntry
 from .api.models import (
     Agent,
     AgentState,
@@ -25,7 +24,7 @@ from .api.models import (
     SipRegistration,
     Snapshot,
 )
-from .coordinator import PbxCoordinator
+from .coordinator import PbxConfigEntry, PbxCoordinator
 from .entity import (
     ObjectKind,
     PbxAgentEntity,

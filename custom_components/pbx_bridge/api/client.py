@@ -158,6 +158,9 @@ class PbxClient(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     webhook_methods: ClassVar[frozenset[str]]
     default_country_code: ClassVar[str]
+    # HTTP statuses that mean the credentials were rejected (some APIs answer 403 for a
+    # missing permission instead, which new credentials would not fix).
+    auth_failure_statuses: ClassVar[frozenset[int]] = frozenset({401, 403})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -415,7 +418,7 @@ class PbxClient(ABC):
             raise PbxConnectionError(f"Cannot reach {self.title} ({type(err).__name__})") from None
         if len(body) > MAX_RESPONSE_BYTES:
             raise PbxConnectionError(f"{self.title} sent a response that is too large")
-        if status in (401, 403):
+        if status in self.auth_failure_statuses:
             raise PbxAuthError(f"{self.title} rejected the credentials (HTTP {status})")
         if status == 429:
             raise PbxRateLimitError(

@@ -15,7 +15,6 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..api.models import (
@@ -27,6 +26,7 @@ from ..api.models import (
     CallState,
     Snapshot,
 )
+from ..coordinator import PbxCoordinator
 from ..entity import ACCOUNT, ObjectKind, signal_pushed
 from .lookup import ObjectLookup
 from .tracking import MAX_REMEMBERED
@@ -41,7 +41,7 @@ class PushOverlay:
         self,
         hass: HomeAssistant,
         entry_id: str,
-        coordinator: DataUpdateCoordinator[Snapshot],
+        coordinator: PbxCoordinator,
         lookup: ObjectLookup,
     ) -> None:
         self.hass = hass
