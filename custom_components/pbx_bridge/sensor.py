@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -58,6 +59,7 @@ class PbxAccountSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Snapshot], float | int | str | None]
     exists_fn: Callable[[Capabilities], bool]
+    attributes_fn: Callable[[Snapshot], dict[str, Any] | None] = lambda _: None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +124,10 @@ ACCOUNT_SENSORS: tuple[PbxAccountSensorDescription, ...] = (
         # Counts today's missed calls and starts again at midnight.
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda snapshot: snapshot.missed_calls_today,
+        # Who called, where the provider lists the missed calls themselves.
+        attributes_fn=lambda snapshot: (
+            {"callers": list(snapshot.missed_callers)} if snapshot.missed_callers else None
+        ),
         exists_fn=lambda capabilities: Capability.MISSED_CALLS in capabilities,
     ),
     PbxAccountSensorDescription(
@@ -329,6 +335,10 @@ class PbxAccountSensor(PbxEntity, SensorEntity):
     def native_value(self) -> float | int | str | None:
         value = self.entity_description.value_fn(self.coordinator.data)
         return _fit_state(value) if isinstance(value, str) else value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        return self.entity_description.attributes_fn(self.coordinator.data)
 
 
 class PbxAgentSensor(PbxAgentEntity, SensorEntity):
