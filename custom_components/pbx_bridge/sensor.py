@@ -38,9 +38,6 @@ from .entity import (
 # Read-only: the coordinator does all the fetching.
 PARALLEL_UPDATES = 0
 
-# The currency a balance is kept in, by the provider's home country calling code.
-CURRENCY_BY_COUNTRY = {"420": "CZK", "972": "ILS"}
-
 type Capabilities = frozenset[Capability]
 
 
@@ -325,9 +322,7 @@ class PbxAccountSensor(PbxEntity, SensorEntity):
         super().__init__(coordinator, description.key)
         self.entity_description = description
         if description.device_class is SensorDeviceClass.MONETARY:
-            self._attr_native_unit_of_measurement = CURRENCY_BY_COUNTRY.get(
-                coordinator.client.default_country_code
-            )
+            self._attr_native_unit_of_measurement = coordinator.client.declaration.balance_currency
 
     @property
     def native_value(self) -> float | int | str | None:

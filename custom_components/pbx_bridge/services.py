@@ -296,7 +296,7 @@ async def _async_dial(
         ring_once=data.get(ATTR_RING_ONCE, False),
     )
     _LOGGER.debug("Dialling %s from %s", number, source)
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_DIAL):
         result = await entry.runtime_data.client.async_dial(request)
     return {ATTR_CALL_ID: result.call_id}
 
@@ -319,7 +319,7 @@ async def async_send_sms(
 ) -> dict[str, Any]:
     """Send one SMS request for E.164 `recipients` (also used by the notify entities)."""
     _LOGGER.debug("Sending an SMS to %s", ", ".join(recipients))
-    with pbx_errors(hass, entry, recipients=len(recipients)):
+    with pbx_errors(hass, entry, SERVICE_SEND_SMS, recipients=len(recipients)):
         result = await entry.runtime_data.client.async_send_sms(
             SmsRequest(recipients=recipients, message=message, sender=sender)
         )
@@ -341,14 +341,14 @@ async def _async_announce(
         repeat=data.get(ATTR_REPEAT),
     )
     _LOGGER.debug("Announcing to %s", number or f"call {request.call_id}")
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_ANNOUNCE):
         result = await entry.runtime_data.client.async_announce(request)
     return {ATTR_CALL_ID: result.call_id}
 
 
 async def _async_hangup(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]) -> None:
     key = next(key for key in HANGUP_TARGETS if key in data)
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_HANGUP):
         await entry.runtime_data.client.async_hangup(
             HangupRequest(kind=HANGUP_TARGETS[key], value=data[key])
         )
@@ -363,7 +363,7 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
             "action_not_supported", provider=client.title, action=f"{SERVICE_TRANSFER} ({field})"
         )
     if target is not TransferTargetKind.NUMBER:
-        with pbx_errors(hass, entry):
+        with pbx_errors(hass, entry, SERVICE_TRANSFER):
             await client.async_transfer(TransferRequest(data[ATTR_CALL_ID], data[field], target))
         return
     try:
@@ -378,7 +378,7 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
                 "reason": str(err),
             },
         ) from err
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_TRANSFER):
         await client.async_transfer(
             TransferRequest(call_id=data[ATTR_CALL_ID], destination=destination)
         )
@@ -387,7 +387,7 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
 async def _async_agent_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_AGENT_LOGIN):
         await entry.runtime_data.client.async_agent_login(
             data[ATTR_AGENT_ID], data.get(ATTR_EXTENSION)
         )
@@ -396,14 +396,14 @@ async def _async_agent_login(
 async def _async_agent_logout(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_AGENT_LOGOUT):
         await entry.runtime_data.client.async_agent_logout(data[ATTR_AGENT_ID])
 
 
 async def _async_agent_pause(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_AGENT_PAUSE):
         await entry.runtime_data.client.async_agent_pause(
             data[ATTR_AGENT_ID], data.get(ATTR_REASON)
         )
@@ -412,14 +412,14 @@ async def _async_agent_pause(
 async def _async_agent_unpause(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_AGENT_UNPAUSE):
         await entry.runtime_data.client.async_agent_unpause(data[ATTR_AGENT_ID])
 
 
 async def _async_queue_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_QUEUE_LOGIN):
         await entry.runtime_data.client.async_queue_login(
             data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID], data.get(ATTR_EXTENSION)
         )
@@ -428,14 +428,14 @@ async def _async_queue_login(
 async def _async_queue_logout(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_QUEUE_LOGOUT):
         await entry.runtime_data.client.async_queue_logout(data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID])
 
 
 async def _async_queue_kick(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_QUEUE_KICK):
         await entry.runtime_data.client.async_queue_kick(data[ATTR_QUEUE_ID], data[ATTR_CALL_ID])
 
 

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.declaration import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxConnectionError,
@@ -1082,10 +1082,12 @@ async def test_hook_logins_resolve_to_user_ids_once(
     items = client.parse_webhook(webhook(body))
     assert {item.agent_id for item in items} == {login}  # type: ignore[union-attr]
     for _ in range(2):
-        resolved = await client.async_resolve_webhook_items(items)
+        await client.async_look_up_webhook_names(client.webhook_names_to_look_up(items))
+        resolved = client.resolve_webhook_items(items, None)
         assert {item.agent_id for item in resolved} == {agent.id}  # type: ignore[union-attr]
     assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == 1
     # An unknown login stays as the hook said it; an SMS passes through untouched.
     unknown = client.parse_webhook(webhook(fixture("transfer_hook.xml")))
     sms = client.parse_webhook(webhook(fixture("sms_hook.json")))
-    assert await client.async_resolve_webhook_items(unknown + sms) == unknown + sms
+    await client.async_look_up_webhook_names(client.webhook_names_to_look_up(unknown + sms))
+    assert client.resolve_webhook_items(unknown + sms, None) == unknown + sms

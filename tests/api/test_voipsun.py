@@ -14,7 +14,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_AGENT_PINS, REDACTED
+from custom_components.pbx_bridge.api.client import REDACTED
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxConnectionError,
@@ -41,6 +41,7 @@ from custom_components.pbx_bridge.api.models import (
     WebhookRequest,
 )
 from custom_components.pbx_bridge.api.providers.voipsun import (
+    OPTION_AGENT_PINS,
     VoipsunClient,
     parse_answer,
     to_e164,

@@ -1,6 +1,6 @@
 """Which client class serves which provider id.
 
-Every module under `providers/` that defines a `PbxClient` subclass with a `provider` id is a
+Every module under `providers/` that defines a `PbxClient` subclass with a `declaration` is a
 provider: adding one is adding its module, nothing else.
 """
 
@@ -22,7 +22,7 @@ def _discover() -> dict[str, type[PbxClient]]:
                 isinstance(value, type)
                 and issubclass(value, PbxClient)
                 and value.__module__ == module.__name__
-                and "provider" in vars(value)
+                and "declaration" in vars(value)
             ):
                 found[value.provider] = value
     return found

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 import hashlib
 import json
 import logging
 import time
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -36,11 +36,16 @@ import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_SMS_SENDER,
-    ConnectionField,
     PbxClient,
     national_or_international,
     parse_int,
+)
+from ..declaration import (
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
 )
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
@@ -214,44 +219,82 @@ def _array(name: str, values: list[str]) -> dict[str, str]:
     return {f"{name}[{index}]": value for index, value in enumerate(values)}
 
 
+# Dialplan hooks (docs: "Příchozí hovor" … "Zavěšený hovor"), query after our URL.
+DIALPLAN_HOOKS = (
+    ("incoming", "callid=${CALLERID(num)}&dnd=${FROM_DID}"),
+    *(
+        (
+            action,
+            (
+                "callerId=${CALLERID(num)}&calleeId=${FROM_DID}&line=${REAL_EXTEN}"
+                f"&idcall=${{ID_CALL}}&action={action}"
+            ),
+        )
+        for action in ("ringing", "answer", "hangup")
+    ),
+)
+
+
+def webhook_setup(url: str) -> str:
+    """The dialplan lines to paste and the SMS callback to set, with our URL."""
+    separator = "&" if "?" in url else "?"
+    lines = [
+        f'{name}: `AGI(notify_crm_api.agi,"{url}{separator}{query}","CRMAPI")`'
+        for name, query in DIALPLAN_HOOKS
+    ]
+    lines.append(f"SetSMSSettings incoming_callback: `{url}`")
+    return "\n".join(lines)
+
+
 class DaktelaClient(PbxClient):
     """A Daktela instance (`https://NAME.daktela.com`), by access token or login + password."""
 
-    provider = "daktela"
-    title = "Daktela"
+    declaration = ProviderDeclaration(
+        provider="daktela",
+        title="Daktela",
+        connection_fields=(
+            ConnectionField("base_url", is_url=True),
+            ConnectionField("access_token", secret=True, required=False),
+            ConnectionField("login", required=False),
+            ConnectionField("password", secret=True, required=False),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.AGENT_PAUSE,
+                Capability.PAUSE_REASONS,
+                Capability.QUEUES,
+                Capability.QUEUE_LOGIN,
+                Capability.SIP_REGISTRATIONS,
+                Capability.ACTIVE_CALLS,
+                Capability.MISSED_CALLS,
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.TRANSFER,
+                Capability.TRANSFER_TO_AGENT,
+                Capability.TRANSFER_TO_QUEUE,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.CALL_WEBHOOK,
+                Capability.SMS_WEBHOOK,
+                Capability.REGISTER_WEBHOOK,
+            }
+        ),
+        options=(
+            OptionField(key=OPTION_ANNOUNCEMENT_ROUTE, pattern=r"[0-9*#+]{1,20}"),
+            OptionField(
+                key=OPTION_AGENT_EXTENSIONS, kind=OptionKind.MAPPING, pattern=r"[0-9*#+]{1,20}"
+            ),
+        ),
+        # The dialplan hooks and the SMS callback: their method is undocumented, so both.
+        webhook_methods=frozenset({"GET", "POST"}),
+        webhook_setup=webhook_setup,
+        redact_keys=frozenset({"login"}),
+        # Calls are pushed; agent states are not, and a refresh costs a fixed few requests.
+        poll_interval=timedelta(seconds=30),
+    )
     default_base_url = "https://api.daktela.com"
-    connection_fields = (
-        ConnectionField("base_url", is_url=True),
-        ConnectionField("access_token", secret=True, required=False),
-        ConnectionField("login", required=False),
-        ConnectionField("password", secret=True, required=False),
-    )
-    capabilities = frozenset(
-        {
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.AGENT_PAUSE,
-            Capability.PAUSE_REASONS,
-            Capability.QUEUES,
-            Capability.QUEUE_LOGIN,
-            Capability.SIP_REGISTRATIONS,
-            Capability.ACTIVE_CALLS,
-            Capability.MISSED_CALLS,
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.TRANSFER,
-            Capability.TRANSFER_TO_AGENT,
-            Capability.TRANSFER_TO_QUEUE,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.CALL_WEBHOOK,
-            Capability.SMS_WEBHOOK,
-            Capability.REGISTER_WEBHOOK,
-        }
-    )
-    # The dialplan hooks and the SMS callback: their method is undocumented, so both.
-    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET", "POST"})
-    default_country_code = "420"
 
     def __init__(
         self,

@@ -17,13 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..client import (
-    OPTION_SMS_SENDER,
-    ConnectionField,
     HttpResponse,
     PbxClient,
     parse_int,
     read_json,
 )
+from ..declaration import OPTION_SMS_SENDER, ConnectionField, ProviderDeclaration
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -41,6 +40,7 @@ from ..models import (
     Snapshot,
 )
 
+ODORIK_URL = "https://www.odorik.cz/api/v1"
 PRAGUE = ZoneInfo("Europe/Prague")  # "today" for missed calls is the account's day
 AUTH_ERRORS = frozenset({"authentication_failed", "authentication_required", "unauthorized"})
 CALLBACK_ANSWERS = frozenset({"callback_ordered", "successfully_enqueued"})
@@ -73,25 +73,30 @@ def _utc(moment: datetime) -> str:
 class OdorikClient(PbxClient):
     """An Odorik account, by its account number and API password."""
 
-    provider = "odorik"
-    title = "Odorik"
-    default_base_url = "https://www.odorik.cz/api/v1"
-    connection_fields = (
-        ConnectionField("user"),
-        ConnectionField("password", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="odorik",
+        title="Odorik",
+        connection_fields=(
+            ConnectionField("user"),
+            ConnectionField("password", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=ODORIK_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.ACTIVE_CALLS,
+                Capability.MISSED_CALLS,
+                Capability.BALANCE,
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.SEND_SMS,
+            }
+        ),
+        balance_currency="CZK",
+        redact_keys=frozenset({"user"}),  # the account number
+        # No push: call events come from consecutive polls, a refresh costs three requests.
+        poll_interval=timedelta(seconds=30),
     )
-    capabilities = frozenset(
-        {
-            Capability.ACTIVE_CALLS,
-            Capability.MISSED_CALLS,
-            Capability.BALANCE,
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.SEND_SMS,
-        }
-    )
-    default_country_code = "420"
+    default_base_url = ODORIK_URL
 
     @property
     def _user(self) -> str:

@@ -13,22 +13,30 @@ Call hooks arrive as XML POSTs and received SMS as a JSON POST, to URLs set per 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import re
-from typing import Any, ClassVar, cast
+import time
+from typing import Any, cast
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 from ..client import (
-    OPTION_SMS_SENDER,
-    ConnectionField,
     HttpResponse,
     PbxClient,
     national_or_international,
     parse_int,
     read_json,
+)
+from ..declaration import (
+    OPTION_SMS_SENDER,
+    OPTION_WEBHOOK_TARGETS,
+    ConnectionField,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
 )
 from ..errors import PbxError, PbxInvalidInput, PbxResponseError
 from ..models import (
@@ -60,8 +68,10 @@ from ..models import (
 
 # Options: the number ids whose hooks we register on (default: every number of the account),
 # and how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first).
-OPTION_HOOK_NUMBERS = "hook_numbers"
+OPTION_HOOK_NUMBERS = OPTION_WEBHOOK_TARGETS
 OPTION_DIAL_METHOD = "dial_method"
+
+TELFA_URL = "https://telfa.cz"
 
 PRAGUE = ZoneInfo("Europe/Prague")
 HOOK_NAMES = (
@@ -105,6 +115,11 @@ _TIME = re.compile(
     r"\s*(Z|[+-]\d\d:?\d\d)?"
 )
 _PHONE = re.compile(r"\+?\d{3,16}")
+# Login lookups for webhooks: answers (failures too) are remembered this long, at most
+# this many, and only so many run at once.
+LOGIN_MEMORY_SECONDS = 15 * 60
+MAX_REMEMBERED_LOGINS = 1000
+MAX_LOGIN_LOOKUPS_AT_ONCE = 4
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # Telfa's documents are a few levels deep; deeper ones are refused before they are read
 # (recursively) into records.
@@ -135,6 +150,15 @@ def parse_time(value: object) -> datetime | None:
         )
     except ValueError:
         return None
+
+
+def _login_of(item: WebhookItem, snapshot: Snapshot | None) -> str | None:
+    """The login a call hook names its agent by; None for a user id or a phone number."""
+    if not isinstance(item, CallEvent) or not (name := item.agent_id):
+        return None
+    if _PHONE.fullmatch(name) or (snapshot is not None and name in snapshot.agents):
+        return None
+    return name
 
 
 def to_e164(number: object) -> str | None:
@@ -257,41 +281,55 @@ def _id(value: object) -> str | None:
     return None if isinstance(value, bool) else _text(value)
 
 
+def webhook_setup(url: str) -> str:
+    """The hook fields of a number that get the webhook URL (docs: "Čísla a jejich webhooky")."""
+    return "\n".join(f"`{hook}_url`: `{url}`" for hook in HOOK_NAMES)
+
+
 class TelfaClient(PbxClient):
     """A Telfa account, by an `api_key` of one of its users."""
 
-    provider = "telfa"
-    title = "Telfa"
-    default_base_url = "https://telfa.cz"
-    connection_fields = (
-        ConnectionField("api_key", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="telfa",
+        title="Telfa",
+        connection_fields=(
+            ConnectionField("api_key", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=TELFA_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.QUEUES,
+                Capability.ACTIVE_CALLS,
+                Capability.MISSED_CALLS,
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.TRANSFER,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.CALL_WEBHOOK,
+                Capability.SMS_WEBHOOK,
+                Capability.REGISTER_WEBHOOK,
+            }
+        ),
+        options=(
+            OptionField(key=OPTION_HOOK_NUMBERS, kind=OptionKind.WEBHOOK_TARGETS, pattern="[0-9]+"),
+        ),
+        webhook_methods=frozenset({"POST"}),
+        webhook_setup=webhook_setup,
+        # Calls and SMS are pushed; a refresh costs a request per call group.
+        poll_interval=timedelta(seconds=60),
     )
-    capabilities = frozenset(
-        {
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.QUEUES,
-            Capability.ACTIVE_CALLS,
-            Capability.MISSED_CALLS,
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.TRANSFER,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.CALL_WEBHOOK,
-            Capability.SMS_WEBHOOK,
-            Capability.REGISTER_WEBHOOK,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
-    default_country_code = "420"
+    default_base_url = TELFA_URL
 
     _account: AccountInfo | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._user_ids_by_login: dict[str, str | None] = {}
+        # login -> (until when it is remembered, user id or None: unknown or unanswered)
+        self._user_ids_by_login: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._looking_up: set[str] = set()
 
     def format_number(self, e164: str) -> str:
         """Czech numbers national (`+420777123456` -> `777123456`), others `00<cc>…`."""
@@ -396,28 +434,62 @@ class TelfaClient(PbxClient):
         users = self._json_rows(await self._call("GET", "/telfa_users/status.json"))
         return await self._read_account(users)
 
-    async def async_resolve_webhook_items(self, items: list[WebhookItem]) -> list[WebhookItem]:
-        """Hooks name the agent by login; agents are keyed by user id. Look each login up once."""
-        return [await self._with_user_id(item) for item in items]
+    def resolve_webhook_items(
+        self, items: list[WebhookItem], snapshot: Snapshot | None
+    ) -> list[WebhookItem]:
+        """Hooks name the agent by login; agents are keyed by user id, as looked up before."""
+        now = time.monotonic()
+        resolved: list[WebhookItem] = []
+        for item in items:
+            login = _login_of(item, snapshot)
+            known = self._user_ids_by_login.get(login) if login else None
+            if (
+                isinstance(item, CallEvent)
+                and known is not None
+                and known[0] > now
+                and known[1] is not None
+            ):
+                resolved.append(replace(item, agent_id=known[1]))
+            else:
+                resolved.append(item)
+        return resolved
 
-    async def _with_user_id(self, item: WebhookItem) -> WebhookItem:
-        if not isinstance(item, CallEvent) or not item.agent_id or item.agent_id.isdigit():
-            return item
-        user_id = await self._user_id_for_login(item.agent_id)
-        return replace(item, agent_id=user_id) if user_id else item
+    def webhook_names_to_look_up(self, items: list[WebhookItem]) -> frozenset[str]:
+        """Logins not resolved and not asked about lately; marks them as being asked about."""
+        now = time.monotonic()
+        remembered = self._user_ids_by_login
+        while remembered and next(iter(remembered.values()))[0] <= now:
+            remembered.popitem(last=False)
+        names: set[str] = set()
+        for item in items:
+            login = _login_of(item, None)
+            if login is None or login in remembered or login in self._looking_up:
+                continue
+            if len(self._looking_up) >= MAX_LOGIN_LOOKUPS_AT_ONCE:
+                break  # a later hook that names it asks again
+            self._looking_up.add(login)
+            names.add(login)
+        return frozenset(names)
 
-    async def _user_id_for_login(self, login: str) -> str | None:
-        if login not in self._user_ids_by_login:
+    async def async_look_up_webhook_names(self, names: frozenset[str]) -> None:
+        """Ask Telfa for each login's user id; an unknown login or a failure is remembered
+        too, so it costs one request per `LOGIN_MEMORY_SECONDS` at most."""
+        for login in names:
+            user_id: str | None = None
             try:
                 detail = self._json_object(
                     await self._call(
                         "GET", "/telfa_users/user_by_login.json", params={"login": login}
                     )
                 )
+                user_id = _id(detail.get("id"))
             except PbxError:
-                return None  # try again with the next hook that names this login
-            self._user_ids_by_login[login] = _id(detail.get("id"))
-        return self._user_ids_by_login[login]
+                pass  # remembered as unresolved: the webhook keeps the login
+            finally:
+                self._looking_up.discard(login)
+            self._user_ids_by_login[login] = (time.monotonic() + LOGIN_MEMORY_SECONDS, user_id)
+            while len(self._user_ids_by_login) > MAX_REMEMBERED_LOGINS:
+                self._user_ids_by_login.popitem(last=False)
 
     async def _read_account(self, users: list[Json]) -> AccountInfo:
         ids = [user_id for user in users if (user_id := _id(user.get("id")))]

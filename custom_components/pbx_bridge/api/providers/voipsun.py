@@ -18,20 +18,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 import math
 import re
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_AGENT_PINS,
-    ConnectionField,
     PbxClient,
     national_or_international,
     parse_int,
     read_json,
 )
+from ..declaration import ConnectionField, OptionField, OptionKind, ProviderDeclaration
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -51,6 +50,9 @@ from ..models import (
     SipRegistration,
     Snapshot,
 )
+
+# Option: agent number -> PIN; the PBX wants the PIN to log an agent in, out or pause them.
+OPTION_AGENT_PINS = "agent_pins"
 
 API_PATH = "/api/api.php"
 AUTH_ERRNO = "100"
@@ -141,30 +143,39 @@ def line_state(text: str) -> AgentState | None:
 class VoipsunClient(PbxClient):
     """A VoIPSUN PBX, by its address and an HTTP API user (Settings -> HTTP API users)."""
 
-    provider = "voipsun"
-    title = "VoIPSUN PBX"
+    declaration = ProviderDeclaration(
+        provider="voipsun",
+        title="VoIPSUN PBX",
+        connection_fields=(
+            ConnectionField("base_url", is_url=True),
+            ConnectionField("username"),
+            ConnectionField("password", secret=True),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.ACTIVE_CALLS,
+                Capability.SIP_REGISTRATIONS,
+                Capability.QUEUES,
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.AGENT_PAUSE,
+                Capability.QUEUE_LOGIN,
+            }
+        ),
+        # Agent actions need each agent's PIN.
+        options=(
+            OptionField(
+                key=OPTION_AGENT_PINS, kind=OptionKind.MAPPING, pattern="[0-9]+", secret=True
+            ),
+        ),
+        redact_keys=frozenset({"username"}),
+        # No push: calls come from polling the PBX, on the premises and cheap to ask.
+        poll_interval=timedelta(seconds=15),
+    )
     # The PBX runs at the customer's: there is no public default address.
     default_base_url = ""
-    connection_fields = (
-        ConnectionField("base_url", is_url=True),
-        ConnectionField("username"),
-        ConnectionField("password", secret=True),
-    )
-    capabilities = frozenset(
-        {
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.ACTIVE_CALLS,
-            Capability.SIP_REGISTRATIONS,
-            Capability.QUEUES,
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.AGENT_PAUSE,
-            Capability.QUEUE_LOGIN,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset()
-    default_country_code = "420"
 
     def __init__(
         self,

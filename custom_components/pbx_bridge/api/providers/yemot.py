@@ -11,21 +11,26 @@ Yemot has no call push in its documentation: no webhooks; received SMS are polle
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 import hashlib
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_SMS_SENDER,
-    ConnectionField,
     PbxClient,
     national_or_international,
     parse_int,
     read_json,
+)
+from ..declaration import (
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
 )
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
@@ -54,6 +59,7 @@ from ..models import (
 # list them.
 OPTION_QUEUE_PATHS = "queue_paths"
 
+YEMOT_URL = "https://www.call2all.co.il/ym/api"
 ISRAEL = ZoneInfo("Asia/Jerusalem")
 SMS_POLL_LIMIT = 20
 MAX_CALLS_TIMEOUT = 35  # seconds, the documented maximum of CallExtensionBridging
@@ -115,29 +121,34 @@ def _israel_time(value: object, fmt: str) -> datetime | None:
 class YemotClient(PbxClient):
     """A Yemot (call2all) system, by its `token`."""
 
-    provider = "yemot"
-    title = "Yemot (call2all)"
-    default_base_url = "https://www.call2all.co.il/ym/api"
-    connection_fields = (
-        ConnectionField("token", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="yemot",
+        title="Yemot (call2all)",
+        connection_fields=(
+            ConnectionField("token", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=YEMOT_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.SIP_REGISTRATIONS,
+                Capability.QUEUES,
+                Capability.AGENTS,
+                Capability.AGENT_PAUSE,
+                Capability.QUEUE_KICK,
+                Capability.ACTIVE_CALLS,
+                Capability.DIAL,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.SMS_POLLING,
+            }
+        ),
+        options=(OptionField(key=OPTION_QUEUE_PATHS, kind=OptionKind.TEXT_LIST),),
+        # No push: calls and SMS come from polling; a refresh costs a request per queue.
+        poll_interval=timedelta(seconds=30),
+        default_country_code="972",
+        trunk_prefix="0",
     )
-    capabilities = frozenset(
-        {
-            Capability.SIP_REGISTRATIONS,
-            Capability.QUEUES,
-            Capability.AGENTS,
-            Capability.AGENT_PAUSE,
-            Capability.QUEUE_KICK,
-            Capability.ACTIVE_CALLS,
-            Capability.DIAL,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.SMS_POLLING,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset()
-    default_country_code = "972"
+    default_base_url = YEMOT_URL
 
     def __init__(
         self,
