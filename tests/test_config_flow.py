@@ -321,6 +321,8 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_SMS_RECIPIENTS,
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
+        "announcement_route",
+        "agent_extensions",
     },
     "odorik": {
         CONF_DEFAULT_DIAL_SOURCE_KIND,

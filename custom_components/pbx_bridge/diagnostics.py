@@ -82,9 +82,14 @@ def _without(value: Any, account_id: str) -> Any:
 
 
 def _lists(value: Any) -> Any:
-    """`value` with tuples as lists: redaction only looks into dicts and lists."""
+    """`value` with tuples and sets as lists: redaction only looks into dicts and lists.
+
+    Sets are sorted: their order follows string hashes, which differ from run to run.
+    """
     if isinstance(value, dict):
         return {key: _lists(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_lists(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return [_lists(item) for item in sorted(value)]
     return value
