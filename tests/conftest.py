@@ -24,7 +24,10 @@ from yarl import URL
 import custom_components.pbx_bridge  # noqa: F401
 from custom_components.pbx_bridge import PLATFORMS
 from custom_components.pbx_bridge.api import PROVIDERS
-from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
+from custom_components.pbx_bridge.api.providers.voipsun import (
+    OPTION_AGENT_PINS,
+    OPTION_QUEUE_NAMES,
+)
 from custom_components.pbx_bridge.api.providers.yemot import OPTION_QUEUE_PATHS
 from custom_components.pbx_bridge.const import (
     CONF_PROVIDER,
@@ -65,10 +68,11 @@ def demo_options(running: RunningSimulator, provider: str) -> dict[str, Any]:
     if provider == "voipsun":
         numbers = running.sim.providers["voipsun"]
         return {
+            OPTION_QUEUE_NAMES: [queue.name for queue in state.queues.values()],
             OPTION_AGENT_PINS: {
                 numbers.agent_number(agent): agent.pin  # type: ignore[attr-defined]
                 for agent in state.agents.values()
-            }
+            },
         }
     return {}
 

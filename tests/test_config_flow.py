@@ -338,7 +338,10 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_SMS_RECIPIENTS,
     },
     "voipsun": {
+        "queue_names",
         OPTION_AGENT_PINS,
+        "agent_lines",
+        "queue_penalty",
         CONF_DEFAULT_DIAL_SOURCE_KIND,
         CONF_DEFAULT_DIAL_SOURCE,
     },

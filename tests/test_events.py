@@ -37,6 +37,7 @@ from custom_components.pbx_bridge.api.models import (
     SmsMessage,
     Snapshot,
 )
+from custom_components.pbx_bridge.api.numbers import CZECH_NUMBERS
 from custom_components.pbx_bridge.const import DOMAIN
 from custom_components.pbx_bridge.entity import agent_identifier, hub_identifier
 from custom_components.pbx_bridge.events import (
@@ -67,6 +68,7 @@ class PushClient(PbxClient):
             {Capability.ACTIVE_CALLS, Capability.CALL_WEBHOOK, Capability.SMS_WEBHOOK}
         ),
         poll_interval=timedelta(seconds=30),
+        number_plan=CZECH_NUMBERS,
     )
     default_base_url = "http://127.0.0.1"
 

@@ -934,7 +934,11 @@ async def test_daktela_send_sms(
 
 # --- VoIPSUN PBX: originate, channels, agents by number and PIN ----------------------------
 
-VOIPSUN_PINS = {"agent_pins": {"1000": "1001", "1001": "1002"}}
+# The PINs of two agents and the queues (no VoIPSUN action lists them).
+VOIPSUN_PINS = {
+    "agent_pins": {"1000": "1001", "1001": "1002"},
+    "queue_names": ["Sales", "Support"],
+}
 
 
 async def test_voipsun_dial(

@@ -408,7 +408,7 @@ def _options_from_input(
         if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
             continue
         try:
-            value = _option_value(option, raw, declaration.default_country_code)
+            value = _option_value(option, raw, declaration.number_plan.country_code)
         except PbxInvalidInput:
             errors[option.key] = f"invalid_{option.key}"
             continue

@@ -37,6 +37,7 @@ from custom_components.pbx_bridge.api.models import (
     TransferRequest,
     WebhookRequest,
 )
+from custom_components.pbx_bridge.api.numbers import NumberForm, NumberPlan
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
@@ -56,6 +57,7 @@ class ProbeClient(PbxClient):
         capabilities=frozenset({Capability.QUEUES}),
         options=(OptionField(key="pins", kind=OptionKind.MAPPING, secret=True),),
         poll_interval=timedelta(seconds=30),
+        number_plan=NumberPlan(country_code="420", sends=NumberForm.E164),
     )
     default_base_url = "http://127.0.0.1:9"
 

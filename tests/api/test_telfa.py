@@ -52,7 +52,6 @@ from custom_components.pbx_bridge.api.providers.telfa import (
     TelfaClient,
     parse_time,
     safe_xml,
-    to_e164,
     xml_fields,
     xml_records,
 )
@@ -137,16 +136,6 @@ async def test_format_number_and_repr(session: aiohttp.ClientSession) -> None:
     assert client.format_number("+421900123456") == "00421900123456"
     assert client.format_number("101") == "101"
     assert API_KEY not in repr(client)
-
-
-def test_to_e164() -> None:
-    assert to_e164("777123456") == "+420777123456"
-    assert to_e164("00421900123456") == "+421900123456"
-    assert to_e164("+420602602602") == "+420602602602"
-    assert to_e164("marek.telfa.cz") == "marek.telfa.cz"
-    assert to_e164("101") == "101"
-    assert to_e164(None) is None
-    assert to_e164(" ") is None
 
 
 def test_parse_time_reads_every_documented_format() -> None:

@@ -89,15 +89,22 @@ def parse_retry_after(value: str | None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def read_json(body: bytes | str) -> Any:
+def read_json(body: bytes | str, *, ignore_after: str = "") -> Any:
     """Parse a JSON answer or webhook body; `ValueError` for anything unreadable.
 
-    Nesting too deep for the parser (a RecursionError) is unreadable too.
+    `ignore_after`: characters that may stray after a complete value (Daktela's documented
+    CreateCall answer ends in one `}` too many). Nesting too deep for the parser (a
+    RecursionError) is unreadable too.
     """
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    text = text.lstrip("\ufeff").strip()
     try:
-        return json.loads(body)
+        value, end = json.JSONDecoder().raw_decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if text[end:].strip(ignore_after + " \t\r\n"):
+        raise ValueError("data after the JSON value")
+    return value
 
 
 def parse_int(value: object) -> int | None:
@@ -109,19 +116,6 @@ def parse_int(value: object) -> int | None:
     if isinstance(value, str) and _INTEGER.fullmatch(value := value.strip()):
         return int(value)
     return None
-
-
-def national_or_international(e164: str, country_code: str, trunk_prefix: str = "") -> str:
-    """Write an E.164 number nationally within `country_code`, as `00<cc>…` otherwise.
-
-    `+420777123456` -> `777123456` (trunk prefix ""), `+972501234567` -> `0501234567`
-    (trunk prefix "0"), `+421…` -> `00421…`; anything not E.164 stays as it is.
-    """
-    if e164.startswith(f"+{country_code}"):
-        return trunk_prefix + e164[1 + len(country_code) :]
-    if e164.startswith("+"):
-        return "00" + e164[1:]
-    return e164
 
 
 class _DroppedAfterSendingError(aiohttp.ClientError):
@@ -173,7 +167,7 @@ class PbxClient(ABC):
             cls.connection_fields = declaration.connection_fields
             cls.capabilities = declaration.capabilities
             cls.webhook_methods = declaration.webhook_methods
-            cls.default_country_code = declaration.default_country_code
+            cls.default_country_code = declaration.number_plan.country_code
 
     def __init__(
         self,
@@ -338,7 +332,7 @@ class PbxClient(ABC):
 
     def format_number(self, e164: str) -> str:
         """Write an E.164 number (`+420…`) the way the provider's API expects it."""
-        return e164
+        return self.declaration.number_plan.write(e164)
 
     # --- HTTP ---------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from .models import Capability, DialSourceKind
+from .numbers import NumberPlan
 
 # Option keys the integration offers to every provider with the matching capability. They
 # are the keys stored in a config entry's options: never rename one without a migration.
@@ -115,7 +116,7 @@ class ProviderDeclaration:
     option and snapshot keys that diagnostics hide besides the secrets (logins, account
     numbers). `poll_interval`: how often the snapshot is read, chosen from what a refresh
     costs at the provider and whether it pushes events (README, "Polling").
-    `default_country_code` (without "+") and `trunk_prefix` describe national numbers.
+    `number_plan`: how the provider writes phone numbers (`numbers.NumberPlan`).
     """
 
     provider: str
@@ -123,13 +124,12 @@ class ProviderDeclaration:
     connection_fields: tuple[ConnectionField, ...]
     capabilities: frozenset[Capability]
     poll_interval: timedelta
+    number_plan: NumberPlan
     options: tuple[OptionField, ...] = ()
     webhook_methods: frozenset[str] = frozenset()
     webhook_setup: Callable[[str], str] = paste_url
     balance_currency: str | None = None
     redact_keys: frozenset[str] = frozenset()
-    default_country_code: str = "420"
-    trunk_prefix: str = ""
 
     @property
     def all_options(self) -> tuple[OptionField, ...]:

@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import hashlib
-import json
 import logging
 import time
 from typing import Any
@@ -37,8 +36,8 @@ import aiohttp
 from ..client import (
     DEFAULT_TIMEOUT,
     PbxClient,
-    national_or_international,
     parse_int,
+    read_json,
 )
 from ..declaration import (
     OPTION_SMS_SENDER,
@@ -78,11 +77,15 @@ from ..models import (
     WebhookItem,
     WebhookRequest,
 )
+from ..numbers import CZECH_NUMBERS
 
 _LOGGER = logging.getLogger(__name__)
 
 PRAGUE = ZoneInfo("Europe/Prague")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The documented CreateCall answer ends in one `}` too many: stray closing brackets after a
+# complete value are ignored.
+STRAY_AFTER_JSON = "}]"
 # GetUser's answer to a token that belongs to nobody (D:486).
 UNKNOWN_USER = "uživatel neexistuje"
 # The pause type of the PBX's own pause after a call (GetPauses 3.3 `type`, D:1735).
@@ -148,40 +151,6 @@ class _LiveAgent:
     pause_id: str | None
     call_partner: str | None
     queue_ids: tuple[str, ...]
-
-
-def read_json(body: bytes) -> Any:
-    """Parse a JSON answer, tolerating what Daktela really sends after the value.
-
-    The documented CreateCall answer ends in one `}` too many; stray closing brackets after a
-    complete value are ignored. Anything else unreadable (nested too deeply included)
-    raises `ValueError`.
-    """
-    text = body.decode("utf-8").lstrip("\ufeff").strip()
-    try:
-        value, end = json.JSONDecoder().raw_decode(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    if text[end:].strip("}] \t\r\n"):
-        raise ValueError("data after the JSON value")
-    return value
-
-
-def to_e164(number: object) -> str | None:
-    """A number as Daktela writes it (`603927227`, `00420…`, `+420…`) in E.164.
-
-    Extensions and other short numbers stay as they are.
-    """
-    text = str(number).strip() if number is not None else ""
-    if not text:
-        return None
-    if text.startswith("+"):
-        return text
-    if text.startswith("00") and text[2:].isdigit():
-        return "+" + text[2:]
-    if len(text) == 9 and text.isdigit() and text[0] != "0":
-        return "+420" + text
-    return text
 
 
 def _text(value: object) -> str | None:
@@ -291,6 +260,7 @@ class DaktelaClient(PbxClient):
         webhook_methods=frozenset({"GET", "POST"}),
         webhook_setup=webhook_setup,
         redact_keys=frozenset({"login"}),
+        number_plan=CZECH_NUMBERS,
         # Calls are pushed; agent states are not, and a refresh costs a fixed few requests.
         poll_interval=timedelta(seconds=30),
     )
@@ -330,10 +300,6 @@ class DaktelaClient(PbxClient):
         self._last_caller: tuple[datetime, str] | None = None  # newest incoming call
         self._sms_connect: bool | None = None  # the account sends through SMS Connect
 
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420603927227` -> `603927227`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
-
     # --- transport --------------------------------------------------------------------
 
     async def _action(
@@ -357,7 +323,7 @@ class DaktelaClient(PbxClient):
             once=once,
         )
         try:
-            answer = read_json(response.body)
+            answer = read_json(response.body, ignore_after=STRAY_AFTER_JSON)
         except ValueError:
             answer = None
         if response.status == 404:
@@ -522,7 +488,7 @@ class DaktelaClient(PbxClient):
                     extension=_text(row.get("exten")),
                     state=str(row.get("agent_state") or ""),
                     pause_id=_text(row.get("id_pause")),
-                    call_partner=to_e164(calls[0].get("clid")) if calls else None,
+                    call_partner=CZECH_NUMBERS.read(calls[0].get("clid")) if calls else None,
                     queue_ids=tuple(
                         str(queue["queue"])
                         for queue in (queues if isinstance(queues, list) else [])
@@ -543,7 +509,7 @@ class DaktelaClient(PbxClient):
             agent = _text(call.get("agent")) or (
                 _text(users[0]) if isinstance(users, list) and users else None
             )
-            if agent and (partner := to_e164(call.get("clid"))):
+            if agent and (partner := CZECH_NUMBERS.read(call.get("clid"))):
                 partners.setdefault(agent, partner)
         live: list[_LiveAgent] = []
         for row in rows:
@@ -667,7 +633,7 @@ class DaktelaClient(PbxClient):
             if call_id is None:
                 raise PbxResponseError("Daktela sent a call without an id")
             incoming = row.get("direction") == "in"
-            partner = to_e164(row.get("clid"))
+            partner = CZECH_NUMBERS.read(row.get("clid"))
             users = row.get("users")
             agent_number = _text(row.get("agent")) or (
                 _text(users[0]) if isinstance(users, list) and users else None
@@ -737,7 +703,7 @@ class DaktelaClient(PbxClient):
         if total > 1 and (last := await self._stats_calls_page(params, total - 1)):
             rows += last[0]
         for row in rows:
-            when, number = _time(row.get("call_time")), to_e164(row.get("clid"))
+            when, number = _time(row.get("call_time")), CZECH_NUMBERS.read(row.get("clid"))
             if row.get("direction") == "in" and when and number:
                 self._remember_caller(when, number)
 
@@ -1057,8 +1023,8 @@ class DaktelaClient(PbxClient):
                     event_type=CallEventType.INCOMING,
                     call_id=_text(query.get("idcall")),
                     direction=CallDirection.INCOMING,
-                    caller=to_e164(query.get("callid")),
-                    callee=to_e164(query.get("dnd")),
+                    caller=CZECH_NUMBERS.read(query.get("callid")),
+                    callee=CZECH_NUMBERS.read(query.get("dnd")),
                     raw=query,
                 )
             ]
@@ -1070,8 +1036,8 @@ class DaktelaClient(PbxClient):
                 event_type=HOOK_EVENTS[action],
                 call_id=_text(query.get("idcall")),
                 direction=CallDirection.INCOMING if incoming else CallDirection.OUTGOING,
-                caller=to_e164(query.get("callerId")),
-                callee=to_e164(query.get("calleeId")),
+                caller=CZECH_NUMBERS.read(query.get("callerId")),
+                callee=CZECH_NUMBERS.read(query.get("calleeId")),
                 line=_text(query.get("line")),
                 raw=query,
             )
@@ -1098,7 +1064,7 @@ class DaktelaClient(PbxClient):
         direction = query.get("direction", "in").strip().lower()
         if direction not in ("in", "out"):
             raise PbxInvalidInput(f"unknown SMS direction {direction!r}")
-        number = to_e164(query.get("number"))
+        number = CZECH_NUMBERS.read(query.get("number"))
         incoming = direction == "in"
         return SmsMessage(
             sms_id=_text(query.get("id")),

@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 from ..client import (
     HttpResponse,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
@@ -65,6 +64,7 @@ from ..models import (
     WebhookItem,
     WebhookRequest,
 )
+from ..numbers import CZECH_NUMBERS
 
 # Options: the number ids whose hooks we register on (default: every number of the account),
 # and how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first).
@@ -159,27 +159,6 @@ def _login_of(item: WebhookItem, snapshot: Snapshot | None) -> str | None:
     if _PHONE.fullmatch(name) or (snapshot is not None and name in snapshot.agents):
         return None
     return name
-
-
-def to_e164(number: object) -> str | None:
-    """A number as Telfa writes it (`777123456`, `00421…`, `+420…`) in E.164.
-
-    Anything that is not a phone number (a user's login, an extension) is kept as it is.
-    """
-    if number is None:
-        return None
-    text = str(number).strip()
-    if not text:
-        return None
-    if not _PHONE.fullmatch(text):
-        return text
-    if text.startswith("+"):
-        return text
-    if text.startswith("00"):
-        return "+" + text[2:]
-    if len(text) == 9:
-        return "+420" + text
-    return text
 
 
 def _is_phone(value: str | None) -> bool:
@@ -318,6 +297,7 @@ class TelfaClient(PbxClient):
         ),
         webhook_methods=frozenset({"POST"}),
         webhook_setup=webhook_setup,
+        number_plan=CZECH_NUMBERS,
         # Calls and SMS are pushed; a refresh costs a request per call group.
         poll_interval=timedelta(seconds=60),
     )
@@ -330,10 +310,6 @@ class TelfaClient(PbxClient):
         # login -> (until when it is remembered, user id or None: unknown or unanswered)
         self._user_ids_by_login: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
         self._looking_up: set[str] = set()
-
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420777123456` -> `777123456`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
 
     # --- transport --------------------------------------------------------------------
 
@@ -559,7 +535,7 @@ class TelfaClient(PbxClient):
             queues=queues,
             calls=calls,
             missed_calls_today=len(missed),
-            last_caller=to_e164(newest.get("caller_number")) if newest else None,
+            last_caller=CZECH_NUMBERS.read(newest.get("caller_number")) if newest else None,
         )
 
     async def _todays_calls(self) -> list[Json]:
@@ -653,12 +629,12 @@ class TelfaClient(PbxClient):
             state = CallState.QUEUED
         else:
             state = CallState.RINGING
-        dialed = to_e164(row.get("dialed_number"))
+        dialed = CZECH_NUMBERS.read(row.get("dialed_number"))
         return Call(
             call_id=call_id,
             direction=CallDirection.INCOMING if inbound else CallDirection.OUTGOING,
             state=state,
-            caller=to_e164(row.get("caller_number")),
+            caller=CZECH_NUMBERS.read(row.get("caller_number")),
             callee=dialed,
             line=dialed if inbound else None,
             agent_id=_id(row.get("answered_by_user_id")) or _id(row.get("telfa_user_id")),
@@ -875,8 +851,8 @@ class TelfaClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} hook has an unknown hook_type")
         if not raw.get("id"):
             raise PbxInvalidInput(f"{self.title} hook has no call id")
-        caller = to_e164(raw.get("caller_number"))
-        callee = to_e164(raw.get("dialed_number"))
+        caller = CZECH_NUMBERS.read(raw.get("caller_number"))
+        callee = CZECH_NUMBERS.read(raw.get("dialed_number"))
         # Outgoing calls name the user's login as the caller, never a phone number.
         incoming = hook != "outgoing_hook" and _is_phone(caller)
         direction = CallDirection.INCOMING if incoming else CallDirection.OUTGOING
@@ -923,8 +899,8 @@ class TelfaClient(PbxClient):
         return SmsMessage(
             sms_id=_id(data.get("id")),
             direction=SmsDirection.INCOMING,
-            sender=to_e164(_text(data.get("sender"))),
-            recipient=to_e164(_text(data.get("recipient"))),
+            sender=CZECH_NUMBERS.read(_text(data.get("sender"))),
+            recipient=CZECH_NUMBERS.read(_text(data.get("recipient"))),
             text=data["message"],
             status="received",
             timestamp=parse_time(data.get("received_at")),

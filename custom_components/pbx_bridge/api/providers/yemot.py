@@ -21,7 +21,6 @@ import aiohttp
 from ..client import (
     DEFAULT_TIMEOUT,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
@@ -54,6 +53,7 @@ from ..models import (
     SmsResult,
     Snapshot,
 )
+from ..numbers import ISRAELI_NUMBERS
 
 # Option: the IVR paths of the queue extensions to watch (e.g. ["ivr2:/5"]); the API cannot
 # list them.
@@ -87,20 +87,6 @@ type Json = dict[str, Any]
 def ivr_path(path: str) -> str:
     """An IVR path in Yemot's `ivr2:/1/100` form, from `/1/100`, `1/100` or `ivr2:1/100`."""
     return "ivr2:/" + path.strip().removeprefix("ivr2:").strip("/")
-
-
-def _to_e164(number: object) -> str:
-    """A number as Yemot writes it (`0501234567`, `972501234567`, `00420…`) in E.164."""
-    text = str(number).strip()
-    if text.startswith("+"):
-        return text
-    if text.startswith("00"):
-        return "+" + text[2:]
-    if text.startswith("0"):
-        return "+972" + text[1:]
-    if text.startswith("972") and len(text) >= 11:
-        return "+" + text
-    return text  # an extension or a name
 
 
 def _as_bool(value: object) -> bool:
@@ -143,10 +129,9 @@ class YemotClient(PbxClient):
             }
         ),
         options=(OptionField(key=OPTION_QUEUE_PATHS, kind=OptionKind.TEXT_LIST),),
+        number_plan=ISRAELI_NUMBERS,
         # No push: calls and SMS come from polling; a refresh costs a request per queue.
         poll_interval=timedelta(seconds=30),
-        default_country_code="972",
-        trunk_prefix="0",
     )
     default_base_url = YEMOT_URL
 
@@ -171,10 +156,6 @@ class YemotClient(PbxClient):
         self._queue_paths = tuple(dict.fromkeys(ivr_path(p) for p in paths if str(p).strip()))
         # Agent name -> queue paths it is a member of, from the last snapshot.
         self._agent_queues: dict[str, tuple[str, ...]] = {}
-
-    def format_number(self, e164: str) -> str:
-        """Israeli numbers national (`+972501234567` -> `0501234567`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code, trunk_prefix="0")
 
     # --- transport --------------------------------------------------------------------
 
@@ -337,7 +318,7 @@ class YemotClient(PbxClient):
                 call_id=call_id,
                 direction=CallDirection.INCOMING,
                 state=CallState.QUEUED,
-                caller=_to_e164(phone) if phone not in (None, "") else None,
+                caller=ISRAELI_NUMBERS.read(phone),
                 queue_id=path,
             )
         data = answer.get("queueData")
@@ -377,8 +358,8 @@ class YemotClient(PbxClient):
                 SmsMessage(
                     sms_id=digest,
                     direction=SmsDirection.INCOMING,
-                    sender=_to_e164(sender) if sender is not None else None,
-                    recipient=_to_e164(recipient) if recipient is not None else None,
+                    sender=ISRAELI_NUMBERS.read(sender),
+                    recipient=ISRAELI_NUMBERS.read(recipient),
                     text=text,
                     status="received",
                     timestamp=_israel_time(row.get("server_date"), "%H:%M:%S %Y-%m-%d"),
