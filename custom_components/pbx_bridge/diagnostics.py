@@ -82,10 +82,8 @@ def _without(value: Any, account_id: str) -> Any:
 
 
 def _lists(value: Any) -> Any:
-    """`value` with tuples and sets as lists: redaction only looks into dicts and lists.
-
-    Sets are sorted: their order follows string hashes, which differ from run to run.
-    """
+    """`value` with tuples and sets as lists (sets sorted, so diagnostics are stable):
+    redaction only looks into dicts and lists."""
     if isinstance(value, dict):
         return {key: _lists(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

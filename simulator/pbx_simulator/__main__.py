@@ -38,6 +38,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the legacy API version Daktela serves (3.9: a 3.x server without 4.x actions)",
     )
     parser.add_argument(
+        "--yemot-without-sip",
+        action="store_true",
+        help="answer Yemot's SIP commands as a server without SIP does",
+    )
+    parser.add_argument(
         "--print-config",
         action="store_true",
         help="print each provider's base URL and credentials as JSON and exit",
@@ -71,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     daktela = sim.providers["daktela"]
     if isinstance(daktela, DaktelaSim):
         daktela.set_max_version(args.daktela_version)
+    if args.yemot_without_sip:
+        from .providers.yemot import YemotSim
+
+        if isinstance(yemot := sim.providers["yemot"], YemotSim):
+            yemot.sip_supported = False
     if args.print_config:
         print(json.dumps(sim.config(f"http://{args.host}:{args.port}"), indent=2))
         return 0
