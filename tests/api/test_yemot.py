@@ -1213,15 +1213,19 @@ async def test_api_extension_incoming_and_hangup(
     client = YemotClient(session, {"token": TOKEN})
     query = fixture_bytes("api_extension_request_query.txt").decode()
     request = extension_request(query, method)
-    (incoming,) = client.parse_webhook(request)
+    incoming, answered = client.parse_webhook(request)
     assert isinstance(incoming, CallEvent)
+    assert isinstance(answered, CallEvent)
+    # The IVR answered a call that reached the extension: its hangup is no missed call.
+    assert answered.event_type is CallEventType.ANSWERED
+    assert answered.call_id == incoming.call_id
     assert incoming.event_type is CallEventType.INCOMING
     assert incoming.call_id == "f6657b78a2f35d6d04dd203400828362"
     assert incoming.direction is CallDirection.INCOMING
     assert (incoming.caller, incoming.callee) == ("+972541234567", "+972773137771")
     assert incoming.timestamp == datetime(2023, 12, 1, 10, 0, tzinfo=UTC)
     assert incoming.raw["ApiExtension"] == "5/1"
-    reply = client.webhook_reply(request, [incoming])
+    reply = client.webhook_reply(request, [incoming, answered])
     assert reply == WebhookReply("go_to_folder=/5")  # back where the call came from
     assert reply.content_type == "text/plain"
 
@@ -1280,11 +1284,11 @@ async def test_api_extension_time_and_missing_fields(session: aiohttp.ClientSess
         ("9" * 18, None),
         ("soon", None),
     ):
-        (event,) = client.parse_webhook(extension_request(f"ApiCallId=abc&ApiTime={value}"))
+        event, _ = client.parse_webhook(extension_request(f"ApiCallId=abc&ApiTime={value}"))
         assert isinstance(event, CallEvent)
         assert event.timestamp == expected
         assert (event.caller, event.callee) == (None, None)
-    (event,) = client.parse_webhook(extension_request("ApiCallId=abc&ApiDID=0773137770&x=1"))
+    event, _ = client.parse_webhook(extension_request("ApiCallId=abc&ApiDID=0773137770&x=1"))
     assert isinstance(event, CallEvent)
     assert event.callee == "+972773137770"
     assert event.raw == {"ApiCallId": "abc", "ApiDID": "0773137770"}  # only Yemot's fields

@@ -170,6 +170,8 @@ class YemotSim(BaseProviderSim):
         return agent.extension
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """Every command: parameters from query, form or JSON (Y:26: QueueManagement only
+        as a JSON POST); HTTP 200 with `responseStatus` (Y:35) whatever happened."""
         command = request.match_info["command"]
         params: Params = dict(request.query)
         json_body = request.content_type == "application/json"

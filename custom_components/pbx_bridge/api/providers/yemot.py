@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 import hashlib
 import re
@@ -822,17 +822,20 @@ class YemotClient(PbxClient):
         if hangup:
             raw["hangup"] = "yes"
         moment = parse_int(fields.get("ApiTime"))
-        return [
-            CallEvent(
-                event_type=CallEventType.HANGUP if hangup else CallEventType.INCOMING,
-                call_id=call_id,
-                direction=CallDirection.INCOMING,
-                caller=ISRAELI_NUMBERS.read(fields.get("ApiPhone")),
-                callee=ISRAELI_NUMBERS.read(fields.get("ApiRealDID") or fields.get("ApiDID")),
-                timestamp=_epoch(moment),
-                raw=raw,
-            )
-        ]
+        event = CallEvent(
+            event_type=CallEventType.HANGUP if hangup else CallEventType.INCOMING,
+            call_id=call_id,
+            direction=CallDirection.INCOMING,
+            caller=ISRAELI_NUMBERS.read(fields.get("ApiPhone")),
+            callee=ISRAELI_NUMBERS.read(fields.get("ApiRealDID") or fields.get("ApiDID")),
+            timestamp=_epoch(moment),
+            raw=raw,
+        )
+        if hangup:
+            return [event]
+        # A call in an extension is one the IVR answered (GetIncomingCalls lists it so too):
+        # its hangup is no missed call.
+        return [event, replace(event, event_type=CallEventType.ANSWERED)]
 
     def webhook_reply(
         self, request: WebhookRequest, items: list[WebhookItem]
