@@ -26,6 +26,7 @@ TO_REDACT_SNAPSHOT = {
     "callee",
     "call_partner",
     "last_caller",
+    "missed_callers",
     "line",
     "sender",
     "recipient",
