@@ -73,6 +73,7 @@ ATTR_LINE: Final = "line"
 ATTR_TIMESTAMP: Final = "timestamp"
 ATTR_SMS_ID: Final = "sms_id"
 ATTR_SENDER: Final = "sender"
+ATTR_SENDER_NAME: Final = "sender_name"
 ATTR_RECIPIENT: Final = "recipient"
 ATTR_TEXT: Final = "text"
 
@@ -435,6 +436,7 @@ class PbxEventHub:
         data = self._base_data(SMS_RECEIVED) | {
             ATTR_SMS_ID: message.sms_id,
             ATTR_SENDER: message.sender,
+            ATTR_SENDER_NAME: message.sender_name,
             ATTR_RECIPIENT: message.recipient,
             ATTR_TEXT: message.text,
             ATTR_TIMESTAMP: _iso(message.timestamp or dt_util.utcnow()),

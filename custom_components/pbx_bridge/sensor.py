@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -70,6 +71,7 @@ class PbxAgentSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Agent], str | None]
     exists_fn: Callable[[Capabilities], bool] = lambda _: True
+    attributes_fn: Callable[[Agent], Mapping[str, Any]] = lambda _: {}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +158,8 @@ AGENT_SENSORS: tuple[PbxAgentSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[status for state in AgentState if (status := _agent_status(state))],
         value_fn=lambda agent: _agent_status(agent.state),
+        # Where the provider says when the state began (Telfa's presence_changed_at).
+        attributes_fn=lambda agent: {"since": agent.state_since} if agent.state_since else {},
     ),
     PbxAgentSensorDescription(
         key="call_partner",
@@ -181,6 +185,14 @@ QUEUE_SENSORS: tuple[PbxQueueSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         value_fn=lambda queue: queue.longest_wait,
+    ),
+    PbxQueueSensorDescription(
+        key="average_talk",
+        translation_key="average_talk",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        value_fn=lambda queue: queue.average_talk,
     ),
     PbxQueueSensorDescription(
         key="agents_logged_in",
@@ -334,6 +346,10 @@ class PbxAgentSensor(PbxAgentEntity, SensorEntity):
     def native_value(self) -> str | None:
         value = self.entity_description.value_fn(self.agent)
         return None if value is None else _fit_state(value)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        return self.entity_description.attributes_fn(self.agent) or None
 
 
 class PbxQueueSensor(PbxQueueEntity, SensorEntity):

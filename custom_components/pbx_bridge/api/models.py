@@ -135,6 +135,7 @@ class Agent:
     pause_reason: str | None = None
     call_partner: str | None = None
     queue_ids: tuple[str, ...] = ()
+    state_since: datetime | None = None  # when the state (or the login) last changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ class Queue:
     completed: int | None = None
     abandoned: int | None = None
     service_level: float | None = None  # percent
+    average_talk: float | None = None  # seconds a call of the queue lasts, on average
     member_ids: tuple[str, ...] = ()
 
 
@@ -217,6 +219,7 @@ class SmsMessage:
     text: str
     status: str | None = None
     timestamp: datetime | None = None
+    sender_name: str | None = None  # the name the sender's network gave, where it gave one
     raw: dict[str, str] = field(default_factory=dict, compare=False)
 
 
