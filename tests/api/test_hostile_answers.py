@@ -287,7 +287,7 @@ async def test_a_failure_after_some_sms_says_so_and_resends_nothing(provider: st
 
     def answer(path: str) -> Answer:
         if path.startswith("/recipes"):
-            return b'[{"number_id": 5, "number": "777000111"}]'
+            return b'[{"number_id": 5, "number": "777000111", "gsm_gateway": true}]'
         sms_requests = len(sent) - sum(p.startswith("/recipes") for _, p in sent)
         return ok if sms_requests == 1 else refusal
 
@@ -306,7 +306,9 @@ async def test_a_first_sms_failure_is_the_provider_refusal(provider: str) -> Non
 
     def answer(path: str) -> Answer:
         return (
-            b'[{"number_id": 5, "number": "777000111"}]' if path.startswith("/recipes") else refusal
+            b'[{"number_id": 5, "number": "777000111", "gsm_gateway": true}]'
+            if path.startswith("/recipes")
+            else refusal
         )
 
     client = scripted(provider, answer)
