@@ -24,10 +24,13 @@ from yarl import URL
 import custom_components.pbx_bridge  # noqa: F401
 from custom_components.pbx_bridge import PLATFORMS
 from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api.providers.voipsun import (
+    OPTION_AGENT_PINS,
+    OPTION_QUEUE_NAMES,
+)
+from custom_components.pbx_bridge.api.providers.yemot import OPTION_QUEUE_PATHS
 from custom_components.pbx_bridge.const import (
-    CONF_AGENT_PINS,
     CONF_PROVIDER,
-    CONF_QUEUE_PATHS,
     CONF_WEBHOOK_ID,
     DOMAIN,
 )
@@ -61,14 +64,15 @@ def demo_options(running: RunningSimulator, provider: str) -> dict[str, Any]:
     """Options that show everything the simulator's account has."""
     state = running.state
     if provider == "yemot":
-        return {CONF_QUEUE_PATHS: [f"/{queue.extension}" for queue in state.queues.values()]}
+        return {OPTION_QUEUE_PATHS: [f"/{queue.extension}" for queue in state.queues.values()]}
     if provider == "voipsun":
         numbers = running.sim.providers["voipsun"]
         return {
-            CONF_AGENT_PINS: {
+            OPTION_QUEUE_NAMES: [queue.name for queue in state.queues.values()],
+            OPTION_AGENT_PINS: {
                 numbers.agent_number(agent): agent.pin  # type: ignore[attr-defined]
                 for agent in state.agents.values()
-            }
+            },
         }
     return {}
 

@@ -16,15 +16,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.errors import PbxError
+from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
+from custom_components.pbx_bridge.api.providers.yemot import OPTION_QUEUE_PATHS
 from custom_components.pbx_bridge.const import (
-    CONF_AGENT_PINS,
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_DEFAULT_DIAL_SOURCE,
     CONF_DEFAULT_DIAL_SOURCE_KIND,
     CONF_HOOK_NUMBERS,
     CONF_PROVIDER,
-    CONF_QUEUE_PATHS,
-    CONF_SCAN_INTERVAL,
     CONF_SMS_RECIPIENTS,
     CONF_SMS_SENDER,
     CONF_WEBHOOK_ID,
@@ -307,7 +306,6 @@ async def test_reconfigure_to_another_account_aborts(
 
 OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
     "telfa": {
-        CONF_SCAN_INTERVAL,
         CONF_DEFAULT_DIAL_SOURCE_KIND,
         CONF_DEFAULT_DIAL_SOURCE,
         CONF_SMS_SENDER,
@@ -315,9 +313,10 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
         CONF_HOOK_NUMBERS,
+        "dial_method",
+        "sms_polling",
     },
     "daktela": {
-        CONF_SCAN_INTERVAL,
         CONF_DEFAULT_DIAL_SOURCE_KIND,
         CONF_DEFAULT_DIAL_SOURCE,
         CONF_SMS_SENDER,
@@ -326,23 +325,23 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_AUTO_REGISTER_WEBHOOK,
     },
     "odorik": {
-        CONF_SCAN_INTERVAL,
         CONF_DEFAULT_DIAL_SOURCE_KIND,
         CONF_DEFAULT_DIAL_SOURCE,
         CONF_SMS_SENDER,
         CONF_SMS_RECIPIENTS,
     },
     "yemot": {
-        CONF_SCAN_INTERVAL,
-        CONF_QUEUE_PATHS,
+        OPTION_QUEUE_PATHS,
         CONF_DEFAULT_DIAL_SOURCE_KIND,
         CONF_DEFAULT_DIAL_SOURCE,
         CONF_SMS_SENDER,
         CONF_SMS_RECIPIENTS,
     },
     "voipsun": {
-        CONF_SCAN_INTERVAL,
-        CONF_AGENT_PINS,
+        "queue_names",
+        OPTION_AGENT_PINS,
+        "agent_lines",
+        "queue_penalty",
         CONF_DEFAULT_DIAL_SOURCE_KIND,
         CONF_DEFAULT_DIAL_SOURCE,
     },
@@ -358,13 +357,13 @@ async def test_options_fields_per_provider(
     assert result["type"] is FlowResultType.FORM
     assert {str(key) for key in result["data_schema"].schema} == OPTIONS_BY_PROVIDER[provider]
 
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 45.0}
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_SCAN_INTERVAL: 45}
-    assert entry.runtime_data.coordinator.update_interval.total_seconds() == 45
+    assert entry.options == {}
+    # No polling option: the provider's declaration sets the interval.
+    declaration = PROVIDERS[provider].declaration
+    assert entry.runtime_data.coordinator.update_interval == declaration.poll_interval
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -376,17 +375,17 @@ async def test_options_agent_pins(
     entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_AGENT_PINS: "1000: 12a4"}
+        result["flow_id"], {OPTION_AGENT_PINS: "1000: 12a4"}
     )
-    assert result["errors"] == {CONF_AGENT_PINS: "invalid_agent_pins"}
+    assert result["errors"] == {OPTION_AGENT_PINS: "invalid_agent_pins"}
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_SCAN_INTERVAL: 30, CONF_AGENT_PINS: "1000: 1001\n\n1001=1002, 1002 : 1003\n"},
+        {OPTION_AGENT_PINS: "1000: 1001\n\n1001=1002, 1002 : 1003\n"},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options[CONF_AGENT_PINS] == {"1000": "1001", "1001": "1002", "1002": "1003"}
+    assert entry.options[OPTION_AGENT_PINS] == {"1000": "1001", "1001": "1002", "1002": "1003"}
 
     # Shown again as lines.
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -395,7 +394,7 @@ async def test_options_agent_pins(
         for key in result["data_schema"].schema
         if key.description
     }
-    assert suggested[CONF_AGENT_PINS] == "1000: 1001\n1001: 1002\n1002: 1003"
+    assert suggested[OPTION_AGENT_PINS] == "1000: 1001\n1001: 1002\n1002: 1003"
     hass.config_entries.options.async_abort(result["flow_id"])
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -410,19 +409,17 @@ async def test_options_sms_dial_and_webhook(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_SCAN_INTERVAL: 30,
             CONF_SMS_RECIPIENTS: ["not a number"],
             CONF_DEFAULT_DIAL_SOURCE: "101",
             CONF_SMS_SENDER: "  ",  # blank: left out
         },
     )
     assert result["errors"] == {
-        CONF_SMS_RECIPIENTS: "invalid_phone_number",
-        CONF_DEFAULT_DIAL_SOURCE: "dial_source_incomplete",
+        CONF_SMS_RECIPIENTS: "invalid_sms_recipients",
+        CONF_DEFAULT_DIAL_SOURCE: "incomplete_default_dial_source",
     }
 
     options = {
-        CONF_SCAN_INTERVAL: 30,
         CONF_SMS_RECIPIENTS: ["603 123 456", "+420603123456"],
         CONF_DEFAULT_DIAL_SOURCE_KIND: "user",
         CONF_DEFAULT_DIAL_SOURCE: " 101 ",
@@ -459,7 +456,7 @@ async def test_options_telfa_hook_numbers(
         {"value": "2", "label": "245008329 (2)"},
     ]
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_HOOK_NUMBERS: ["2"]}
+        result["flow_id"], {CONF_HOOK_NUMBERS: ["2"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -480,11 +477,11 @@ async def test_options_telfa_hook_numbers(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert isinstance(_field(result, CONF_HOOK_NUMBERS), TextSelector)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_HOOK_NUMBERS: ["main line"]}
+        result["flow_id"], {CONF_HOOK_NUMBERS: ["main line"]}
     )
     assert result["errors"] == {CONF_HOOK_NUMBERS: "invalid_hook_numbers"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_HOOK_NUMBERS: [" 1 ", "1", "3"]}
+        result["flow_id"], {CONF_HOOK_NUMBERS: [" 1 ", "1", "3"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

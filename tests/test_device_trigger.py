@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.pbx_bridge.api.models import CallEvent, CallEventType
-from custom_components.pbx_bridge.const import CONF_SCAN_INTERVAL, DOMAIN
+from custom_components.pbx_bridge.const import DOMAIN
 from custom_components.pbx_bridge.device_trigger import (
     CALL_TRIGGERS,
     TRIGGER_TYPES,
@@ -205,7 +205,7 @@ async def test_polled_call_reaches_automations(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
 ) -> None:
     """No push: the next poll after the call changes fires the triggers."""
-    options: dict[str, Any] = {**demo_options(pbx_simulator, provider), CONF_SCAN_INTERVAL: 30}
+    options: dict[str, Any] = demo_options(pbx_simulator, provider)
     entry = await async_setup_provider(hass, pbx_simulator, provider, options)
     assert entry.unique_id is not None
     hub = device_id(hass, entry, hub_identifier(entry.unique_id))

@@ -14,8 +14,8 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
 from custom_components.pbx_bridge.const import (
-    CONF_AGENT_PINS,
     CONF_SMS_RECIPIENTS,
     CONF_WEBHOOK_SECRET,
 )
@@ -55,8 +55,8 @@ async def test_diagnostics(
     state.answer(call.id, agent.id)
     state.receive_sms("+420608111222", next(iter(state.numbers.values())).number, "Secret text")
     options = demo_options(pbx_simulator, provider)
-    if CONF_AGENT_PINS in options:  # PINs that cannot be mistaken for agent numbers
-        options[CONF_AGENT_PINS] = dict.fromkeys(options[CONF_AGENT_PINS], "864213")
+    if OPTION_AGENT_PINS in options:  # PINs that cannot be mistaken for agent numbers
+        options[OPTION_AGENT_PINS] = dict.fromkeys(options[OPTION_AGENT_PINS], "864213")
     options |= {
         CONF_SMS_RECIPIENTS: ["+420603999888"],
         CONF_WEBHOOK_SECRET: "hook-secret-value",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any, ClassVar
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 import pytest
@@ -19,7 +20,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.pbx_bridge.api import PbxClient
+from custom_components.pbx_bridge.api import PbxClient, ProviderDeclaration
 from custom_components.pbx_bridge.api.models import (
     AccountInfo,
     Agent,
@@ -36,7 +37,9 @@ from custom_components.pbx_bridge.api.models import (
     SmsMessage,
     Snapshot,
 )
+from custom_components.pbx_bridge.api.numbers import CZECH_NUMBERS
 from custom_components.pbx_bridge.const import DOMAIN
+from custom_components.pbx_bridge.entity import agent_identifier, hub_identifier
 from custom_components.pbx_bridge.events import (
     EVENT_CALL,
     EVENT_SMS,
@@ -57,13 +60,17 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 class PushClient(PbxClient):
     """A provider that pushes calls and SMS (like Telfa)."""
 
-    provider = "push"
-    title = "Push"
-    default_base_url = "http://127.0.0.1"
-    connection_fields = ()
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.ACTIVE_CALLS, Capability.CALL_WEBHOOK, Capability.SMS_WEBHOOK}
+    declaration = ProviderDeclaration(
+        provider="push",
+        title="Push",
+        connection_fields=(),
+        capabilities=frozenset(
+            {Capability.ACTIVE_CALLS, Capability.CALL_WEBHOOK, Capability.SMS_WEBHOOK}
+        ),
+        poll_interval=timedelta(seconds=30),
+        number_plan=CZECH_NUMBERS,
     )
+    default_base_url = "http://127.0.0.1"
 
     async def async_validate(self) -> AccountInfo:
         return ACCOUNT
@@ -75,9 +82,10 @@ class PushClient(PbxClient):
 class PollClient(PushClient):
     """A provider known only by polling (like Yemot)."""
 
-    provider = "poll"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.ACTIVE_CALLS, Capability.SMS_POLLING}
+    declaration = replace(
+        PushClient.declaration,
+        provider="poll",
+        capabilities=frozenset({Capability.ACTIVE_CALLS, Capability.SMS_POLLING}),
     )
 
 
@@ -188,12 +196,20 @@ async def test_bus_data_is_complete_and_names_known_objects(
     hass: HomeAssistant, push: Harness
 ) -> None:
     """Agent and line are resolved to the ids their devices use; every key is present."""
+    registry = dr.async_get(hass)
+    hub = registry.async_get_or_create(
+        config_entry_id=push.entry.entry_id, identifiers={hub_identifier("acc-1")}
+    )
+    agent = registry.async_get_or_create(
+        config_entry_id=push.entry.entry_id, identifiers={agent_identifier("acc-1", "jana")}
+    )
     push.hub.async_process(
         [call_event(CallEventType.RINGING, agent_id="101", line="101", caller_name="Eva")]
     )
     await hass.async_block_till_done()
     assert push.calls[0].data == {
         "config_entry_id": push.entry.entry_id,
+        "device_id": agent.id,
         "provider": "push",
         "type": "ringing",
         "call_id": "c1",
@@ -208,6 +224,10 @@ async def test_bus_data_is_complete_and_names_known_objects(
     }
     assert push.fired[0].agent_id == "jana"
     assert push.fired[0].line_id == "line-101"
+    # An event that names no known agent nor line concerns the account's device.
+    push.hub.async_process([call_event(CallEventType.INCOMING, call_id="c2")])
+    await hass.async_block_till_done()
+    assert push.calls[1].data["device_id"] == hub.id
 
 
 async def test_unknown_agent_and_line_pass_through(hass: HomeAssistant, push: Harness) -> None:
@@ -363,6 +383,7 @@ async def test_sms_fires_once_and_outgoing_sms_not_at_all(
     assert [event.data for event in push.sms] == [
         {
             "config_entry_id": push.entry.entry_id,
+            "device_id": None,  # the harness has no account device
             "provider": "push",
             "type": "received",
             "sms_id": "9",
@@ -560,7 +581,7 @@ async def test_memory_stays_bounded(
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("custom_components.pbx_bridge.events.MAX_REMEMBERED", 3)
+    monkeypatch.setattr("custom_components.pbx_bridge.events.tracking.MAX_REMEMBERED", 3)
     for number in range(5):
         push.hub.async_process([call_event(CallEventType.HANGUP, call_id=f"c{number}")])
     assert len(push.hub._seen) == 3

@@ -947,7 +947,11 @@ async def test_daktela_send_sms(
 
 # --- VoIPSUN PBX: originate, channels, agents by number and PIN ----------------------------
 
-VOIPSUN_PINS = {"agent_pins": {"1000": "1001", "1001": "1002"}}
+# The PINs of two agents and the queues (no VoIPSUN action lists them).
+VOIPSUN_PINS = {
+    "agent_pins": {"1000": "1001", "1001": "1002"},
+    "queue_names": ["Sales", "Support"],
+}
 
 
 async def test_voipsun_dial(
@@ -1087,3 +1091,53 @@ def test_descriptions_and_translations_cover_every_field() -> None:
     for name, description in descriptions.items():
         assert set(description["fields"]) == set(strings[name]["fields"]), name
         assert ATTR_CONFIG_ENTRY_ID in description["fields"], name
+
+
+async def test_daktela_transfer_to_an_agent_or_a_queue(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    call_id = await daktela_call_id(entry, pbx_simulator, "1")
+    await call(hass, entry, "transfer", call_id=call_id, destination_agent="agent2")
+    params = only_request(pbx_simulator, "daktela", "Transfer")
+    assert subset(params, user="", dst_user="", number="") == {
+        "user": "agent1",
+        "dst_user": "2",  # the user's numeric ID, as Transfer takes it
+        "number": None,
+    }
+    other = pbx_simulator.state.incoming_call("777654321", agent_id="3")
+    pbx_simulator.state.answer(other.id, "3")
+    await entry.runtime_data.coordinator.async_refresh()
+    pbx_simulator.sim.requests.clear()
+    (call_id,) = set(entry.runtime_data.coordinator.data.calls) - {call_id}
+    await call(hass, entry, "transfer", call_id=call_id, destination_queue="2")
+    params = only_request(pbx_simulator, "daktela", "Transfer")
+    assert subset(params, user="", dst_queue="") == {"user": "agent3", "dst_queue": "2"}
+
+
+async def test_transfer_to_an_agent_where_the_provider_cannot(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("telfa")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "transfer", call_id="1", destination_agent="534")
+    assert err.value.translation_key == "action_not_supported"
+    with pytest.raises(probatio.Invalid):  # exactly one destination
+        await call(hass, entry, "transfer", call_id="1", destination="534", destination_queue="1")
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_daktela_login_at_a_named_extension(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry("daktela")
+    await call(hass, entry, "agent_logout", agent_id="agent2")
+    pbx_simulator.sim.requests.clear()
+    await call(hass, entry, "agent_login", agent_id="agent2", extension="150")
+    assert subset(only_request(pbx_simulator, "daktela", "Login"), extension="") == {
+        "extension": "150"
+    }
+    await call(hass, entry, "queue_login", agent_id="agent2", queue_id="2", extension="150")
+    assert subset(only_request(pbx_simulator, "daktela", "LoginQueue"), extension="") == {
+        "extension": "150"
+    }

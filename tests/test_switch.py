@@ -158,7 +158,10 @@ async def test_agent_without_pin_is_refused(
     """VoIPSUN needs an agent's PIN: without one the switch explains what is missing."""
     with pytest.MonkeyPatch.context() as patch_platforms:
         patch_platforms.setattr("custom_components.pbx_bridge.PLATFORMS", [Platform.SWITCH])
-        entry = await async_setup_provider(hass, pbx_simulator, "voipsun", options={})
+        # The queues (their members are the agents), no PINs.
+        entry = await async_setup_provider(
+            hass, pbx_simulator, "voipsun", options={"queue_names": ["Sales"]}
+        )
     entity_id, _ = _switch(hass, entry, "paused")
 
     with pytest.raises(ServiceValidationError) as err:

@@ -13,9 +13,9 @@ from typing import Any
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
 
-from custom_components.pbx_bridge import config_flow, select
-from custom_components.pbx_bridge.api import PROVIDERS
-from custom_components.pbx_bridge.api.models import DialSourceKind
+from custom_components.pbx_bridge import repairs, select
+from custom_components.pbx_bridge.api import PROVIDERS, OptionField, OptionKind
+from custom_components.pbx_bridge.api.models import ProblemKind
 from custom_components.pbx_bridge.binary_sensor import REGISTERED
 from custom_components.pbx_bridge.device_trigger import TRIGGER_TYPES
 from custom_components.pbx_bridge.events import CALL_EVENT_TYPES, SMS_EVENT_TYPES
@@ -248,25 +248,78 @@ def test_exception_keys_match_the_code() -> None:
     assert set(STRINGS["exceptions"]) == _exception_keys_in_code()
 
 
-def test_config_flow_keys_match_the_code() -> None:
-    config = STRINGS["config"]
-    assert set(config["step"]["user"]["menu_options"]) == set(PROVIDERS)
-    assert set(config["step"]["user"]["menu_option_descriptions"]) == set(PROVIDERS)
-    every_field: set[str] = set()
+def _declared_keys() -> set[tuple[str, ...]]:
+    """Every translation key a provider declaration makes the flows use."""
+    keys: set[tuple[str, ...]] = set()
     for provider, cls in PROVIDERS.items():
-        fields = {fld.key for fld in cls.connection_fields}
-        every_field |= fields
-        step = config["step"][provider]
-        assert set(step["data"]) == set(step["data_description"]) == fields, provider
-    for step_id in ("reauth_confirm", "reconfigure"):
-        step = config["step"][step_id]
-        assert set(step["data"]) == set(step["data_description"]) == every_field, step_id
+        declaration = cls.declaration
+        keys |= {
+            ("config", "step", "user", "menu_options", provider),
+            ("config", "step", "user", "menu_option_descriptions", provider),
+            ("config", "step", provider, "title"),
+            ("config", "step", provider, "description"),
+        }
+        for fld in declaration.connection_fields:
+            for step in (provider, "reauth_confirm", "reconfigure"):
+                keys |= {
+                    ("config", "step", step, "data", fld.key),
+                    ("config", "step", step, "data_description", fld.key),
+                }
+        for option in declaration.all_options:
+            for step in ("init", "init_webhook"):
+                keys |= {
+                    ("options", "step", step, "data", option.key),
+                    ("options", "step", step, "data_description", option.key),
+                }
+            keys |= {("selector", option.key, "options", choice) for choice in option.choices}
+            keys |= {("options", "error", error) for error in _option_errors(option)}
+    return keys
+
+
+def _option_errors(option: OptionField) -> set[str]:
+    """The errors the options form can show for `option`."""
+    errors = set()
+    if option.pattern or option.kind in (OptionKind.PHONE_NUMBERS, OptionKind.MAPPING):
+        errors.add(f"invalid_{option.key}")
+    if option.together_with:
+        errors.add(f"incomplete_{option.key}")
+    return errors
+
+
+def _has(tree: dict[str, Any], path: tuple[str, ...]) -> bool:
+    for part in path:
+        if not isinstance(tree, dict) or part not in tree:
+            return False
+        tree = tree[part]
+    return isinstance(tree, str) and bool(tree.strip())
+
+
+@pytest.mark.parametrize("language", ["strings", *LANGUAGES])
+def test_every_declared_key_is_translated(language: str) -> None:
+    """strings.json and every translation have each key a provider declaration uses."""
+    path = PACKAGE / ("strings.json" if language == "strings" else f"translations/{language}.json")
+    strings = _json(path)
+    missing = sorted(key for key in _declared_keys() if not _has(strings, key))
+    assert not missing, missing
+
+
+def test_config_flow_keys_match_the_code() -> None:
+    """No translation is left that neither a declaration nor the flow's code uses."""
+    declared = _declared_keys()
+    config = STRINGS["config"]
+    for step_id in (*PROVIDERS, "reauth_confirm", "reconfigure"):
+        for part in ("data", "data_description"):
+            step = config["step"][step_id][part]
+            assert {("config", "step", step_id, part, key) for key in step} <= declared, step_id
     assert set(config["step"]) == {*PROVIDERS, "user", "reauth_confirm", "reconfigure"}
-    assert set(config["error"]) | set(STRINGS["options"]["error"]) == _flow_errors_in_code()
+    assert set(config["error"]) == _flow_errors_in_code()
+    assert {("options", "error", key) for key in STRINGS["options"]["error"]} == {
+        key for key in declared if key[:2] == ("options", "error")
+    }
     assert set(config["abort"]) == FRAMEWORK_ABORTS | _abort_reasons_in_code()
 
 
-def test_options_keys_match_the_schemas() -> None:
+def test_options_keys_match_the_declarations() -> None:
     steps = STRINGS["options"]["step"]
     assert set(steps) == {"init", "init_webhook"}
     # Providers that push events get the same form under a description showing the webhook.
@@ -278,28 +331,30 @@ def test_options_keys_match_the_schemas() -> None:
         "setup",
     }
     step = steps["init"]
-    offered = {
-        str(marker)
-        for cls in PROVIDERS.values()
-        for marker in config_flow._options_schema(cls).schema
-    }
+    offered = {option.key for cls in PROVIDERS.values() for option in cls.declaration.all_options}
     assert set(step["data"]) == set(step["data_description"]) == offered
 
 
 def test_selectors_are_translated() -> None:
-    assert set(STRINGS["selector"]) == {config_flow.CONF_DEFAULT_DIAL_SOURCE_KIND}
-    options = STRINGS["selector"][config_flow.CONF_DEFAULT_DIAL_SOURCE_KIND]["options"]
-    assert set(options) == {kind.value for kind in DialSourceKind}
+    choices = {
+        option.key: set(option.choices)
+        for cls in PROVIDERS.values()
+        for option in cls.declaration.all_options
+        if option.kind is OptionKind.CHOICE
+    }
+    used = dict(choices)
     descriptions = load_yaml_dict(str(PACKAGE / "services.yaml"))
     for name, description in descriptions.items():
         for field, spec in description["fields"].items():
             if (chooser := spec["selector"].get("select")) is None:
                 continue
             key = chooser["translation_key"]
+            used.setdefault(key, set()).update(chooser["options"])
             assert set(chooser["options"]) == set(STRINGS["selector"][key]["options"]), (
                 name,
                 field,
             )
+    assert {key: set(value["options"]) for key, value in STRINGS["selector"].items()} == used
 
 
 def test_device_triggers_are_translated() -> None:
@@ -315,4 +370,22 @@ def test_strings_have_only_known_sections() -> None:
         "exceptions",
         "services",
         "device_automation",
+        "issues",
     }
+
+
+def test_issues_match_the_code() -> None:
+    """Every repair issue the integration raises is translated, with the fixable one a flow."""
+    assert set(STRINGS["issues"]) == {
+        repairs.ISSUE_NO_REACHABLE_URL,
+        repairs.ISSUE_REGISTRATION_FAILED,
+        repairs.ISSUE_MISSING_PERMISSION,
+        *(kind.value for kind in ProblemKind),
+    }
+    fixable = STRINGS["issues"][repairs.ISSUE_REGISTRATION_FAILED]
+    assert set(fixable) == {"title", "fix_flow"}
+    assert set(fixable["fix_flow"]["step"]) == {"confirm"}
+    for key, issue in STRINGS["issues"].items():
+        if key != repairs.ISSUE_REGISTRATION_FAILED:
+            assert set(issue) == {"title", "description"}, key
+        assert "{account}" in json.dumps(issue), key

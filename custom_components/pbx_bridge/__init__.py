@@ -15,30 +15,14 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import PbxClient, client_class
-from .api.client import OPTION_AGENT_PINS, OPTION_SMS_SENDER
-from .api.providers.telfa import OPTION_HOOK_NUMBERS
-from .api.providers.yemot import OPTION_QUEUE_PATHS
-from .const import (
-    CONF_AGENT_PINS,
-    CONF_HOOK_NUMBERS,
-    CONF_PROVIDER,
-    CONF_QUEUE_PATHS,
-    CONF_SMS_SENDER,
-    CONF_WEBHOOK_ID,
-    DOMAIN,
-)
+from .const import CONF_HOOK_NUMBERS, CONF_PROVIDER, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import PbxCoordinator
-from .entity import (
-    ObjectKind,
-    current_identifiers,
-    hub_device_info,
-    hub_identifier,
-    object_device_info,
-    object_ids,
-)
+from .entity import DeviceSync, current_identifiers, hub_device_info, hub_identifier
 from .events import PbxEventHub, async_remove_stored_events
+from .registration import async_start_registration, async_unregister_at_provider
+from .repairs import async_delete_entry_issues, async_sync_problems
 from .services import async_setup_services
-from .webhook import PbxWebhook, async_sync_registration, async_unregister_at_provider
+from .webhook import PbxWebhook
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -72,15 +56,11 @@ def create_client(
     fields = {fld.key for fld in cls.connection_fields}
     config = {key: str(value) for key, value in data.items() if key in fields and value}
     options = options or {}
-    client_options: dict[str, Any] = {}
-    if pins := options.get(CONF_AGENT_PINS):
-        client_options[OPTION_AGENT_PINS] = dict(pins)
-    if sender := options.get(CONF_SMS_SENDER):
-        client_options[OPTION_SMS_SENDER] = sender
-    if paths := options.get(CONF_QUEUE_PATHS):
-        client_options[OPTION_QUEUE_PATHS] = list(paths)
-    if hook_numbers := options.get(CONF_HOOK_NUMBERS):
-        client_options[OPTION_HOOK_NUMBERS] = list(hook_numbers)
+    client_options = {
+        option.key: options[option.key]
+        for option in cls.declaration.all_options
+        if option.for_client and options.get(option.key) not in (None, "", [], {})
+    }
     return cls(async_get_clientsession(hass), config, options=client_options)
 
 
@@ -102,13 +82,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
         config_entry_id=entry.entry_id, **hub_device_info(coordinator)
     )
 
-    @callback
-    def sync_devices() -> None:
-        if coordinator.last_update_success:
-            _async_sync_devices(hass, entry, coordinator)
+    devices = DeviceSync(hass, coordinator)
 
-    sync_devices()
-    entry.async_on_unload(coordinator.async_add_listener(sync_devices))
+    @callback
+    def sync_snapshot() -> None:
+        if coordinator.last_update_success:
+            devices.async_sync()
+            async_sync_problems(hass, entry, coordinator.data.problems)
+
+    sync_snapshot()
+    entry.async_on_unload(coordinator.async_add_listener(sync_snapshot))
+    # Issues are kept current by a loaded entry only.
+    entry.async_on_unload(lambda: async_delete_entry_issues(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Event entities are listening now: events derived from polling may start.
     await events.async_start()
@@ -117,10 +102,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
         hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_WEBHOOK_ID: async_generate_id()}
         )
-    hook = PbxWebhook(hass, entry, client, events)
-    hook.async_register()
-    entry.async_on_unload(hook.async_unregister)
-    await async_sync_registration(hass, entry, client, _client_for_numbers(hass, entry))
+    if client.webhook_methods:  # a provider without push never calls a webhook
+        hook = PbxWebhook(hass, entry, client, events)
+        hook.async_register()
+        entry.async_on_unload(hook.async_unregister)
+    async_start_registration(hass, entry, client, _client_for_numbers(hass, entry))
     return True
 
 
@@ -135,31 +121,14 @@ def _client_for_numbers(
     return make
 
 
-@callback
-def _async_sync_devices(
-    hass: HomeAssistant, entry: PbxConfigEntry, coordinator: PbxCoordinator
-) -> None:
-    """Keep names of present objects current and remove the devices of vanished ones."""
-    registry = dr.async_get(hass)
-    for kind in ObjectKind:
-        for object_id in object_ids(coordinator.data, kind):
-            info = object_device_info(coordinator, kind, object_id)
-            (identifier,) = info["identifiers"]
-            if registry.async_get_device_by_identifier(identifier, entry.entry_id):
-                registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
-    wanted = current_identifiers(coordinator.unique_id, coordinator.data)
-    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if not device.identifiers & wanted:
-            registry.async_remove_device(device.id)
-
-
 async def async_unload_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
     """Unload a provider account."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> None:
-    """Take our webhook URL (only ours) off the provider and forget the events seen."""
+    """Take our webhook URL (only ours) off the provider; forget its issues and events."""
+    async_delete_entry_issues(hass, entry)
     await async_unregister_at_provider(hass, entry, _client_for_numbers(hass, entry))
     await async_remove_stored_events(hass, entry.entry_id)
 

@@ -47,5 +47,5 @@ class PbxRegisteredSensor(PbxLineEntity, BinarySensorEntity):
         super().__init__(coordinator, registration_id, REGISTERED.key)
 
     @property
-    def is_on(self) -> bool:
+    def is_on(self) -> bool | None:
         return self.registration.registered

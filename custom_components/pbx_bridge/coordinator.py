@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from homeassistant.core import HomeAssistant
@@ -10,7 +9,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .api import PbxClient
 from .api.models import Snapshot
-from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, LOGGER
+from .const import LOGGER
 from .helpers import pbx_update_errors
 
 if TYPE_CHECKING:
@@ -18,7 +17,11 @@ if TYPE_CHECKING:
 
 
 class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
-    """Polls `async_fetch_snapshot`; webhooks push snapshots through `async_set_updated_data`."""
+    """Polls `async_fetch_snapshot` on a schedule that webhooks never move.
+
+    Webhook effects are laid over the polled data by the event hub's `PushOverlay` until
+    the next poll replaces them; they never go through `async_set_updated_data`.
+    """
 
     config_entry: PbxConfigEntry
 
@@ -28,9 +31,8 @@ class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
             LOGGER,
             config_entry=entry,
             name=f"{client.title} {entry.title}",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
-            ),
+            # Fits the provider's API cost and push (homeassistant.update_entity refreshes now).
+            update_interval=client.declaration.poll_interval,
             # Snapshots are frozen dataclasses: an unchanged poll wakes no entity.
             always_update=False,
         )

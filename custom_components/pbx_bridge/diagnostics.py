@@ -9,38 +9,15 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from . import PbxConfigEntry
-from .const import (
-    CONF_AGENT_PINS,
-    CONF_DEFAULT_DIAL_SOURCE,
-    CONF_REGISTERED_WEBHOOK,
-    CONF_SMS_RECIPIENTS,
-    CONF_SMS_SENDER,
-    CONF_WEBHOOK_ID,
-    CONF_WEBHOOK_SECRET,
-)
+from .api import PROVIDERS, ProviderDeclaration
+from .api.declaration import COMMON_OPTIONS
+from .const import CONF_REGISTERED_WEBHOOK, CONF_WEBHOOK_ID
 
 ACCOUNT_ID_MASK = "**ACCOUNT**"
 
-# Entry: every credential field of every provider, our webhook id; the title and unique id
-# hold the account id, which for Yemot and Odorik is a phone number.
-TO_REDACT_ENTRY = {
-    "access_token",
-    "api_key",
-    "login",
-    "password",
-    "token",
-    "user",
-    "username",
-    "title",
-    "unique_id",
-    CONF_WEBHOOK_ID,
-    CONF_WEBHOOK_SECRET,
-    CONF_REGISTERED_WEBHOOK,
-    CONF_AGENT_PINS,
-    CONF_SMS_RECIPIENTS,
-    CONF_SMS_SENDER,
-    CONF_DEFAULT_DIAL_SOURCE,
-}
+# Entry: our webhook id and what we registered; the title and unique id hold the account id,
+# which for some providers is a phone number. The provider's declaration adds the rest.
+TO_REDACT_ENTRY = {"title", "unique_id", CONF_WEBHOOK_ID, CONF_REGISTERED_WEBHOOK}
 # Snapshot: phone numbers of calls and SMS, message texts and provider fields as received,
 # SIP contacts (they carry the user name), and the account id and name.
 TO_REDACT_SNAPSHOT = {
@@ -58,6 +35,20 @@ TO_REDACT_SNAPSHOT = {
 }
 
 
+def _keys_to_redact(declaration: ProviderDeclaration) -> set[str]:
+    """Credentials, secret options and the keys the provider declares sensitive."""
+    return (
+        {fld.key for fld in declaration.secret_fields}
+        | {option.key for option in declaration.options if option.secret or option.redact}
+        | {option.key for option, _ in COMMON_OPTIONS if option.secret or option.redact}
+        | declaration.redact_keys
+    )
+
+
+# Every provider's, whatever the entry's: an entry may hold options another provider uses.
+TO_REDACT_ENTRY |= {key for cls in PROVIDERS.values() for key in _keys_to_redact(cls.declaration)}
+
+
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: PbxConfigEntry
 ) -> dict[str, Any]:
@@ -69,9 +60,11 @@ async def async_get_config_entry_diagnostics(
         "provider": client.title,
         "capabilities": sorted(client.capabilities),
         "last_update_success": coordinator.last_update_success,
-        "snapshot": async_redact_data(_lists(asdict(coordinator.data)), TO_REDACT_SNAPSHOT),
+        "snapshot": async_redact_data(
+            _lists(asdict(coordinator.data)), TO_REDACT_SNAPSHOT | client.declaration.redact_keys
+        ),
     }
-    # Some providers build line ids from the account id, a phone number for Yemot and Odorik.
+    # Some providers build line ids from the account id, which can be a phone number.
     return cast(dict[str, Any], _without(diagnostics, coordinator.data.account.account_id))
 
 

@@ -1,13 +1,23 @@
-"""Base entities, device identifiers and the discovery of agents, queues and lines."""
+"""Base entities, device identifiers and the discovery of agents, queues and lines.
+
+Two layers feed the entities. Polled entities show the coordinator's data and are
+unavailable while polling fails; webhook effects change that data in between polls and
+tell only the entities they concern (`signal_pushed`). Event entities are fed by webhooks
+alone and stay available while polling fails.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from enum import StrEnum
+from typing import ClassVar, Final
 
-from homeassistant.core import callback
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -15,6 +25,14 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .api.models import Agent, Queue, SipKind, SipRegistration, Snapshot
 from .const import DOMAIN
 from .coordinator import PbxCoordinator
+
+# The entities of the account itself, as `signal_pushed` names them.
+ACCOUNT: Final = "account"
+# Entities are added this many at a time, letting the event loop run in between.
+ADD_BATCH_SIZE: Final = 100
+# From this many agents, queues and lines on, an account's diagnostic entities start
+# disabled: thousands of them would slow Home Assistant for little use.
+LARGE_ACCOUNT_OBJECTS: Final = 100
 
 
 class ObjectKind(StrEnum):
@@ -111,16 +129,53 @@ def object_device_info(coordinator: PbxCoordinator, kind: ObjectKind, object_id:
     )
 
 
+def signal_pushed(entry_id: str, kind: str, object_id: str = "") -> str:
+    """Dispatcher signal to the entities of one object (or of the `ACCOUNT`) whose data a
+    webhook just changed: only they write their state."""
+    return f"{DOMAIN}_pushed_{entry_id}_{kind}_{object_id}"
+
+
+def is_large_account(snapshot: Snapshot) -> bool:
+    """Whether an account has so many objects that its diagnostic entities start disabled."""
+    count = len(snapshot.agents) + len(snapshot.queues) + len(snapshot.registrations)
+    return count >= LARGE_ACCOUNT_OBJECTS
+
+
 class PbxEntity(CoordinatorEntity[PbxCoordinator]):
     """An entity of a provider account, attached to the account (hub) device."""
 
     _attr_has_entity_name = True
+    # Fed by polling: unavailable while polling fails (event entities say False).
+    polled: ClassVar[bool] = True
 
     def __init__(self, coordinator: PbxCoordinator, key: str) -> None:
         super().__init__(coordinator)
         self.account_id = coordinator.unique_id
         self._attr_unique_id = f"{self.account_id}_{key}"
         self._attr_device_info = DeviceInfo(identifiers={hub_identifier(self.account_id)})
+
+    @property
+    def available(self) -> bool:
+        return not self.polled or self.coordinator.last_update_success
+
+    @property
+    def entity_registry_enabled_default(self) -> bool:
+        return super().entity_registry_enabled_default and not (
+            self.entity_category is EntityCategory.DIAGNOSTIC
+            and is_large_account(self.coordinator.data)
+        )
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if self.polled:
+            self.async_on_remove(
+                async_dispatcher_connect(
+                    self.hass, self._pushed_signal(), self._handle_coordinator_update
+                )
+            )
+
+    def _pushed_signal(self) -> str:
+        return signal_pushed(self.coordinator.config_entry.entry_id, ACCOUNT)
 
 
 class PbxObjectEntity(PbxEntity):
@@ -136,6 +191,9 @@ class PbxObjectEntity(PbxEntity):
     @property
     def available(self) -> bool:
         return super().available and self.object_id in object_ids(self.coordinator.data, self.kind)
+
+    def _pushed_signal(self) -> str:
+        return signal_pushed(self.coordinator.config_entry.entry_id, self.kind, self.object_id)
 
 
 class PbxAgentEntity(PbxObjectEntity):
@@ -180,7 +238,8 @@ def async_add_object_entities(
     """Add entities for each object now and for every object that appears later.
 
     An object that vanishes is forgotten, so it gets entities again if it comes back; its
-    device (and with it its entities) is removed by the integration's setup.
+    device (and with it its entities) is removed by the integration's setup. Entities are
+    added `ADD_BATCH_SIZE` at a time, so a large account never holds the event loop long.
     """
     known: dict[ObjectKind, set[str]] = {kind: set() for kind in factories}
 
@@ -188,14 +247,89 @@ def async_add_object_entities(
     def add_new_objects() -> None:
         if not coordinator.last_update_success:
             return
-        entities: list[Entity] = []
-        for kind, factory in factories.items():
+        new: list[tuple[ObjectKind, str]] = []
+        for kind in factories:
             current = object_ids(coordinator.data, kind)
-            for object_id in sorted(current - known[kind]):
-                entities.extend(factory(object_id))
+            new.extend((kind, object_id) for object_id in sorted(current - known[kind]))
             known[kind] = current
-        if entities:
-            async_add_entities(entities)
+        if new:
+            coordinator.config_entry.async_create_task(
+                coordinator.hass,
+                _async_add_in_batches(coordinator, async_add_entities, factories, new),
+                f"{DOMAIN} add entities",
+            )
 
     add_new_objects()
     coordinator.config_entry.async_on_unload(coordinator.async_add_listener(add_new_objects))
+
+
+async def _async_add_in_batches(
+    coordinator: PbxCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factories: dict[ObjectKind, EntityFactory],
+    objects: list[tuple[ObjectKind, str]],
+) -> None:
+    batch: list[Entity] = []
+    for kind, object_id in objects:
+        if object_id not in object_ids(coordinator.data, kind):
+            continue  # gone again while earlier batches were added
+        batch.extend(factories[kind](object_id))
+        if len(batch) >= ADD_BATCH_SIZE:
+            async_add_entities(batch)
+            batch = []
+            await asyncio.sleep(0)
+    if batch:
+        async_add_entities(batch)
+
+
+class DeviceSync:
+    """Keeps the devices of an entry in line with the objects its snapshots list.
+
+    The registry is touched only when the objects or their names change: a poll that
+    brings the same agents, queues and lines (the usual case) costs no registry call.
+    """
+
+    def __init__(self, hass: HomeAssistant, coordinator: PbxCoordinator) -> None:
+        self.hass = hass
+        self.coordinator = coordinator
+        self._synced: dict[tuple[ObjectKind, str], str] | None = None
+
+    @callback
+    def async_sync(self) -> None:
+        """Update names of present objects and remove the devices of vanished ones."""
+        if not self.coordinator.last_update_success:
+            return
+        snapshot = self.coordinator.data
+        objects = {
+            (kind, object_id): name
+            for kind in ObjectKind
+            for object_id, name in _object_names(snapshot, kind)
+        }
+        if objects == self._synced:
+            return
+        self._synced = objects
+        entry_id = self.coordinator.config_entry.entry_id
+        registry = dr.async_get(self.hass)
+        for kind, object_id in objects:
+            info = object_device_info(self.coordinator, kind, object_id)
+            (identifier,) = info["identifiers"]
+            device = registry.async_get_device_by_identifier(identifier, entry_id)
+            if device is not None and (device.name, device.model) != (
+                info.get("name"),
+                info.get("model"),
+            ):
+                registry.async_get_or_create(config_entry_id=entry_id, **info)
+        wanted = current_identifiers(self.coordinator.unique_id, snapshot)
+        for device in dr.async_entries_for_config_entry(registry, entry_id):
+            if not device.identifiers & wanted:
+                registry.async_remove_device(device.id)
+
+
+def _object_names(snapshot: Snapshot, kind: ObjectKind) -> Iterable[tuple[str, str]]:
+    match kind:
+        case ObjectKind.AGENT:
+            return ((agent_id, agent.name) for agent_id, agent in snapshot.agents.items())
+        case ObjectKind.QUEUE:
+            return ((queue_id, queue.name) for queue_id, queue in snapshot.queues.items())
+        case ObjectKind.LINE:
+            return ((line_id, line.name) for line_id, line in snapshot.registrations.items())

@@ -20,6 +20,7 @@ from .entity import (
 )
 from .events import (
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_DEVICE_ID,
     ATTR_PROVIDER,
     ATTR_TYPE,
     CALL_EVENT_TYPES,
@@ -36,8 +37,9 @@ if TYPE_CHECKING:
 # Entities only react to dispatcher signals; nothing to poll or to limit.
 PARALLEL_UPDATES = 0
 
-# Bus data that an entity's attributes leave out: the entity already says it.
-_IMPLIED_KEYS = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_PROVIDER, ATTR_TYPE})
+# Bus data that an entity's attributes leave out: the entity (or the agent and line ids
+# its attributes hold) already says it.
+_IMPLIED_KEYS = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID, ATTR_PROVIDER, ATTR_TYPE})
 
 
 async def async_setup_entry(
@@ -48,24 +50,35 @@ async def async_setup_entry(
     """Add the account's event entities and those of every agent and line."""
     coordinator = entry.runtime_data.coordinator
     client = coordinator.client
-    entities: list[EventEntity] = [PbxAccountCallEvent(coordinator)]
+    # Calls are reported by webhooks, or derived from the active calls that are polled.
+    reports_calls = client.supports(Capability.CALL_WEBHOOK) or client.supports(
+        Capability.ACTIVE_CALLS
+    )
+    entities: list[EventEntity] = []
+    if reports_calls:
+        entities.append(PbxAccountCallEvent(coordinator))
     if client.supports(Capability.SMS_WEBHOOK) or client.supports(Capability.SMS_POLLING):
         entities.append(PbxAccountSmsEvent(coordinator))
     async_add_entities(entities)
-    async_add_object_entities(
-        coordinator,
-        async_add_entities,
-        {
-            ObjectKind.AGENT: lambda agent_id: [PbxAgentCallEvent(coordinator, agent_id)],
-            ObjectKind.LINE: lambda line_id: [PbxLineCallEvent(coordinator, line_id)],
-        },
-    )
+    if reports_calls:
+        async_add_object_entities(
+            coordinator,
+            async_add_entities,
+            {
+                ObjectKind.AGENT: lambda agent_id: [PbxAgentCallEvent(coordinator, agent_id)],
+                ObjectKind.LINE: lambda line_id: [PbxLineCallEvent(coordinator, line_id)],
+            },
+        )
 
 
 class _PbxEventMixin(EventEntity):
-    """Shows the events of the entry's hub that `_wants` accepts."""
+    """Shows the events of the entry's hub that `_wants` accepts.
+
+    Fed by webhooks (or by polling differences): available while polling fails.
+    """
 
     coordinator: PbxCoordinator
+    polled = False
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()

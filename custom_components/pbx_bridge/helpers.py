@@ -33,11 +33,13 @@ from .api.errors import (
     PbxInvalidInput,
     PbxOutcomeUnknownError,
     PbxPartialSendError,
+    PbxPermissionError,
     PbxRateLimitError,
     PbxResponseError,
     PbxUnsupportedError,
 )
 from .const import DOMAIN
+from .repairs import ORIGIN_REFRESH, async_permission_granted, async_permission_refused
 
 if TYPE_CHECKING:
     from . import PbxConfigEntry
@@ -59,6 +61,8 @@ def _classify(err: PbxError, provider: str, *, update: bool) -> tuple[str, bool]
     match err:
         case PbxAuthError():
             key = "invalid_auth"
+        case PbxPermissionError():
+            key = "missing_permission"
         case PbxRateLimitError():
             key = "rate_limited"
         case PbxOutcomeUnknownError():
@@ -134,19 +138,30 @@ def _rejected_credentials(err: PbxError) -> bool:
     return isinstance(err, PbxAuthError) or isinstance(err.__cause__, PbxAuthError)
 
 
+def _permission(err: PbxPermissionError) -> str:
+    return err.permission or str(err)
+
+
 @contextmanager
 def pbx_errors(
-    hass: HomeAssistant, entry: PbxConfigEntry, *, recipients: int | None = None
+    hass: HomeAssistant, entry: PbxConfigEntry, origin: str, *, recipients: int | None = None
 ) -> Iterator[None]:
-    """Translate the client errors of an action; rejected credentials start reauth."""
+    """Translate the client errors of the action `origin`.
+
+    Rejected credentials start reauth; a missing permission is a repair issue instead
+    (new credentials would not help), cleared when the action next works.
+    """
     try:
         yield
     except PbxError as err:
         if _rejected_credentials(err):
             entry.async_start_reauth(hass)
+        elif isinstance(err, PbxPermissionError):
+            async_permission_refused(hass, entry, origin, _permission(err))
         raise translate_action_error(
             err, entry.runtime_data.client.title, recipients=recipients
         ) from err
+    async_permission_granted(hass, entry, origin)
 
 
 def pbx_update_errors[CoordinatorT: PbxCoordinator, R](
@@ -156,10 +171,16 @@ def pbx_update_errors[CoordinatorT: PbxCoordinator, R](
 
     @wraps(func)
     async def handler(coordinator: CoordinatorT) -> R:
+        hass, entry = coordinator.hass, coordinator.config_entry
         try:
-            return await func(coordinator)
+            result = await func(coordinator)
+        except PbxPermissionError as err:
+            async_permission_refused(hass, entry, ORIGIN_REFRESH, _permission(err))
+            raise translate_update_error(err, coordinator.client.title) from err
         except PbxError as err:
             raise translate_update_error(err, coordinator.client.title) from err
+        async_permission_granted(hass, entry, ORIGIN_REFRESH)
+        return result
 
     return handler
 
@@ -167,12 +188,16 @@ def pbx_update_errors[CoordinatorT: PbxCoordinator, R](
 def pbx_action_errors[EntityT: PbxEntity, **P, R](
     func: Callable[Concatenate[EntityT, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[EntityT, P], Coroutine[Any, Any, R]]:
-    """Decorate an entity action: translated errors; rejected credentials start reauth."""
+    """Decorate an entity action: translated errors; rejected credentials start reauth.
+
+    A refused permission is one repair issue per kind of entity (its description's key),
+    not one per agent.
+    """
 
     @wraps(func)
     async def handler(self: EntityT, /, *args: P.args, **kwargs: P.kwargs) -> R:
         coordinator = self.coordinator
-        with pbx_errors(coordinator.hass, coordinator.config_entry):
+        with pbx_errors(coordinator.hass, coordinator.config_entry, self.entity_description.key):
             return await func(self, *args, **kwargs)
 
     return handler

@@ -39,9 +39,6 @@ from .entity import (
 # Read-only: the coordinator does all the fetching.
 PARALLEL_UPDATES = 0
 
-# The currency a balance is kept in, by the provider's home country calling code.
-CURRENCY_BY_COUNTRY = {"420": "CZK", "972": "ILS"}
-
 type Capabilities = frozenset[Capability]
 
 
@@ -187,12 +184,20 @@ QUEUE_SENSORS: tuple[PbxQueueSensorDescription, ...] = (
         value_fn=lambda queue: queue.longest_wait,
     ),
     PbxQueueSensorDescription(
-        key="average_talk",
-        translation_key="average_talk",
+        key="average_hold_time",
+        translation_key="average_hold_time",
         device_class=SensorDeviceClass.DURATION,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTime.SECONDS,
-        value_fn=lambda queue: queue.average_talk,
+        value_fn=lambda queue: queue.average_hold_time,
+    ),
+    PbxQueueSensorDescription(
+        key="average_talk_time",
+        translation_key="average_talk_time",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        value_fn=lambda queue: queue.average_talk_time,
     ),
     PbxQueueSensorDescription(
         key="agents_logged_in",
@@ -321,9 +326,7 @@ class PbxAccountSensor(PbxEntity, SensorEntity):
         super().__init__(coordinator, description.key)
         self.entity_description = description
         if description.device_class is SensorDeviceClass.MONETARY:
-            self._attr_native_unit_of_measurement = CURRENCY_BY_COUNTRY.get(
-                coordinator.client.default_country_code
-            )
+            self._attr_native_unit_of_measurement = coordinator.client.declaration.balance_currency
 
     @property
     def native_value(self) -> float | int | str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -39,6 +40,7 @@ from .api.models import (
     HangupTargetKind,
     SmsRequest,
     TransferRequest,
+    TransferTargetKind,
 )
 from .api.numbers import normalize_destination, normalize_number
 from .const import CONF_DEFAULT_DIAL_SOURCE, CONF_DEFAULT_DIAL_SOURCE_KIND, DOMAIN
@@ -68,16 +70,23 @@ ATTR_SOURCE = "source"
 ATTR_CALLER_ID = "caller_id"
 ATTR_AUTO_ANSWER = "auto_answer"
 ATTR_RING_TIMEOUT = "ring_timeout"
+ATTR_DELAY = "delay"
+ATTR_SINGLE_ATTEMPT = "single_attempt"
+ATTR_RING_ONCE = "ring_once"
 ATTR_RECIPIENTS = "recipients"
 ATTR_MESSAGE = "message"
 ATTR_SENDER = "sender"
 ATTR_VOICE = "voice"
 ATTR_RECORDING = "recording"
+ATTR_SPEECH_RATE = "speech_rate"
+ATTR_REPEAT = "repeat"
 ATTR_CALL_ID = "call_id"
 ATTR_USER = "user"
 ATTR_EXTENSION = "extension"
 ATTR_CHANNEL = "channel"
 ATTR_DESTINATION = "destination"
+ATTR_DESTINATION_AGENT = "destination_agent"
+ATTR_DESTINATION_QUEUE = "destination_queue"
 ATTR_AGENT_ID = "agent_id"
 ATTR_QUEUE_ID = "queue_id"
 ATTR_REASON = "reason"
@@ -86,6 +95,12 @@ ATTR_MESSAGE_IDS = "message_ids"
 # Providers let a phone ring for seconds to minutes; beyond that nobody is answering.
 MIN_RING_TIMEOUT = 5
 MAX_RING_TIMEOUT = 300
+# A scheduled call is for later today or this week, not for next year.
+MAX_DIAL_DELAY = timedelta(days=30)
+# Text-to-speech rate as a step from normal speed, and how often a message is played.
+MIN_SPEECH_RATE = -10
+MAX_SPEECH_RATE = 10
+MAX_REPEAT = 10
 
 _TEXT = probatio.All(cv.string, probatio.Strip, probatio.NonEmpty())
 
@@ -104,6 +119,11 @@ DIAL_SCHEMA = probatio.Schema(
         probatio.Optional(ATTR_RING_TIMEOUT): probatio.All(
             probatio.Coerce(int), probatio.Range(min=MIN_RING_TIMEOUT, max=MAX_RING_TIMEOUT)
         ),
+        probatio.Optional(ATTR_DELAY): probatio.All(
+            cv.time_period, cv.positive_timedelta, probatio.Range(max=MAX_DIAL_DELAY)
+        ),
+        probatio.Optional(ATTR_SINGLE_ATTEMPT): cv.boolean,
+        probatio.Optional(ATTR_RING_ONCE): cv.boolean,
     }
 )
 SEND_SMS_SCHEMA = probatio.Schema(
@@ -126,6 +146,13 @@ ANNOUNCE_SCHEMA = probatio.Schema(
             probatio.Optional(ATTR_RECORDING): _TEXT,
             probatio.Optional(ATTR_VOICE): _TEXT,
             probatio.Optional(ATTR_CALLER_ID): _TEXT,
+            probatio.Optional(ATTR_SPEECH_RATE): probatio.All(
+                probatio.Coerce(int),
+                probatio.Range(min=MIN_SPEECH_RATE, max=MAX_SPEECH_RATE),
+            ),
+            probatio.Optional(ATTR_REPEAT): probatio.All(
+                probatio.Coerce(int), probatio.Range(min=1, max=MAX_REPEAT)
+            ),
         },
         # Whom to reach (a number to call or a live call) and what to play there.
         probatio.AtLeastOne(ATTR_NUMBER, ATTR_CALL_ID),
@@ -144,14 +171,30 @@ HANGUP_SCHEMA = probatio.Schema(
         probatio.ExactlyOne(*HANGUP_TARGETS),
     )
 )
+# Where a transfer goes, each with the capability it needs beyond TRANSFER.
+TRANSFER_TARGETS = {
+    ATTR_DESTINATION: (TransferTargetKind.NUMBER, None),
+    ATTR_DESTINATION_AGENT: (TransferTargetKind.AGENT, Capability.TRANSFER_TO_AGENT),
+    ATTR_DESTINATION_QUEUE: (TransferTargetKind.QUEUE, Capability.TRANSFER_TO_QUEUE),
+}
 TRANSFER_SCHEMA = probatio.Schema(
-    {
-        **_ENTRY,
-        probatio.Required(ATTR_CALL_ID): _TEXT,
-        probatio.Required(ATTR_DESTINATION): _TEXT,
-    }
+    probatio.All(
+        {
+            **_ENTRY,
+            probatio.Required(ATTR_CALL_ID): _TEXT,
+            **{probatio.Optional(key): _TEXT for key in TRANSFER_TARGETS},
+        },
+        probatio.ExactlyOne(*TRANSFER_TARGETS),
+    )
 )
 AGENT_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required(ATTR_AGENT_ID): _TEXT})
+AGENT_LOGIN_SCHEMA = probatio.Schema(
+    {
+        **_ENTRY,
+        probatio.Required(ATTR_AGENT_ID): _TEXT,
+        probatio.Optional(ATTR_EXTENSION): _TEXT,
+    }
+)
 AGENT_PAUSE_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
@@ -166,6 +209,7 @@ QUEUE_MEMBER_SCHEMA = probatio.Schema(
         probatio.Required(ATTR_QUEUE_ID): _TEXT,
     }
 )
+QUEUE_LOGIN_SCHEMA = QUEUE_MEMBER_SCHEMA.extend({probatio.Optional(ATTR_EXTENSION): _TEXT})
 QUEUE_KICK_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
@@ -247,9 +291,12 @@ async def _async_dial(
         caller_id=_optional_number(entry, SERVICE_DIAL, ATTR_CALLER_ID, data),
         auto_answer=data.get(ATTR_AUTO_ANSWER),
         ring_timeout=data.get(ATTR_RING_TIMEOUT),
+        delay=data.get(ATTR_DELAY),
+        single_attempt=data.get(ATTR_SINGLE_ATTEMPT),
+        ring_once=data.get(ATTR_RING_ONCE, False),
     )
     _LOGGER.debug("Dialling %s from %s", number, source)
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_DIAL):
         result = await entry.runtime_data.client.async_dial(request)
     return {ATTR_CALL_ID: result.call_id}
 
@@ -272,7 +319,7 @@ async def async_send_sms(
 ) -> dict[str, Any]:
     """Send one SMS request for E.164 `recipients` (also used by the notify entities)."""
     _LOGGER.debug("Sending an SMS to %s", ", ".join(recipients))
-    with pbx_errors(hass, entry, recipients=len(recipients)):
+    with pbx_errors(hass, entry, SERVICE_SEND_SMS, recipients=len(recipients)):
         result = await entry.runtime_data.client.async_send_sms(
             SmsRequest(recipients=recipients, message=message, sender=sender)
         )
@@ -290,16 +337,18 @@ async def _async_announce(
         recording=data.get(ATTR_RECORDING),
         call_id=data.get(ATTR_CALL_ID),
         caller_id=_optional_number(entry, SERVICE_ANNOUNCE, ATTR_CALLER_ID, data),
+        speech_rate=data.get(ATTR_SPEECH_RATE),
+        repeat=data.get(ATTR_REPEAT),
     )
     _LOGGER.debug("Announcing to %s", number or f"call {request.call_id}")
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_ANNOUNCE):
         result = await entry.runtime_data.client.async_announce(request)
     return {ATTR_CALL_ID: result.call_id}
 
 
 async def _async_hangup(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]) -> None:
     key = next(key for key in HANGUP_TARGETS if key in data)
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_HANGUP):
         await entry.runtime_data.client.async_hangup(
             HangupRequest(kind=HANGUP_TARGETS[key], value=data[key])
         )
@@ -307,6 +356,16 @@ async def _async_hangup(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[s
 
 async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]) -> None:
     client = entry.runtime_data.client
+    field = next(key for key in TRANSFER_TARGETS if key in data)
+    target, capability = TRANSFER_TARGETS[field]
+    if capability is not None and not client.supports(capability):
+        _raise_validation(
+            "action_not_supported", provider=client.title, action=f"{SERVICE_TRANSFER} ({field})"
+        )
+    if target is not TransferTargetKind.NUMBER:
+        with pbx_errors(hass, entry, SERVICE_TRANSFER):
+            await client.async_transfer(TransferRequest(data[ATTR_CALL_ID], data[field], target))
+        return
     try:
         destination = normalize_destination(data[ATTR_DESTINATION], client.default_country_code)
     except PbxInvalidInput as err:
@@ -319,7 +378,7 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
                 "reason": str(err),
             },
         ) from err
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_TRANSFER):
         await client.async_transfer(
             TransferRequest(call_id=data[ATTR_CALL_ID], destination=destination)
         )
@@ -328,21 +387,23 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
 async def _async_agent_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
-        await entry.runtime_data.client.async_agent_login(data[ATTR_AGENT_ID])
+    with pbx_errors(hass, entry, SERVICE_AGENT_LOGIN):
+        await entry.runtime_data.client.async_agent_login(
+            data[ATTR_AGENT_ID], data.get(ATTR_EXTENSION)
+        )
 
 
 async def _async_agent_logout(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_AGENT_LOGOUT):
         await entry.runtime_data.client.async_agent_logout(data[ATTR_AGENT_ID])
 
 
 async def _async_agent_pause(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_AGENT_PAUSE):
         await entry.runtime_data.client.async_agent_pause(
             data[ATTR_AGENT_ID], data.get(ATTR_REASON)
         )
@@ -351,28 +412,30 @@ async def _async_agent_pause(
 async def _async_agent_unpause(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_AGENT_UNPAUSE):
         await entry.runtime_data.client.async_agent_unpause(data[ATTR_AGENT_ID])
 
 
 async def _async_queue_login(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
-        await entry.runtime_data.client.async_queue_login(data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID])
+    with pbx_errors(hass, entry, SERVICE_QUEUE_LOGIN):
+        await entry.runtime_data.client.async_queue_login(
+            data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID], data.get(ATTR_EXTENSION)
+        )
 
 
 async def _async_queue_logout(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_QUEUE_LOGOUT):
         await entry.runtime_data.client.async_queue_logout(data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID])
 
 
 async def _async_queue_kick(
     hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
 ) -> None:
-    with pbx_errors(hass, entry):
+    with pbx_errors(hass, entry, SERVICE_QUEUE_KICK):
         await entry.runtime_data.client.async_queue_kick(data[ATTR_QUEUE_ID], data[ATTR_CALL_ID])
 
 
@@ -413,7 +476,7 @@ ACTIONS: tuple[PbxAction, ...] = (
     PbxAction(
         name=SERVICE_AGENT_LOGIN,
         capability=Capability.AGENT_LOGIN,
-        schema=AGENT_SCHEMA,
+        schema=AGENT_LOGIN_SCHEMA,
         handler=_async_agent_login,
     ),
     PbxAction(
@@ -437,7 +500,7 @@ ACTIONS: tuple[PbxAction, ...] = (
     PbxAction(
         name=SERVICE_QUEUE_LOGIN,
         capability=Capability.QUEUE_LOGIN,
-        schema=QUEUE_MEMBER_SCHEMA,
+        schema=QUEUE_LOGIN_SCHEMA,
         handler=_async_queue_login,
     ),
     PbxAction(

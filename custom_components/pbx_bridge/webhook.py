@@ -7,7 +7,7 @@ normalized events, which go to the entry's `PbxEventHub`. Whatever arrives, the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 import hmac
 from http import HTTPStatus
 import logging
@@ -19,13 +19,10 @@ from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError
 
-from .api import PbxClient
+from .api import PbxClient, client_class
 from .api.errors import PbxError
-from .api.models import Capability, WebhookRequest
+from .api.models import WebhookRequest
 from .const import (
-    CONF_AUTO_REGISTER_WEBHOOK,
-    CONF_HOOK_NUMBERS,
-    CONF_REGISTERED_WEBHOOK,
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_SECRET,
     DOMAIN,
@@ -40,34 +37,9 @@ _LOGGER = logging.getLogger(__name__)
 
 # Provider hook bodies are a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES: Final = 64 * 1024
-# Telfa and Daktela call a plain URL and cannot add headers: the secret travels in the query.
+# Providers call a plain URL and may not add headers: the secret travels in the query.
 SECRET_QUERY_PARAM: Final = "secret"  # noqa: S105 - a parameter name
 SECRET_HEADER: Final = "X-Webhook-Secret"  # noqa: S105 - a header name
-
-# The Telfa number fields our URL goes into (docs: "Čísla a jejich webhooky").
-TELFA_HOOK_FIELDS: Final = (
-    "incoming_hook_url",
-    "ring_hook_url",
-    "transfer_hook_url",
-    "group_hook_url",
-    "outgoing_hook_url",
-    "hangup_hook_url",
-    "sms_hook_url",
-)
-# Daktela dialplan hooks (docs: "Příchozí hovor" … "Zavěšený hovor"), query after our URL.
-DAKTELA_DIALPLAN_HOOKS: Final = (
-    ("incoming", "callid=${CALLERID(num)}&dnd=${FROM_DID}"),
-    *(
-        (
-            action,
-            (
-                "callerId=${CALLERID(num)}&calleeId=${FROM_DID}&line=${REAL_EXTEN}"
-                f"&idcall=${{ID_CALL}}&action={action}"
-            ),
-        )
-        for action in ("ringing", "answer", "hangup")
-    ),
-)
 
 
 def webhook_urls(hass: HomeAssistant, webhook_id: str, secret: str | None) -> dict[str, str]:
@@ -85,7 +57,7 @@ def webhook_urls(hass: HomeAssistant, webhook_id: str, secret: str | None) -> di
         except NoURLAvailableError:
             continue
         if url not in urls.values():
-            urls[kind] = _with_secret(url, secret)
+            urls[kind] = with_secret(url, secret)
     return urls
 
 
@@ -103,123 +75,14 @@ def webhook_setup_text(
     return shown, setup_instructions(provider, urls.get("external") or urls["internal"])
 
 
-def registration_url(hass: HomeAssistant, entry: ConfigEntry[Any]) -> str:
-    """The URL to register at the provider: reachable from outside where possible."""
-    url = webhook.async_generate_url(hass, entry.data[CONF_WEBHOOK_ID], prefer_external=True)
-    return _with_secret(url, entry.options.get(CONF_WEBHOOK_SECRET))
-
-
-async def async_sync_registration(
-    hass: HomeAssistant,
-    entry: ConfigEntry[Any],
-    client: PbxClient,
-    client_for_numbers: Callable[[Sequence[str]], PbxClient],
-) -> None:
-    """Make the provider hold our URL as the options say, and remember what it holds.
-
-    On: register the current URL (and numbers); when they differ from what we registered
-    before (the external URL, the secret or the numbers changed), take the old one off
-    first. Off: take off what we registered. The user's own URLs stay either way.
-    `client_for_numbers` makes a client that works on the given Telfa numbers.
-    """
-    if not client.supports(Capability.REGISTER_WEBHOOK):
-        return
-    registered: Mapping[str, Any] | None = entry.data.get(CONF_REGISTERED_WEBHOOK)
-    wanted: str | None = None
-    if entry.options.get(CONF_AUTO_REGISTER_WEBHOOK):
-        try:
-            wanted = registration_url(hass, entry)
-        except NoURLAvailableError:
-            _LOGGER.warning(
-                "Cannot register the %s webhook: Home Assistant has no URL the provider can reach",
-                client.title,
-            )
-            return
-    chosen = entry.options.get(CONF_HOOK_NUMBERS)
-    if registered and (
-        registered["url"] != wanted
-        or (chosen and set(chosen) != set(registered.get("numbers", ())))
-    ):
-        removed = await _async_unregister(
-            client_for_numbers(registered.get("numbers", ())), registered
-        )
-        if removed or wanted is not None:
-            # A failed removal was logged; what replaces it is what we hold from now on.
-            _async_set_registered(hass, entry, None)
-    if wanted is None:
-        return
-    try:
-        numbers = await client.async_register_webhook(wanted)
-    except PbxError as err:
-        _LOGGER.warning("Cannot register the %s webhook: %s", client.title, err)
-        return
-    _async_set_registered(hass, entry, {"url": wanted, "numbers": numbers})
-
-
-async def async_unregister_at_provider(
-    hass: HomeAssistant,
-    entry: ConfigEntry[Any],
-    client_for_numbers: Callable[[Sequence[str]], PbxClient],
-) -> None:
-    """Take the URL we registered (and only it) off the provider: the entry is going."""
-    registered: Mapping[str, Any] | None = entry.data.get(CONF_REGISTERED_WEBHOOK)
-    if registered:
-        await _async_unregister(client_for_numbers(registered.get("numbers", ())), registered)
-        return
-    client = client_for_numbers(entry.options.get(CONF_HOOK_NUMBERS, ()))
-    if not entry.options.get(CONF_AUTO_REGISTER_WEBHOOK) or not client.supports(
-        Capability.REGISTER_WEBHOOK
-    ):
-        return
-    # Nothing remembered (an earlier version registered it, or registering failed):
-    # the URL it would have registered is the best guess.
-    try:
-        url = registration_url(hass, entry)
-    except NoURLAvailableError:
-        _LOGGER.warning(
-            "Cannot remove the %s webhook: Home Assistant has no URL to look for", client.title
-        )
-        return
-    await _async_unregister(client, {"url": url})
-
-
-async def _async_unregister(client: PbxClient, registered: Mapping[str, Any]) -> bool:
-    """Take `registered`'s URL off the provider; whether that worked (failures are logged)."""
-    try:
-        await client.async_unregister_webhook(registered["url"])
-    except PbxError as err:
-        _LOGGER.warning("Cannot remove the %s webhook: %s", client.title, err)
-        return False
-    return True
-
-
-@callback
-def _async_set_registered(
-    hass: HomeAssistant, entry: ConfigEntry[Any], registered: dict[str, Any] | None
-) -> None:
-    data = {key: value for key, value in entry.data.items() if key != CONF_REGISTERED_WEBHOOK}
-    if registered is not None:
-        data[CONF_REGISTERED_WEBHOOK] = registered
-    hass.config_entries.async_update_entry(entry, data=data)
-
-
-def _with_secret(url: str, secret: str | None) -> str:
+def with_secret(url: str, secret: str | None) -> str:
+    """`url` with the shared secret in its query, where there is one."""
     return f"{url}?{urlencode({SECRET_QUERY_PARAM: secret})}" if secret else url
 
 
 def setup_instructions(provider: str, url: str) -> str:
     """What to paste where at the provider, as lines of provider syntax."""
-    if provider == "telfa":
-        return "\n".join(f"`{field}`: `{url}`" for field in TELFA_HOOK_FIELDS)
-    if provider == "daktela":
-        separator = "&" if "?" in url else "?"
-        lines = [
-            f'{name}: `AGI(notify_crm_api.agi,"{url}{separator}{query}","CRMAPI")`'
-            for name, query in DAKTELA_DIALPLAN_HOOKS
-        ]
-        lines.append(f"SetSMSSettings incoming_callback: `{url}`")
-        return "\n".join(lines)
-    return f"`{url}`"
+    return client_class(provider).declaration.webhook_setup(url)
 
 
 class PbxWebhook:
@@ -287,7 +150,18 @@ class PbxWebhook:
             # The parser's message names the problem, never a secret.
             _LOGGER.debug("Refused a %s webhook request: %s", self.client.title, err)
             return web.Response(status=HTTPStatus.BAD_REQUEST)
-        self.hub.async_process(await self.client.async_resolve_webhook_items(items))
+        # Nothing here waits on the provider: names the last poll cannot resolve are
+        # looked up in the background, for the hooks that follow.
+        items = self.client.resolve_webhook_items(items, self.hub.coordinator.data)
+        self.hub.async_process(items)
+        if names := self.client.webhook_names_to_look_up(items):
+            self.entry.async_create_background_task(
+                hass,
+                self.client.async_look_up_webhook_names(names),
+                f"{DOMAIN} webhook name lookup",
+            )
+        if (reply := self.client.webhook_reply(parsed, items)) is not None:
+            return web.Response(text=reply.body, content_type=reply.content_type)
         return web.Response(status=HTTPStatus.OK)
 
     def _secret_matches(self, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:

@@ -10,12 +10,12 @@ import aiohttp
 import pytest
 
 from custom_components.pbx_bridge.api import PROVIDERS, client_class
-from custom_components.pbx_bridge.api.client import (
-    OPTION_AGENT_PINS,
-    REDACTED,
+from custom_components.pbx_bridge.api.client import REDACTED, PbxClient, parse_retry_after
+from custom_components.pbx_bridge.api.declaration import (
     ConnectionField,
-    PbxClient,
-    parse_retry_after,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
 )
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
@@ -37,6 +37,7 @@ from custom_components.pbx_bridge.api.models import (
     TransferRequest,
     WebhookRequest,
 )
+from custom_components.pbx_bridge.api.numbers import NumberForm, NumberPlan
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
@@ -46,14 +47,19 @@ SECRET = "0773137770:4567"
 class ProbeClient(PbxClient):
     """The smallest client: reads one Yemot command through the shared helper."""
 
-    provider = "probe"
-    title = "Probe"
-    default_base_url = "http://127.0.0.1:9"
-    connection_fields = (
-        ConnectionField("base_url", is_url=True),
-        ConnectionField("token", secret=True),
+    declaration = ProviderDeclaration(
+        provider="probe",
+        title="Probe",
+        connection_fields=(
+            ConnectionField("base_url", is_url=True),
+            ConnectionField("token", secret=True),
+        ),
+        capabilities=frozenset({Capability.QUEUES}),
+        options=(OptionField(key="pins", kind=OptionKind.MAPPING, secret=True),),
+        poll_interval=timedelta(seconds=30),
+        number_plan=NumberPlan(country_code="420", sends=NumberForm.E164),
     )
-    capabilities = frozenset({Capability.QUEUES})
+    default_base_url = "http://127.0.0.1:9"
 
     async def async_validate(self) -> AccountInfo:
         return AccountInfo("probe", "Probe")
@@ -97,9 +103,7 @@ def test_parse_retry_after() -> None:
 
 async def test_redaction_and_repr() -> None:
     async with aiohttp.ClientSession() as session:
-        client = ProbeClient(
-            session, {"token": SECRET}, options={OPTION_AGENT_PINS: {"1000": "8642"}}
-        )
+        client = ProbeClient(session, {"token": SECRET}, options={"pins": {"1000": "8642"}})
         assert client.redact(f"token={SECRET}&pin=8642") == f"token={REDACTED}&pin={REDACTED}"
         assert SECRET not in repr(client)
         assert client.base_url == "http://127.0.0.1:9"

@@ -15,7 +15,8 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.client import read_json
+from custom_components.pbx_bridge.api.declaration import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxConnectionError,
@@ -45,9 +46,8 @@ from custom_components.pbx_bridge.api.models import (
     WebhookRequest,
 )
 from custom_components.pbx_bridge.api.providers.daktela import (
+    STRAY_AFTER_JSON,
     DaktelaClient,
-    read_json,
-    to_e164,
 )
 from custom_components.pbx_bridge.api.registry import client_class
 from pbx_simulator.faults import Fault, FaultKind
@@ -145,6 +145,8 @@ def test_declarations() -> None:
         Capability.DIAL,
         Capability.HANGUP,
         Capability.TRANSFER,
+        Capability.TRANSFER_TO_AGENT,
+        Capability.TRANSFER_TO_QUEUE,
         Capability.ANNOUNCE,
         Capability.SEND_SMS,
         Capability.CALL_WEBHOOK,
@@ -174,24 +176,15 @@ async def test_token_and_secrets(session: aiohttp.ClientSession) -> None:
 def test_read_json_tolerates_the_documented_extra_brace() -> None:
     body = (FIXTURES / "create_call_user_response.json").read_bytes()
     assert body.rstrip().endswith(b"}}}")
-    assert read_json(body) == {
+    assert read_json(body, ignore_after=STRAY_AFTER_JSON) == {
         "error": None,
         "status": 1,
         "result": {"id_call": "123456789.1234SJ"},
     }
-    assert read_json(b"\xef\xbb\xbf[1]]\n") == [1]
+    assert read_json(b"\xef\xbb\xbf[1]]\n", ignore_after=STRAY_AFTER_JSON) == [1]
     for bad in (b'{"status":1', b"<html></html>", b'{"a":1} trailing', b"\xff\xfe"):
         with pytest.raises(ValueError):  # noqa: PT011 - every unreadable kind
-            read_json(bad)
-
-
-def test_to_e164() -> None:
-    assert to_e164("603927227") == "+420603927227"
-    assert to_e164("00420123456789") == "+420123456789"
-    assert to_e164("+420123456789") == "+420123456789"
-    assert to_e164("101") == "101"
-    assert to_e164("") is None
-    assert to_e164(None) is None
+            read_json(bad, ignore_after=STRAY_AFTER_JSON)
 
 
 # --- against the simulator ------------------------------------------------------------------

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.errors import PbxInvalidInput
-from custom_components.pbx_bridge.api.numbers import normalize_destination, normalize_number
+from custom_components.pbx_bridge.api.numbers import (
+    CZECH_NUMBERS,
+    ISRAELI_NUMBERS,
+    NumberForm,
+    NumberPlan,
+    normalize_destination,
+    normalize_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +84,92 @@ def test_normalize_destination(raw: str, expected: str) -> None:
 def test_normalize_destination_rejects(raw: str) -> None:
     with pytest.raises(PbxInvalidInput):
         normalize_destination(raw, "420")
+
+
+# How each provider writes numbers in its answers and hooks, and what it wants from us.
+PROVIDER_READS: dict[str, list[tuple[object, str | None]]] = {
+    "telfa": [
+        ("777123456", "+420777123456"),  # national, no trunk prefix
+        ("00421900123456", "+421900123456"),
+        ("420777123456", "+420777123456"),
+        ("+420602602602", "+420602602602"),
+        ("marek.telfa.cz", "marek.telfa.cz"),  # a user's login
+        ("101", "101"),  # an extension
+        (None, None),
+        (" ", None),
+    ],
+    "daktela": [
+        ("603927227", "+420603927227"),
+        ("00420123456789", "+420123456789"),
+        ("+420123456789", "+420123456789"),
+        ("101", "101"),
+        ("", None),
+    ],
+    "odorik": [
+        ("00420601234567", "+420601234567"),  # Odorik writes numbers internationally
+        ("*1234", "*1234"),  # a service code
+        ("601234567", "+420601234567"),
+        ("", None),
+    ],
+    "yemot": [
+        ("0501234567", "+972501234567"),  # mobile: trunk zero and 9 digits
+        ("021234567", "+97221234567"),  # landline: trunk zero and 8 digits
+        ("972501234567", "+972501234567"),
+        ("00420601234567", "+420601234567"),
+        ("501234567", "501234567"),  # without the trunk zero: not a national number
+        ("0123", "0123"),  # too short for one
+        ("ivr2:/5", "ivr2:/5"),
+        (None, None),
+    ],
+    "voipsun": [
+        ("800123456", "+420800123456"),
+        ("00421900123456", "+421900123456"),
+        ("000", "000"),  # too short for an international number
+        ("555", "555"),
+        ("", None),
+    ],
+}
+PROVIDER_WRITES: dict[str, list[tuple[str, str]]] = {
+    "telfa": [("+420777123456", "777123456"), ("+421900123456", "00421900123456")],
+    "daktela": [("+420603927227", "603927227"), ("+421900123456", "00421900123456")],
+    "odorik": [("+420601234567", "00420601234567"), ("123", "123")],
+    "yemot": [("+972501234567", "0501234567"), ("+420601234567", "00420601234567")],
+    "voipsun": [("+420800123456", "800123456"), ("+421900123456", "00421900123456")],
+}
+
+
+def test_every_provider_has_number_forms() -> None:
+    assert set(PROVIDER_READS) == set(PROVIDER_WRITES) == set(PROVIDERS)
+
+
+@pytest.mark.parametrize(
+    ("provider", "raw", "expected"),
+    [
+        (provider, raw, expected)
+        for provider, rows in PROVIDER_READS.items()
+        for raw, expected in rows
+    ],
+)
+def test_provider_numbers_read_as_e164(provider: str, raw: object, expected: str | None) -> None:
+    assert PROVIDERS[provider].declaration.number_plan.read(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("provider", "e164", "expected"),
+    [
+        (provider, e164, expected)
+        for provider, rows in PROVIDER_WRITES.items()
+        for e164, expected in rows
+    ],
+)
+def test_provider_numbers_written_as_the_api_wants(provider: str, e164: str, expected: str) -> None:
+    plan = PROVIDERS[provider].declaration.number_plan
+    assert plan.write(e164) == expected
+    assert plan.read(plan.write(e164)) == (e164 if e164.startswith("+") else expected)
+
+
+def test_number_plan_forms() -> None:
+    e164_plan = NumberPlan(country_code="420", sends=NumberForm.E164)
+    assert e164_plan.write("+420601234567") == "+420601234567"
+    assert CZECH_NUMBERS.read("0601234567") == "0601234567"  # no trunk zero in Czechia
+    assert ISRAELI_NUMBERS.write("+97221234567") == "021234567"

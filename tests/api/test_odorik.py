@@ -14,7 +14,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.declaration import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxConnectionError,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import json
 import logging
 from pathlib import Path
-from time import monotonic
 from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -17,7 +15,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_SMS_SENDER
+from custom_components.pbx_bridge.api.declaration import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxConnectionError,
@@ -52,15 +50,12 @@ from custom_components.pbx_bridge.api.models import (
     WebhookRequest,
 )
 from custom_components.pbx_bridge.api.providers.telfa import (
-    LOGIN_LOOKUPS_PER_POLL,
-    MAX_PENDING_LOGINS,
     OPTION_DIAL_METHOD,
     OPTION_HOOK_NUMBERS,
     OPTION_SMS_POLLING,
     TelfaClient,
     parse_time,
     safe_xml,
-    to_e164,
     xml_fields,
     xml_records,
 )
@@ -145,16 +140,6 @@ async def test_format_number_and_repr(session: aiohttp.ClientSession) -> None:
     assert client.format_number("+421900123456") == "00421900123456"
     assert client.format_number("101") == "101"
     assert API_KEY not in repr(client)
-
-
-def test_to_e164() -> None:
-    assert to_e164("777123456") == "+420777123456"
-    assert to_e164("00421900123456") == "+421900123456"
-    assert to_e164("+420602602602") == "+420602602602"
-    assert to_e164("marek.telfa.cz") == "marek.telfa.cz"
-    assert to_e164("101") == "101"
-    assert to_e164(None) is None
-    assert to_e164(" ") is None
 
 
 def test_parse_time_reads_every_documented_format() -> None:
@@ -428,7 +413,7 @@ async def test_documented_responses_over_http(
     assert agent.state_since == datetime(2014, 6, 16, 23, 41, 8, tzinfo=UTC)
     queue = snapshot.queues["1"]
     assert (queue.name, queue.member_ids, queue.waiting_calls) == ("Operátoři", ("2",), 0)
-    assert queue.average_talk == 321
+    assert queue.average_talk_time == 321
     assert snapshot.complete == {Listing.AGENTS, Listing.QUEUES}
     assert snapshot.problems == ()
     call = snapshot.calls["13576"]
@@ -1099,79 +1084,32 @@ def test_fixture_documents_are_unchanged() -> None:
     assert ET.fromstring(fixture("interrupt_call_request.xml")).tag == "interrupt_call"  # noqa: S314
 
 
-async def test_hook_logins_resolve_from_what_refreshes_learned(
+async def test_hook_logins_resolve_to_user_ids_once(
     session: aiohttp.ClientSession, pbx_simulator: RunningSimulator
 ) -> None:
-    """Hooks name operators by login, agents are keyed by user id: no request while the
-    hook waits; the next refresh looks the login up, and later hooks resolve at once."""
+    """transfer_hook names the operator by login; the agent is keyed by user id."""
     client = make_client(session, pbx_simulator)
-    snapshot = await client.async_fetch_snapshot()
+    agent = pbx_simulator.state.agents["2"]
     sim = pbx_simulator.sim.providers["telfa"]
-    first_login = sim.login_of(pbx_simulator.state.agents["1"])  # type: ignore[attr-defined]
-    login = sim.login_of(pbx_simulator.state.agents["2"])  # type: ignore[attr-defined]
-    lookups = len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login"))
-    assert lookups == 0
+    login = sim.login_of(agent)  # type: ignore[attr-defined]
     body = fixture("transfer_hook.xml").replace(b"jan.kubr.livispace.cz", login.encode())
     items = client.parse_webhook(webhook(body))
     assert {item.agent_id for item in items} == {login}  # type: ignore[union-attr]
-    # Not known yet: stays as the hook said it, and nothing was asked.
-    assert client.resolve_webhook_items(items, snapshot) == items
-    assert pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login") == []
-    snapshot = await client.async_fetch_snapshot()
-    (lookup,) = pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")
-    assert lookup.query == {"login": login}
     for _ in range(2):
-        resolved = client.resolve_webhook_items(items, snapshot)
-        assert {item.agent_id for item in resolved} == {"2"}  # type: ignore[union-attr]
-    # The account's first user was read for the account id: known from the start.
-    outgoing = fixture("outgoing_hook.xml").replace(b"marek.telfa.cz", first_login.encode())
-    (event,) = client.resolve_webhook_items(client.parse_webhook(webhook(outgoing)), snapshot)
-    assert isinstance(event, CallEvent)
-    assert (event.agent_id, event.caller) == ("1", first_login)
-    await client.async_fetch_snapshot()
+        await client.async_look_up_webhook_names(client.webhook_names_to_look_up(items))
+        resolved = client.resolve_webhook_items(items, None)
+        assert {item.agent_id for item in resolved} == {agent.id}  # type: ignore[union-attr]
     assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == 1
-    # A user who left is not resolved to (the snapshot no longer has them).
-    pbx_simulator.state.remove_agent("2")
-    snapshot = await client.async_fetch_snapshot()
-    assert client.resolve_webhook_items(items, snapshot) == items
-
-
-async def test_unknown_logins_are_asked_for_once_an_hour(
-    session: aiohttp.ClientSession,
-    pbx_simulator: RunningSimulator,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A login Telfa does not know (a deleted user) costs one request an hour, never more;
-    a refresh looks up a bounded number of logins; an SMS passes through untouched."""
-    client = make_client(session, pbx_simulator)
+    # An unknown login stays as the hook said it; an SMS passes through untouched.
     unknown = client.parse_webhook(webhook(fixture("transfer_hook.xml")))
     sms = client.parse_webhook(webhook(fixture("sms_hook.json")))
+    await client.async_look_up_webhook_names(client.webhook_names_to_look_up(unknown + sms))
     assert client.resolve_webhook_items(unknown + sms, None) == unknown + sms
-    await client.async_fetch_snapshot()
-    for _ in range(3):
-        assert client.resolve_webhook_items(unknown, None) == unknown
-        await client.async_fetch_snapshot()
-    assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == 1
-    later = monotonic() + 3601
-    monkeypatch.setattr("custom_components.pbx_bridge.api.providers.telfa.monotonic", lambda: later)
-    client.resolve_webhook_items(unknown, None)
-    await client.async_fetch_snapshot()
-    assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == 2
-    # Many new logins at once: a few per refresh, the rest wait (and at most 32 wait).
-    many = [
-        replace(unknown[0], agent_id=f"user{n}.demo.telfa.cz")
-        for n in range(MAX_PENDING_LOGINS + 8)
-    ]
-    client.resolve_webhook_items(list(many), None)
-    await client.async_fetch_snapshot()
-    assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == (
-        2 + LOGIN_LOOKUPS_PER_POLL
-    )
-    for _ in range(MAX_PENDING_LOGINS):
-        await client.async_fetch_snapshot()
-    assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == (
-        2 + MAX_PENDING_LOGINS
-    )
+    # outgoing_hook names the caller's login (T:1101): the agent, resolved the same way.
+    outgoing = fixture("outgoing_hook.xml").replace(b"marek.telfa.cz", login.encode())
+    (event,) = client.resolve_webhook_items(client.parse_webhook(webhook(outgoing)), None)
+    assert isinstance(event, CallEvent)
+    assert (event.agent_id, event.caller) == (agent.id, login)
 
 
 # --- issue 11: what the documentation says, read to the letter -----------------------------
@@ -1434,8 +1372,8 @@ async def test_snapshot_fields_the_documentation_gives(
     snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
     telfa = pbx_simulator.sim.providers["telfa"]
     assert snapshot.agents["4"].state_since == telfa.presence_time(state.agents["4"])  # type: ignore[attr-defined]
-    assert snapshot.queues["1"].average_talk == 90
-    assert snapshot.queues["2"].average_talk is None  # null: no call yet
+    assert snapshot.queues["1"].average_talk_time == 90
+    assert snapshot.queues["2"].average_talk_time is None  # null: no call yet
 
 
 async def test_received_sms_polling(

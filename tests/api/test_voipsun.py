@@ -14,13 +14,14 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.pbx_bridge.api.client import OPTION_AGENT_PINS, REDACTED
+from custom_components.pbx_bridge.api.client import REDACTED
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
     PbxConnectionError,
     PbxError,
     PbxInvalidInput,
     PbxOutcomeUnknownError,
+    PbxPermissionError,
     PbxResponseError,
     PbxUnsupportedError,
 )
@@ -35,20 +36,27 @@ from custom_components.pbx_bridge.api.models import (
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    Listing,
+    ProblemKind,
+    ProviderProblem,
     SipKind,
     SmsRequest,
     TransferRequest,
     WebhookRequest,
 )
 from custom_components.pbx_bridge.api.providers.voipsun import (
+    OPTION_AGENT_LINES,
+    OPTION_AGENT_PINS,
+    OPTION_QUEUE_NAMES,
+    OPTION_QUEUE_PENALTY,
     VoipsunClient,
+    line_params,
     parse_answer,
-    to_e164,
 )
 from custom_components.pbx_bridge.api.registry import client_class
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.providers.voipsun import VoipsunSim
-from pbx_simulator.state import AgentStatus, CallStatus, SimState
+from pbx_simulator.state import AgentStatus, CallStatus, SimCall, SimState
 from pbx_simulator.testing import RunningSimulator, start_simulator
 from tests.api.faults import READ_FAULT_ERRORS
 
@@ -56,6 +64,12 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "voipsun"
 PASSWORD = "secretpwd"
 # Agent number -> PIN of the simulator's agents 1..5 (numbers 1000..1004, PINs 1001..1005).
 PINS = {str(999 + n): str(1000 + n) for n in range(1, 6)}
+# The simulator's queues: no action lists them, the user names them.
+QUEUES = ["Sales", "Support"]
+OPTIONS = {OPTION_AGENT_PINS: PINS, OPTION_QUEUE_NAMES: QUEUES}
+
+EXTENSION_101 = DialSource(DialSourceKind.EXTENSION, "101")
+ROUTE = DialSource(DialSourceKind.LINE, "odchozi@pospojeni")
 
 type DocServer = Callable[[Mapping[str, bytes]], Awaitable[str]]
 
@@ -76,15 +90,15 @@ def make_client(
     return VoipsunClient(
         session,
         running.config["voipsun"],
-        options={OPTION_AGENT_PINS: PINS} if options is None else options,
+        options=OPTIONS if options is None else options,
         timeout=timeout,
     )
 
 
-def sent(running: RunningSimulator, action: str, method: str = "GET") -> dict[str, str]:
-    """The query of the one request sent for `action`, without the login."""
+def sent(running: RunningSimulator, action: str) -> dict[str, str]:
+    """The query of the one request sent for `action` (a GET, as documented), without the login."""
     (request,) = running.sim.requests_for("voipsun", action)
-    assert (request.method, request.path, request.body) == (method, "/api/api.php", "")
+    assert (request.method, request.path, request.body) == ("GET", "/api/api.php", "")
     assert request.query["username"] == "voipsun"
     assert request.query["password"] == PASSWORD
     return {k: v for k, v in request.query.items() if k not in ("username", "password")}
@@ -142,12 +156,6 @@ async def test_numbers_and_account(session: aiohttp.ClientSession) -> None:
     assert client.base_url == "http://pbx.example.com"
     assert client._account().account_id == "pbx.example.com"
     assert "p4ss" not in repr(client)
-    assert to_e164("800123456") == "+420800123456"
-    assert to_e164("00421900123456") == "+421900123456"
-    assert to_e164("000") == "000"
-    assert to_e164("555") == "555"
-    assert to_e164("") is None
-    assert to_e164(None) is None
 
 
 @pytest.mark.parametrize("base_url", ["", "http://", "http://host:port"])
@@ -273,8 +281,14 @@ async def test_snapshot_matches_the_simulator(
         "sipstatus",
         "listcalls",
         "queuestatus",
+        "queuestatus",
+        "agentstatus",  # 1004 is in no queue: logged out, as agentstatus says
     ]
-    assert sent(pbx_simulator, "queuestatus") == {"action": "queuestatus"}
+    assert [
+        r.query["queueName"] for r in pbx_simulator.sim.requests_for("voipsun", "queuestatus")
+    ] == QUEUES
+    assert snapshot.complete == {Listing.REGISTRATIONS}
+    assert snapshot.problems == ()
 
 
 @pytest.mark.parametrize("size", [10, 500])
@@ -284,7 +298,7 @@ async def test_snapshot_costs_the_same_whatever_the_size(
     running, runner = await start_simulator(SimState(seed=1, agents=size, lines=size))
     try:
         snapshot = await make_client(session, running).async_fetch_snapshot()
-        assert running.sim.count("voipsun") == 3
+        assert running.sim.count("voipsun") == 4  # sipstatus, listcalls, 2 queuestatus
         assert len(snapshot.agents) == size
         assert len(snapshot.registrations) == size + 1
     finally:
@@ -316,7 +330,7 @@ async def test_dial_originates_from_one_source(  # noqa: PLR0917 - pytest passes
         DialRequest("+420800123456", source, caller_id="+420245008328", ring_timeout=20)
     )
     assert result.call_id is None  # the PBX answers no id
-    assert sent(pbx_simulator, "originate", "POST") == {
+    assert sent(pbx_simulator, "originate") == {
         "action": "originate",
         "dstNum": "800123456",
         param: value,
@@ -342,7 +356,7 @@ async def test_dial_through_an_outgoing_route(
             "+421900123456", DialSource(DialSourceKind.LINE, f"{route}@pospojeni"), ring_timeout=30
         )
     )
-    assert sent(pbx_simulator, "dial", "POST") == {
+    assert sent(pbx_simulator, "dial") == {
         "action": "dial",
         "dstNum": "00421900123456",
         "context": "pospojeni",
@@ -450,7 +464,12 @@ async def test_agent_actions(
     assert sent(pbx_simulator, "agentunpause") == {"action": "agentunpause", **pin}
     assert not is_paused(state, "1")
     await client.async_queue_login("1000", "Support")
-    assert sent(pbx_simulator, "agentadd") == {"action": "agentadd", "queueName": "Support", **pin}
+    assert sent(pbx_simulator, "agentadd") == {
+        "action": "agentadd",
+        "queueName": "Support",
+        "penalty": "1",
+        **pin,
+    }
     await client.async_queue_logout("1001", "Sales")
     assert sent(pbx_simulator, "agentremove") == {
         "action": "agentremove",
@@ -533,6 +552,242 @@ async def test_agent_status(
             session, pbx_simulator, options={OPTION_AGENT_PINS: {"1000": "1"}}
         ).async_agent_status("1000")
     assert raised.value.code == "620"
+
+
+async def test_queues_come_from_the_option(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """queueName is required (V:552-559): without names the bulk call is tried once only."""
+    client = make_client(session, pbx_simulator, options={OPTION_AGENT_PINS: PINS})
+    snapshot = await client.async_fetch_snapshot()
+    (bulk,) = pbx_simulator.sim.requests_for("voipsun", "queuestatus")
+    assert "queueName" not in bulk.query
+    assert snapshot.queues == {}
+    assert snapshot.problems == ()
+    # No queue data: agentstatus tells, for at most 4 agents a refresh, in turn.
+    asked = [r.query["agentNumber"] for r in pbx_simulator.sim.requests_for("voipsun")[3:]]
+    assert asked == ["1000", "1001", "1002", "1003"]
+    assert snapshot.agents["1000"].state is AgentState.IDLE
+    assert snapshot.agents["1004"].state is AgentState.UNKNOWN  # not asked yet
+    pbx_simulator.sim.requests.clear()
+    snapshot = await client.async_fetch_snapshot()
+    assert [r.endpoint for r in pbx_simulator.sim.requests_for("voipsun")] == [
+        "sipstatus",
+        "listcalls",
+        "agentstatus",
+        "agentstatus",
+        "agentstatus",
+        "agentstatus",
+    ]
+    assert [r.query["agentNumber"] for r in pbx_simulator.sim.requests_for("voipsun")[2:]] == [
+        "1004",
+        "1000",
+        "1001",
+        "1002",
+    ]
+    assert snapshot.agents["1004"].logged_in is True
+    assert snapshot.agents["1003"].state is AgentState.IDLE  # kept from the last answer
+
+
+async def test_an_unknown_queue_is_a_problem(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    options = {OPTION_AGENT_PINS: PINS, OPTION_QUEUE_NAMES: ["Sales", " FrontaABC ", "Sales"]}
+    snapshot = await make_client(session, pbx_simulator, options=options).async_fetch_snapshot()
+    assert set(snapshot.queues) == {"Sales"}
+    assert snapshot.problems == (ProviderProblem(ProblemKind.UNKNOWN_QUEUE, "FrontaABC"),)
+    assert len(pbx_simulator.sim.requests_for("voipsun", "queuestatus")) == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"success":"true","results":[]}',
+        b'{"success":"false","errno":"600","reason":"Queue FrontaABC not found!"}',
+        b'{"success":"false","reason":"Queue FrontaABC not found!"}',
+    ],
+)
+async def test_both_readings_of_an_unknown_queue(
+    doc_server: DocServer, session: aiohttp.ClientSession, answer: bytes
+) -> None:
+    base_url = await doc_server({**EMPTY, "queuestatus": answer})
+    client = doc_client(session, base_url, **{OPTION_QUEUE_NAMES: ["FrontaABC"]})
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.problems == (ProviderProblem(ProblemKind.UNKNOWN_QUEUE, "FrontaABC"),)
+
+
+async def test_a_missing_right_is_no_login_failure(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """errno 100 with a login that reads listcalls: the API user lacks a right (V:623)."""
+    sim = voipsun(pbx_simulator)
+    sim.denied_actions |= {"queuestatus", "agentpause"}
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.queues == {}
+    assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "queuestatus"),)
+    assert snapshot.registrations
+    with pytest.raises(PbxPermissionError, match="may not use agentpause") as raised:
+        await client.async_agent_pause("1000")
+    assert raised.value.permission == "agentpause"
+    assert not is_paused(pbx_simulator.state, "1")
+    sim.denied_actions = {"listcalls", "sipstatus"}
+    with pytest.raises(PbxAuthError):  # nothing readable: the login is taken as wrong
+        await client.async_validate()
+
+
+async def test_agent_status_line_errnos(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    """errnos 630-636 (V:755-773) are a logged-in agent's line, 620 a wrong PIN."""
+    bodies = (FIXTURES / "agentstatus_errors.txt").read_text().splitlines()
+    states = []
+    for body in bodies[1:]:
+        base_url = await doc_server({"agentstatus": body.encode()})
+        agent = await doc_client(session, base_url).async_agent_status("1000")
+        assert agent.logged_in is True
+        states.append(agent.state)
+    assert states == [
+        AgentState.UNAVAILABLE,
+        AgentState.UNAVAILABLE,
+        AgentState.IN_CALL,
+        AgentState.RINGING,
+        AgentState.ON_HOLD,
+        AgentState.IN_CALL,
+        AgentState.IN_CALL,
+    ]
+    base_url = await doc_server({"agentstatus": bodies[0].encode()})
+    with pytest.raises(PbxResponseError, match="bad authorization") as raised:
+        await doc_client(session, base_url).async_agent_status("1000")
+    assert raised.value.code == "620"
+
+
+@pytest.mark.parametrize(
+    ("line", "params", "line_id"),
+    [
+        ("sip:sip103", {"srcSipUsername": "sip103"}, "3"),
+        ("id:4", {"srcExtenId": "4"}, "4"),
+        ("+420299299004", {"srcExtenPublicNum": "299299004"}, "5"),
+        ("206", {"srcExtenInternalNum": "206"}, "6"),
+        ("102@default", {"srcExtenInternalNum": "102", "dialplanName": "default"}, "2"),
+    ],
+)
+async def test_agent_login_from_the_configured_line(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    line: str,
+    params: dict[str, str],
+    line_id: str,
+) -> None:
+    """The documented ways to name the line (V:321-329), one option per agent."""
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    state.agent_logout("1")
+    options = {**OPTIONS, OPTION_AGENT_LINES: {"1000": line}}
+    await make_client(session, pbx_simulator, options=options).async_agent_login("1000")
+    assert sent(pbx_simulator, "agentlogin") == {
+        "action": "agentlogin",
+        **params,
+        "agentNumber": "1000",
+        "agentPin": "1001",
+    }
+    assert sim.login_line(state.agents["1"]) is state.lines[line_id]
+
+
+@pytest.mark.parametrize("line", ["", "sip:", "@plan", "100@", "id: "])
+def test_agent_line_forms_that_name_nothing(line: str) -> None:
+    with pytest.raises(PbxInvalidInput, match="agent line is"):
+        line_params(line)
+
+
+async def test_queue_login_penalty_option(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    options = {**OPTIONS, OPTION_QUEUE_PENALTY: "5"}
+    await make_client(session, pbx_simulator, options=options).async_queue_login("1001", "Support")
+    assert sent(pbx_simulator, "agentadd")["penalty"] == "5"
+    assert voipsun(pbx_simulator).penalties["2", "2"] == "5"
+
+
+async def test_calls_name_their_agent_and_queue(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Two legs, one call: the agent by the extension leg's line, the number by the trunk's."""
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    call = state.incoming_call("+420601111222", queue_id="1")
+    client = make_client(session, pbx_simulator)
+    (waiting,) = (await client.async_fetch_snapshot()).calls.values()
+    assert (waiting.state, waiting.queue_id, waiting.agent_id) == (CallState.QUEUED, "Sales", None)
+    state.answer(call.id, "2")
+    snapshot = await client.async_fetch_snapshot()
+    assert len(leg_channels(sim, call)) == 2
+    (talking,) = snapshot.calls.values()
+    assert talking.call_id == waiting.call_id  # the same call, before and after the answer
+    assert (talking.state, talking.agent_id, talking.line, talking.caller, talking.callee) == (
+        CallState.ANSWERED,
+        "1001",
+        "sip102",
+        "+420601111222",
+        "+420" + state.queues["1"].number,
+    )
+
+
+def leg_channels(sim: VoipsunSim, call: SimCall) -> list[str]:
+    return [leg.channel for leg in sim.legs(call)]
+
+
+async def test_unmonitored_trunks_have_no_known_state(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    sim = voipsun(pbx_simulator)
+    trunk = sim.first_trunk()
+    assert trunk is not None
+    sim.unmonitored.add(trunk.id)
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    assert snapshot.registrations[trunk.name].registered is None
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "action"),
+    [
+        ("originate", lambda c: c.async_dial(DialRequest("+420800123456", EXTENSION_101))),
+        ("dial", lambda c: c.async_dial(DialRequest("+420800123456", ROUTE))),
+        ("hangupcall", lambda c: c.async_hangup(HangupRequest(HangupTargetKind.CHANNEL, "SIP/x"))),
+        ("agentlogin", lambda c: c.async_agent_login("1000")),
+        ("agentlogout", lambda c: c.async_agent_logout("1000")),
+        ("agentpause", lambda c: c.async_agent_pause("1000")),
+        ("agentunpause", lambda c: c.async_agent_unpause("1000")),
+        ("agentadd", lambda c: c.async_queue_login("1000", "Support")),
+        ("agentremove", lambda c: c.async_queue_logout("1000", "Sales")),
+    ],
+)
+async def test_changes_go_out_once(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    endpoint: str,
+    action: Callable[[VoipsunClient], Awaitable[object]],
+) -> None:
+    """A connection dropped after sending: "may have been carried out", and never resent."""
+    pbx_simulator.sim.faults.append(
+        Fault(provider="voipsun", kind=FaultKind.DISCONNECT, endpoint=endpoint)
+    )
+    options = {**OPTIONS, OPTION_AGENT_LINES: {"1000": "101"}}
+    with pytest.raises(PbxOutcomeUnknownError, match="may have been carried out"):
+        await action(make_client(session, pbx_simulator, options=options))
+    (request,) = pbx_simulator.sim.requests_for("voipsun", endpoint)
+    assert request.method == "GET"
+
+
+async def test_dial_cannot_wait_or_only_ring(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    for request in (
+        DialRequest("+420800123456", EXTENSION_101, delay=timedelta(minutes=5)),
+        DialRequest("+420800123456", EXTENSION_101, ring_once=True),
+    ):
+        with pytest.raises(PbxInvalidInput, match="at once and in full"):
+            await client.async_dial(request)
+    assert pbx_simulator.sim.requests_for("voipsun") == []
 
 
 async def test_unsupported_actions(
@@ -665,11 +920,11 @@ def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def doc_client(session: aiohttp.ClientSession, base_url: str) -> VoipsunClient:
+def doc_client(session: aiohttp.ClientSession, base_url: str, **options: Any) -> VoipsunClient:
     return VoipsunClient(
         session,
         {"base_url": base_url, "username": "voipsun", "password": PASSWORD},
-        options={OPTION_AGENT_PINS: {"1000": "1234"}},
+        options={OPTION_AGENT_PINS: {"1000": "1234"}, **options},
     )
 
 
@@ -681,7 +936,10 @@ async def test_documented_snapshot(doc_server: DocServer, session: aiohttp.Clien
             "queuestatus": fixture_bytes("queuestatus_response.json"),
         }
     )
-    snapshot = await doc_client(session, base_url).async_fetch_snapshot()
+    snapshot = await doc_client(
+        session, base_url, **{OPTION_QUEUE_NAMES: ["FrontaIT"]}
+    ).async_fetch_snapshot()
+    assert snapshot.complete == {Listing.REGISTRATIONS}  # queues: only those configured
 
     registrations = snapshot.registrations
     assert len(registrations) == 19
@@ -705,36 +963,31 @@ async def test_documented_snapshot(doc_server: DocServer, session: aiohttp.Clien
     )
     assert snom.contact == "sip:102a@XXX.XXX.XXX.XXX:5060"
     assert registrations["tel100"].registered  # unmonitored, but registered from a host
-    assert not registrations["tel101"].registered
+    assert registrations["tel101"].registered is False
     assert registrations["siptrunk1"].registered
     assert registrations["siptrunk1"].kind is SipKind.TRUNK
-    assert not registrations["siptrunk2"].registered
+    for trunk in ("siptrunk2", "siptrunk4", "siptrunk5"):  # unmonitored: nobody knows
+        assert registrations[trunk].registered is None
 
-    calls = snapshot.calls
-    assert list(calls) == [
-        "SIP/555-0000b70f",
-        "SIP/550-0000b710",
-        "SIP/upc-0000b714",
-        "SIP/upc-0000b715",
-    ]
-    first = calls["SIP/555-0000b70f"]
+    calls = snapshot.calls  # 4 legs, 2 calls: each an extension leg and a trunk leg
+    assert list(calls) == ["SIP/upc-0000b714", "SIP/upc-0000b715"]
+    first, second = calls["SIP/upc-0000b714"], calls["SIP/upc-0000b715"]
     assert (first.direction, first.state, first.caller, first.callee, first.line) == (
         CallDirection.INCOMING,
         CallState.ANSWERED,
         "+420123456789",
-        "555",
-        "555",
+        "+420111222555",  # the number called, from the trunk leg
+        "555",  # the line, from the extension leg
     )
-    assert calls["SIP/upc-0000b714"].callee == "+420111222555"
+    assert (second.caller, second.callee, second.line) == ("+420987654321", "+420111222550", "550")
     assert first.started is not None
-    assert calls["SIP/550-0000b710"].started is not None
-    assert (calls["SIP/550-0000b710"].started - first.started).total_seconds() == pytest.approx(
-        224, abs=1
-    )
+    assert second.started is not None
+    assert (second.started - first.started).total_seconds() == pytest.approx(224, abs=1)
 
     (queue,) = snapshot.queues.values()
     assert (queue.queue_id, queue.name) == ("FrontaIT", "FrontaIT")
-    assert (queue.waiting_calls, queue.longest_wait) == (0, 7.0)  # `calls` says 0
+    assert (queue.waiting_calls, queue.longest_wait) == (3, 7.0)  # 3 listed, `calls` says 0
+    assert (queue.average_hold_time, queue.average_talk_time) == (2.0, 38.0)
     assert (queue.completed, queue.abandoned, queue.service_level) == (39, 0, 76.9)
     assert queue.member_ids == tuple(str(n) for n in range(1000, 1012))
     assert (queue.agents_logged_in, queue.agents_ready, queue.agents_busy) == (12, 1, 11)
@@ -912,7 +1165,8 @@ async def test_loose_answers_are_read(
     ann, bob = snapshot.agents["Ann"], snapshot.agents["Bob"]
     assert (ann.state, ann.paused, ann.extension) == (AgentState.RINGING, True, None)
     assert bob.state is AgentState.UNKNOWN
-    assert snapshot.agents["1000"].state is AgentState.LOGGED_OUT  # has a PIN, in no queue
+    # Has a PIN, in no queue: agentstatus is asked, and its answer explains nothing.
+    assert snapshot.agents["1000"].state is AgentState.UNKNOWN
     with pytest.raises(PbxResponseError, match="does not explain"):
         await client.async_agent_status("1000")
 

@@ -443,20 +443,21 @@ async def test_dial_without_a_trunk(session: aiohttp.ClientSession, socket_enabl
 async def test_listcalls_rows(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
+    """Each leg of a call is a row (V:201): an external call on a line is two of them."""
     state = pbx_simulator.state
     queued = state.incoming_call("+420601111222", queue_id="1")
     answered = state.incoming_call("+421900111222", agent_id="2")
     state.answer(answered.id)
     state.now_offset += timedelta(seconds=30)
-    state.originate("103", "+420800123456", agent_id="3", line_id="3")
+    placed = state.originate("103", "+420800123456", agent_id="3", line_id="3")
     text = await ask_text(session, pbx_simulator, "listcalls")
     assert "SIP/" in text  # listcalls does not escape slashes
     answer = json.loads(text)
-    assert (answer["success"], answer["total"]) == ("true", "3")
+    assert (answer["success"], answer["total"]) == ("true", "4")
     trunk = voipsun(pbx_simulator).first_trunk()
     assert trunk is not None
-    first, second, third = answer["results"]
-    assert first == {
+    waiting, outside, inside, ringing = answer["results"]
+    assert waiting == {
         "channelName": f"SIP/{trunk.name}-{queued.channel.rpartition('-')[2]}",
         "context": "incomingRouteApp-1",
         "src": "601111222",
@@ -467,18 +468,55 @@ async def test_listcalls_rows(
         "sourceType": "trunk",
         "idChannel": trunk.id,
     }
-    assert second["channelName"].startswith("SIP/sip102-")
-    assert (second["src"], second["status"], second["accountCode"]) == (
+    # The answered call from outside: the trunk's leg and the extension's, as in V:201.
+    assert outside["channelName"] == f"SIP/{trunk.name}-{answered.channel.rpartition('-')[2]}"
+    assert (outside["src"], outside["dst"], outside["sourceType"]) == (
         "00421900111222",
+        state.numbers["1"].number,
+        "trunk",
+    )
+    assert inside["channelName"].startswith("SIP/sip102-")
+    assert (inside["src"], inside["dst"], inside["status"], inside["accountCode"]) == (
+        "00421900111222",
+        "102",
         "Up",
         "SIP_2",
     )
-    assert (third["context"], third["status"], third["dst"], third["duration"]) == (
+    assert inside["duration"] == outside["duration"]
+    # A call the PBX places rings the line first: the trunk's leg comes with the answer.
+    assert ringing["channelName"] == f"SIP/sip103-{placed.channel.rpartition('-')[2]}"
+    assert (ringing["context"], ringing["status"], ringing["dst"], ringing["duration"]) == (
         "extensions-dialplanid-1",
         "Ringing",
         "800123456",
         "0",
     )
+    state.answer(placed.id)
+    answer = await ask(session, pbx_simulator, "listcalls")
+    line, dialled = answer["results"][3:]
+    assert (line["channelName"], line["status"]) == (ringing["channelName"], "Up")
+    assert (dialled["src"], dialled["dst"], dialled["sourceType"]) == (
+        "299299002",  # line 3's public number, shown to the person called
+        "800123456",
+        "trunk",
+    )
+
+
+async def test_hangupcall_by_either_leg(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    calls = [state.incoming_call("+420601111222", agent_id=agent) for agent in ("1", "2")]
+    for call in calls:
+        state.answer(call.id)
+    first_legs, second_legs = (sim.legs(call) for call in calls)
+    assert [leg.on_trunk for leg in first_legs] == [True, False]
+    channel = first_legs[1].channel
+    assert await ask(session, pbx_simulator, "hangupcall", channelName=channel) == SUCCESS
+    assert calls[0].status is CallStatus.ENDED
+    channel = second_legs[0].channel
+    assert await ask(session, pbx_simulator, "hangupcall", channelName=channel) == SUCCESS
+    assert calls[1].status is CallStatus.ENDED
 
 
 async def test_hangupcall(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
@@ -603,7 +641,7 @@ async def test_sipstatus(pbx_simulator: RunningSimulator, session: aiohttp.Clien
         ("agentlogout", "550", {}),
         ("agentpause", "580", {}),
         ("agentunpause", "590", {}),
-        ("agentadd", "601", {"queueName": "Sales"}),
+        ("agentadd", "601", {"queueName": "Sales", "penalty": "1"}),
         ("agentremove", "611", {"queueName": "Sales"}),
         ("agentstatus", "620", {}),
     ],
@@ -678,12 +716,13 @@ async def test_agent_add_and_remove(
             pbx_simulator,
             "agentadd",
             queueName="Support",
-            penalty="1",
+            penalty="3",
             **agent_params("1001", "1002"),
         )
         == SUCCESS
     )
     assert "2" in state.agents["2"].queue_ids
+    assert voipsun(pbx_simulator).penalties["2", "2"] == "3"
     assert (
         await ask(
             session,
@@ -696,7 +735,7 @@ async def test_agent_add_and_remove(
     )
     assert "2" not in state.agents["2"].queue_ids
     assert await ask(
-        session, pbx_simulator, "agentadd", queueName="FrontaABC", **agent_params()
+        session, pbx_simulator, "agentadd", queueName="FrontaABC", penalty="1", **agent_params()
     ) == refused("600", "Queue FrontaABC not found!")
     assert await ask(
         session, pbx_simulator, "agentremove", queueName="FrontaABC", **agent_params()
@@ -704,12 +743,17 @@ async def test_agent_add_and_remove(
     assert await ask(session, pbx_simulator, "agentadd", **agent_params()) == refused(
         "120", "Missing required parameters"
     )
+    # penalty is listed without "nepovinný" (V:461): required.
+    assert await ask(
+        session, pbx_simulator, "agentadd", queueName="Sales", **agent_params()
+    ) == refused("120", "Missing required parameters")
 
 
 async def test_agentstatus_bodies_are_the_documented_ones(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
     state = pbx_simulator.state
+    voipsun(pbx_simulator).line_state_errnos = False
     documented = documented_agent_statuses()
     seen = []
     for status in (AgentStatus.IDLE, AgentStatus.RINGING, AgentStatus.IN_CALL, AgentStatus.ON_HOLD):
@@ -724,18 +768,40 @@ async def test_agentstatus_bodies_are_the_documented_ones(
         json.loads(seen[0])  # as documented: not JSON
 
 
+async def test_agentstatus_line_errnos(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """By default a line that is not free is an errno of V:761-773, as the table lists."""
+    state = pbx_simulator.state
+    answers = []
+    for status in (AgentStatus.RINGING, AgentStatus.IN_CALL, AgentStatus.ON_HOLD):
+        state.agents["1"].status = status
+        answers.append(await ask(session, pbx_simulator, "agentstatus", **agent_params()))
+    state.set_registered("1", False)
+    answers.append(await ask(session, pbx_simulator, "agentstatus", **agent_params()))
+    assert answers == [
+        refused("633", "Line is ringing"),
+        refused("636", "Line is busy"),
+        refused("634", "Line in On hold"),
+        refused("631", "Line is unavailable'"),
+    ]
+    state.set_registered("1", True)
+    state.agents["1"].status = AgentStatus.IDLE
+    assert (
+        await ask_text(session, pbx_simulator, "agentstatus", **agent_params())
+        == (documented_agent_statuses()[0])
+    )
+
+
 async def test_agentstatus_without_a_line(
     session: aiohttp.ClientSession, socket_enabled: None
 ) -> None:
     running, runner = await start_simulator(SimState(seed=1, agents=3, lines=1))
     try:
+        voipsun(running).line_state_errnos = False
         text = await ask_text(session, running, "agentstatus", **agent_params("1002", "1003"))
         assert text == '{"success":"true":"reason":"Agent 1002 is logged in. Line is unavailable"}'
-        (queue,) = [
-            q
-            for q in (await ask(session, running, "queuestatus"))["results"]
-            if q["queueName"] == "Sales"
-        ]
+        (queue,) = (await ask(session, running, "queuestatus", queueName="Sales"))["results"]
         member = queue["members"][running.state.agents["3"].name]
         assert (member["loggedFrom"], member["status"]) == ("", "5")
     finally:
@@ -806,23 +872,58 @@ async def test_queuestatus(pbx_simulator: RunningSimulator, session: aiohttp.Cli
     assert row["waiters"]["2"]["wait"] == "0"
 
 
-async def test_queuestatus_lists_every_queue_and_empty_maps(
+async def test_queuestatus_needs_a_known_queue_name(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
+    """queueName is required (V:554); an unknown one answers as agentadd's (V:741)."""
     state = pbx_simulator.state
     state.agents["1"].status = AgentStatus.IN_CALL
     for agent_id in list(state.queues["2"].member_ids):
         state.queue_logout(agent_id, "2")
-    text = await ask_text(session, pbx_simulator, "queuestatus")
+    assert await ask(session, pbx_simulator, "queuestatus") == refused(
+        "120", "Missing required parameters"
+    )
+    text = await ask_text(session, pbx_simulator, "queuestatus", queueName="Support")
     assert '"members":[],"waiters":[]' in text  # PHP's empty arrays
-    sales, support = json.loads(text)["results"]
-    assert (sales["queueName"], support["queueName"]) == ("Sales", "Support")
+    (support,) = json.loads(text)["results"]
+    assert support["queueName"] == "Support"
+    (sales,) = (await ask(session, pbx_simulator, "queuestatus", queueName="Sales"))["results"]
     busy = sales["members"][state.agents["1"].name]
     assert (busy["channelStatus"], busy["isInCall"], busy["status"]) == ("Line is busy", "1", "2")
-    assert await ask(session, pbx_simulator, "queuestatus", queueName="FrontaABC") == {
-        "success": "true",
-        "results": [],
-    }
+    assert await ask(session, pbx_simulator, "queuestatus", queueName="FrontaABC") == refused(
+        "600", "Queue FrontaABC not found!"
+    )
+
+
+async def test_queuestatus_average_times(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    for wait, talk in ((4, 30), (8, 50)):
+        call = state.incoming_call("+420601111222", queue_id="1")
+        state.now_offset += timedelta(seconds=wait)
+        state.answer(call.id, "1")
+        state.now_offset += timedelta(seconds=talk)
+        state.hangup(call.id)
+    (row,) = (await ask(session, pbx_simulator, "queuestatus", queueName="Sales"))["results"]
+    assert (row["holdTime"], row["talkTime"], row["completed"]) == ("6", "40", "2")
+
+
+async def test_denied_actions_and_unmonitored_lines(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    sim = voipsun(pbx_simulator)
+    sim.denied_actions.add("queuestatus")
+    assert await ask(session, pbx_simulator, "queuestatus", queueName="Sales") == refused(
+        "100", "Unauthorized user or bad permissions"
+    )
+    assert (await ask(session, pbx_simulator, "listcalls"))["success"] == "true"
+    trunk = sim.first_trunk()
+    assert trunk is not None
+    sim.unmonitored.add(trunk.id)
+    rows = {row["user"]: row for row in (await ask(session, pbx_simulator, "sipstatus"))["results"]}
+    assert rows[trunk.name]["status"] == "Unmonitored"
+    assert rows["sip101"]["status"].startswith("OK (")
 
 
 # --- recordings --------------------------------------------------------------------------------

@@ -3,7 +3,16 @@
 Async, typed, and free of Home Assistant imports, so it could be published on its own.
 """
 
-from .client import ConnectionField, PbxClient
+from .client import PbxClient
+from .declaration import ConnectionField, OptionField, OptionKind, ProviderDeclaration
 from .registry import PROVIDERS, client_class
 
-__all__ = ["PROVIDERS", "ConnectionField", "PbxClient", "client_class"]
+__all__ = [
+    "PROVIDERS",
+    "ConnectionField",
+    "OptionField",
+    "OptionKind",
+    "PbxClient",
+    "ProviderDeclaration",
+    "client_class",
+]

@@ -18,6 +18,7 @@ from urllib.parse import quote, quote_plus, urlencode
 import aiohttp
 from yarl import URL
 
+from .declaration import ConnectionField, OptionKind, ProviderDeclaration
 from .errors import (
     PbxAuthError,
     PbxConnectionError,
@@ -55,21 +56,6 @@ REDACTED = "**REDACTED**"
 # Integers in answers: ASCII digits ("²".isdigit() is true), and no more than fit 64 bits.
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
-# Keys of the `options` a client accepts besides its connection fields.
-OPTION_AGENT_PINS = "agent_pins"  # dict: agent number -> PIN (VoIPSUN agent actions)
-OPTION_SMS_SENDER = "sms_sender"  # sender id / number id used for SMS
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionField:
-    """One field of a provider's connection form."""
-
-    key: str
-    secret: bool = False
-    required: bool = True
-    is_url: bool = False
-    default: str | None = None
-
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
@@ -103,15 +89,22 @@ def parse_retry_after(value: str | None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def read_json(body: bytes | str) -> Any:
+def read_json(body: bytes | str, *, ignore_after: str = "") -> Any:
     """Parse a JSON answer or webhook body; `ValueError` for anything unreadable.
 
-    Nesting too deep for the parser (a RecursionError) is unreadable too.
+    `ignore_after`: characters that may stray after a complete value (Daktela's documented
+    CreateCall answer ends in one `}` too many). Nesting too deep for the parser (a
+    RecursionError) is unreadable too.
     """
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    text = text.lstrip("\ufeff").strip()
     try:
-        return json.loads(body)
+        value, end = json.JSONDecoder().raw_decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if text[end:].strip(ignore_after + " \t\r\n"):
+        raise ValueError("data after the JSON value")
+    return value
 
 
 def parse_int(value: object) -> int | None:
@@ -123,19 +116,6 @@ def parse_int(value: object) -> int | None:
     if isinstance(value, str) and _INTEGER.fullmatch(value := value.strip()):
         return int(value)
     return None
-
-
-def national_or_international(e164: str, country_code: str, trunk_prefix: str = "") -> str:
-    """Write an E.164 number nationally within `country_code`, as `00<cc>…` otherwise.
-
-    `+420777123456` -> `777123456` (trunk prefix ""), `+972501234567` -> `0501234567`
-    (trunk prefix "0"), `+421…` -> `00421…`; anything not E.164 stays as it is.
-    """
-    if e164.startswith(f"+{country_code}"):
-        return trunk_prefix + e164[1 + len(country_code) :]
-    if e164.startswith("+"):
-        return "00" + e164[1:]
-    return e164
 
 
 class _DroppedAfterSendingError(aiohttp.ClientError):
@@ -162,21 +142,32 @@ async def _never_resend(
 class PbxClient(ABC):
     """One provider account.
 
-    Subclasses declare what they support in `capabilities` and implement the matching
-    methods; everything else raises `PbxUnsupportedError`. Dial, announce and SMS are sent
+    Subclasses declare themselves in `declaration` (what they support, their forms and
+    options) and implement the methods of their capabilities; everything else raises
+    `PbxUnsupportedError`. Dial, announce and SMS are sent
     exactly once: the request helper never retries, and a timeout on them raises
     `PbxOutcomeUnknownError` because the provider may have acted already.
     """
 
+    declaration: ClassVar[ProviderDeclaration]
+    default_base_url: ClassVar[str]
+    # Shortcuts to the declaration, for the client's own code.
     provider: ClassVar[str]
     title: ClassVar[str]
-    default_base_url: ClassVar[str]
     connection_fields: ClassVar[tuple[ConnectionField, ...]]
     capabilities: ClassVar[frozenset[Capability]]
-    # HTTP methods the provider uses to call our webhook (empty: it has no push).
-    webhook_methods: ClassVar[frozenset[str]] = frozenset()
-    # Calling code for national numbers (without "+"), e.g. "420" for the Czech Republic.
-    default_country_code: ClassVar[str] = "420"
+    webhook_methods: ClassVar[frozenset[str]]
+    default_country_code: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if declaration := cls.__dict__.get("declaration"):
+            cls.provider = declaration.provider
+            cls.title = declaration.title
+            cls.connection_fields = declaration.connection_fields
+            cls.capabilities = declaration.capabilities
+            cls.webhook_methods = declaration.webhook_methods
+            cls.default_country_code = declaration.number_plan.country_code
 
     def __init__(
         self,
@@ -196,7 +187,22 @@ class PbxClient(ABC):
             value
             for fld in self.connection_fields
             if fld.secret and (value := self._config.get(fld.key))
-        ) + tuple(str(pin) for pin in self._options.get(OPTION_AGENT_PINS, {}).values() if pin)
+        ) + tuple(self._secret_option_values())
+
+    def _secret_option_values(self) -> list[str]:
+        """The values of the options the declaration marks secret (PINs, say)."""
+        values: list[str] = []
+        for option in self.declaration.options:
+            value = self._options.get(option.key)
+            if not option.secret or not value:
+                continue
+            if option.kind is OptionKind.MAPPING and isinstance(value, Mapping):
+                values += (str(item) for item in value.values() if item)
+            elif isinstance(value, list | tuple):
+                values += (str(item) for item in value if item)
+            else:
+                values.append(str(value))
+        return values
 
     def __repr__(self) -> str:
         # A user may have written credentials into the URL (http://user:pass@pbx).
@@ -236,7 +242,8 @@ class PbxClient(ABC):
     async def async_transfer(self, request: TransferRequest) -> None:
         raise self._unsupported("transfer")
 
-    async def async_agent_login(self, agent_id: str) -> None:
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
+        """Log the agent in; `extension`: the phone or line they sit at, where one is needed."""
         raise self._unsupported("agent_login")
 
     async def async_agent_logout(self, agent_id: str) -> None:
@@ -248,7 +255,10 @@ class PbxClient(ABC):
     async def async_agent_unpause(self, agent_id: str) -> None:
         raise self._unsupported("agent_unpause")
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
+        """Add the agent to a queue; `extension` as for `async_agent_login`."""
         raise self._unsupported("queue_login")
 
     async def async_queue_logout(self, agent_id: str, queue_id: str) -> None:
@@ -284,13 +294,21 @@ class PbxClient(ABC):
         """
         return items
 
-    async def async_resolve_webhook_items(self, items: list[WebhookItem]) -> list[WebhookItem]:
-        """Fill in what a webhook names only indirectly (an agent by login, say).
+    def webhook_names_to_look_up(self, items: list[WebhookItem]) -> frozenset[str]:
+        """What `resolve_webhook_items` left unresolved in `items` and the provider could
+        tell: not asked about within the remembered period, nor being asked about now.
 
-        Called after `parse_webhook`; may read the provider, never fails: what it cannot
-        resolve stays as the webhook said it.
+        Pure; `async_look_up_webhook_names` asks, in the background.
         """
-        return items
+        return frozenset()
+
+    async def async_look_up_webhook_names(self, names: frozenset[str]) -> None:
+        """Ask the provider about `names` and remember every answer, failures included,
+        for a bounded time: later webhooks resolve them in `resolve_webhook_items`.
+
+        Runs in the background, never while a webhook request waits; never fails.
+        """
+        return  # the base class resolves nothing and so never asks
 
     async def async_webhook_targets(self) -> dict[str, str]:
         """Where `async_register_webhook` can put a URL: id -> label (Telfa's numbers).
@@ -314,7 +332,7 @@ class PbxClient(ABC):
 
     def format_number(self, e164: str) -> str:
         """Write an E.164 number (`+420…`) the way the provider's API expects it."""
-        return e164
+        return self.declaration.number_plan.write(e164)
 
     # --- HTTP ---------------------------------------------------------------
 

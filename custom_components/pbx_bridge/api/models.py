@@ -7,7 +7,7 @@ integration only ever sees them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -28,6 +28,8 @@ class Capability(StrEnum):
     DIAL = "dial"
     HANGUP = "hangup"
     TRANSFER = "transfer"
+    TRANSFER_TO_AGENT = "transfer_to_agent"  # transfer a call to an agent by id
+    TRANSFER_TO_QUEUE = "transfer_to_queue"  # transfer a call into a queue by id
     ANNOUNCE = "announce"
     SEND_SMS = "send_sms"
     CALL_WEBHOOK = "call_webhook"  # the provider pushes call events to us
@@ -40,6 +42,8 @@ class AgentState(StrEnum):
     """An agent's state, normalized across providers."""
 
     LOGGED_OUT = "logged_out"
+    # Logged in to the call centre but in no queue: no queue call reaches them.
+    NOT_IN_QUEUE = "not_in_queue"
     IDLE = "idle"
     RINGING = "ringing"
     IN_CALL = "in_call"
@@ -105,6 +109,14 @@ class DialSourceKind(StrEnum):
     LINE = "line"
 
 
+class TransferTargetKind(StrEnum):
+    """What a transfer destination names."""
+
+    NUMBER = "number"  # a phone number or an extension
+    AGENT = "agent"  # an agent, by the id the snapshot keys agents by
+    QUEUE = "queue"  # a queue, by the id the snapshot keys queues by
+
+
 class HangupTargetKind(StrEnum):
     """What a hangup request names."""
 
@@ -146,6 +158,8 @@ class Queue:
     name: str
     waiting_calls: int | None = None
     longest_wait: float | None = None  # seconds
+    average_hold_time: float | None = None  # seconds a caller waits before an answer, on average
+    average_talk_time: float | None = None  # seconds an answered call lasts, on average
     agents_logged_in: int | None = None
     agents_ready: int | None = None
     agents_busy: int | None = None
@@ -153,7 +167,6 @@ class Queue:
     completed: int | None = None
     abandoned: int | None = None
     service_level: float | None = None  # percent
-    average_talk: float | None = None  # seconds a call of the queue lasts, on average
     member_ids: tuple[str, ...] = ()
 
 
@@ -164,7 +177,7 @@ class SipRegistration:
     registration_id: str
     name: str
     kind: SipKind
-    registered: bool
+    registered: bool | None  # None: the provider does not check it (an unmonitored trunk)
     status: str | None = None
     user_agent: str | None = None
     contact: str | None = None
@@ -292,6 +305,11 @@ class DialRequest:
     caller_id: str | None = None
     auto_answer: bool | None = None
     ring_timeout: int | None = None  # seconds
+    delay: timedelta | None = None  # place the call this much later, where the provider can
+    # Try once over one carrier, and the source cannot dial on from the call (Odorik `simple`).
+    single_attempt: bool | None = None
+    # Only ring briefly and hang up before anyone can answer (a missed-call signal).
+    ring_once: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +322,8 @@ class AnnounceRequest:
     recording: str | None = None
     call_id: str | None = None  # play into this live call where the provider does that
     caller_id: str | None = None
+    speech_rate: int | None = None  # -10 (slowest) .. 10 (fastest), where offered
+    repeat: int | None = None  # how many times the message is played, where offered
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,10 +336,11 @@ class HangupRequest:
 
 @dataclass(frozen=True, slots=True)
 class TransferRequest:
-    """Transfer a live call to another number or extension."""
+    """Transfer a live call to a number or extension, an agent or a queue."""
 
     call_id: str
     destination: str
+    target: TransferTargetKind = TransferTargetKind.NUMBER
 
 
 @dataclass(frozen=True, slots=True)

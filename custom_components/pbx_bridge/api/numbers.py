@@ -1,12 +1,17 @@
-"""Phone-number normalization: whatever a user types -> E.164 (`+420601234567`).
+"""Phone numbers, for every provider: what a user types, what a provider writes and reads.
 
-Providers write numbers differently (Odorik `00420…`, Yemot the national `05…` form), so
-the integration first brings every number to E.164 here and each client's `format_number`
-turns it into its own form. Pure functions, no Home Assistant imports.
+Inside the integration every number is E.164 (`+420601234567`). `normalize_number` reads
+what a user types; a provider's `NumberPlan` (in its declaration) says how the provider
+writes numbers: `NumberPlan.read` brings a number from its answers or hooks to E.164
+(leaving extensions, logins and codes as they are), and `NumberPlan.write` turns E.164
+into the form its API wants (national within its country, `00…` otherwise, or always
+`00…`). Pure functions, no Home Assistant imports.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 import re
 
 from .errors import PbxInvalidInput
@@ -65,3 +70,81 @@ def normalize_destination(raw: str, default_country_code: str) -> str:
     if not compact.isdigit():
         raise PbxInvalidInput("not an extension or a phone number")
     return compact
+
+
+class NumberForm(StrEnum):
+    """How a provider's API wants the numbers we send it."""
+
+    E164 = "e164"  # +420601234567
+    NATIONAL = "national"  # national in its country (trunk prefix included), `00…` abroad
+    INTERNATIONAL = "international"  # always 00420601234567
+
+
+# A provider's number as it wrote it: digits, optionally after a `+`.
+_PROVIDER_NUMBER = re.compile(r"\+?[0-9]+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberPlan:
+    """How a provider writes phone numbers.
+
+    `country_code` (without "+") is the country its national numbers belong to,
+    `trunk_prefix` what a national number starts with there ("0" in Israel, none in the
+    Czech Republic), `national_digits` how many digits a national number has after the
+    trunk prefix; `sends` is the form the API wants.
+    """
+
+    country_code: str
+    trunk_prefix: str = ""
+    national_digits: frozenset[int] = frozenset({9})
+    sends: NumberForm = NumberForm.NATIONAL
+
+    def read(self, raw: object) -> str | None:
+        """A number from the provider's answer or hook in E.164; None when there is none.
+
+        `777123456`, `00421…`, `420777123456` and `+420…` become E.164 (Israel: also
+        `0501234567`); what is not a phone number (an extension, a login, a `*` code, a
+        name) stays as the provider wrote it.
+        """
+        text = str(raw).strip() if raw is not None else ""
+        if not text:
+            return None
+        if not _PROVIDER_NUMBER.fullmatch(text) or text.startswith("+"):
+            return text
+        if text.startswith("00"):
+            international = text[2:]
+            if MIN_E164_DIGITS <= len(international) <= MAX_E164_DIGITS and not (
+                international.startswith("0")
+            ):
+                return "+" + international
+            return text
+        national = text.removeprefix(self.trunk_prefix) if self.trunk_prefix else text
+        if (
+            (not self.trunk_prefix or national != text)
+            and not national.startswith("0")
+            and len(national) in self.national_digits
+        ):
+            return f"+{self.country_code}{national}"
+        if text.startswith(self.country_code) and (
+            len(text) - len(self.country_code) in self.national_digits
+        ):
+            return "+" + text
+        return text
+
+    def write(self, e164: str) -> str:
+        """An E.164 number in the form the provider's API wants; anything else unchanged.
+
+        NATIONAL: `+420777123456` -> `777123456` (Israel: `+972501234567` -> `0501234567`),
+        other countries `00<cc>…`. INTERNATIONAL: always `00<cc>…`.
+        """
+        if not e164.startswith("+") or self.sends is NumberForm.E164:
+            return e164
+        if self.sends is NumberForm.NATIONAL and e164.startswith(f"+{self.country_code}"):
+            return self.trunk_prefix + e164[1 + len(self.country_code) :]
+        return "00" + e164[1:]
+
+
+CZECH_NUMBERS = NumberPlan(country_code="420")
+ISRAELI_NUMBERS = NumberPlan(
+    country_code="972", trunk_prefix="0", national_digits=frozenset({8, 9})
+)

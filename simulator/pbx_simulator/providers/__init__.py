@@ -1,9 +1,26 @@
-"""One module per provider wire format."""
+"""One module per provider wire format; every `BaseProviderSim` subclass here is served."""
 
-from .daktela import DaktelaSim
-from .odorik import OdorikSim
-from .telfa import TelfaSim
-from .voipsun import VoipsunSim
-from .yemot import YemotSim
+from __future__ import annotations
 
-PROVIDER_CLASSES = (TelfaSim, DaktelaSim, OdorikSim, YemotSim, VoipsunSim)
+import importlib
+import pkgutil
+
+from .base import BaseProviderSim
+
+
+def _discover() -> tuple[type[BaseProviderSim], ...]:
+    found: list[type[BaseProviderSim]] = []
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        found.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseProviderSim)
+            and value.__module__ == module.__name__
+            and "provider" in vars(value)
+        )
+    return tuple(found)
+
+
+PROVIDER_CLASSES = _discover()

@@ -14,9 +14,18 @@ default) everywhere but in `listcalls`; an empty `members`/`waiters` map is `[]`
 makes of an empty array); `dial` into a context Asterisk does not know succeeds but never
 dials. Where the documentation shows no answer, the simulator answers as the PBX plausibly
 does: `{"success":"true"}` after originate, dial, spying and hangupcall, and the AMI's
-`No such channel` (without errno) for a hangup of an unknown channel. `queuestatus` without
-`queueName` lists every queue (its `results` is a list), an unknown name none. Only agents
-logged in are queue members (dynamic membership). moverecord takes the call id as CDR id.
+`No such channel` (without errno) for a hangup of an unknown channel. Where the
+documentation is silent the stricter reading: `queuestatus` without `queueName` is refused
+with errno 120 like any missing parameter, and an unknown name with the queue actions'
+`Queue <name> not found!` (errno 600, V:741); agentstatus reports a line that is not free
+with its errno 630-636 (V:755-773) unless `line_state_errnos` is off, when it answers the
+documented `success` bodies (V:535). `listcalls` lists each leg of a call as the
+documentation's example does (V:201): a call between an extension and the outside is an
+extension leg and a trunk leg. Only agents logged in are queue members (dynamic
+membership). moverecord takes the call id as CDR id.
+
+For tests: `denied_actions` are refused with errno 100 as the rights of an HTTP API user
+that lacks them; `unmonitored` line ids answer sipstatus' `Unmonitored` (V:302).
 
 How the shared state is named here: agent N is agent number 999+N (agent 1 is the
 documentation's 1000), line N has the public number 299299<N-1> (line 1: 299299000), the
@@ -80,6 +89,13 @@ MEMBER_STATUS = {
     AgentStatus.ON_HOLD: "8",
 }
 UNAVAILABLE_STATUS = "5"
+# agentstatus errnos of a line that is not free (V:761-773; 631's reason as printed there).
+LINE_ERRNOS = {
+    "Line is unavailable": ("631", "Line is unavailable'"),
+    "Line is ringing": ("633", "Line is ringing"),
+    "Line is busy": ("636", "Line is busy"),
+    "Line is On hold": ("634", "Line in On hold"),
+}
 CHANNEL_STATES = {
     CallStatus.RINGING: "Ringing",
     CallStatus.QUEUED: "Up",
@@ -167,6 +183,15 @@ def raw_json(text: str) -> web.Response:
 
 
 @dataclass(frozen=True)
+class Leg:
+    """One channel of a call: on an extension line or on the trunk."""
+
+    channel: str
+    line: SimLine | None
+    on_trunk: bool
+
+
+@dataclass(frozen=True)
 class LineIndex:
     """The lines, read once for a whole answer rather than once per agent or call."""
 
@@ -188,6 +213,14 @@ class VoipsunSim(BaseProviderSim):
         self.login_lines: dict[str, str] = {}
         # Everything `spying` started: (listening line id, target as given).
         self.spy_sessions: list[tuple[str, str]] = []
+        # Actions the HTTP API user has no right to (errno 100 with the right login).
+        self.denied_actions: set[str] = set()
+        # Lines and trunks the PBX does not qualify (sipstatus `Unmonitored`).
+        self.unmonitored: set[str] = set()
+        # agentstatus: a busy line as errno 630-636 (True) or in a success reason (False).
+        self.line_state_errnos = True
+        # Penalty each agent was added to a queue with: (agent id, queue id) -> penalty.
+        self.penalties: dict[tuple[str, str], str] = {}
         self.actions: dict[str, Action] = {
             "originate": self._originate,
             "dial": self._dial,
@@ -215,11 +248,12 @@ class VoipsunSim(BaseProviderSim):
     # --- names the PBX gives the shared state's objects ------------------------------
 
     def demo_options(self) -> dict[str, str | list[str]]:
-        """Agent actions need each agent's PIN, one `agent: PIN` line each."""
+        """The queues by name (no action lists them) and each agent's PIN, `agent: PIN`."""
         return {
+            "queue_names": [queue.name for queue in self.state.queues.values()],
             "agent_pins": "\n".join(
                 f"{self.agent_number(agent)}: {agent.pin}" for agent in self.state.agents.values()
-            )
+            ),
         }
 
     @staticmethod
@@ -261,10 +295,38 @@ class VoipsunSim(BaseProviderSim):
         return next((line for line in self.state.lines.values() if line.kind == "trunk"), None)
 
     def channel_name(self, call: SimCall, index: LineIndex | None = None) -> str:
-        """`SIP/<peer>-<sequence>`: the state's channel with the peer's SIP user name."""
-        peer, _, sequence = call.channel.removeprefix("SIP/").rpartition("-")
+        """The channel a call is known by: its first leg (see `legs`)."""
+        return self.legs(call, index)[0].channel
+
+    def legs(self, call: SimCall, index: LineIndex | None = None) -> list[Leg]:
+        """The channels listcalls shows for a call (V:201), the one that lives longest first.
+
+        A call between an extension and the outside has two legs: the extension's and the
+        trunk's. A call from outside starts on the trunk (waiting in a queue it has only
+        that leg) and keeps the state's channel sequence there; a call the PBX places
+        rings the extension first and reaches the trunk once answered.
+        """
+        _, _, sequence = call.channel.removeprefix("SIP/").rpartition("-")
+        other_sequence = f"{int(sequence, 16) | 0x10000000:08x}"
         line = self.call_line(call, index)
-        return f"SIP/{self.sip_user(line) if line else peer}-{sequence}"
+        trunk = self.first_trunk() if index is None else index.trunk
+        if line is None or line.kind != "extension":
+            return [Leg(f"SIP/{self.sip_user(line) if line else 'trunk'}-{sequence}", line, True)]
+        extension_first = call.direction is not Direction.IN
+        extension = Leg(
+            f"SIP/{self.sip_user(line)}-{sequence if extension_first else other_sequence}",
+            line,
+            False,
+        )
+        internal = call.direction is Direction.INTERNAL
+        if trunk is None or internal or (extension_first and not call.was_answered):
+            return [extension]
+        outside = Leg(
+            f"SIP/{self.sip_user(trunk)}-{other_sequence if extension_first else sequence}",
+            trunk,
+            True,
+        )
+        return [extension, outside] if extension_first else [outside, extension]
 
     def line_state(self, agent: SimAgent, index: LineIndex | None = None) -> str:
         line = self.login_line(agent, index)
@@ -275,6 +337,7 @@ class VoipsunSim(BaseProviderSim):
     # --- request handling ----------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """Every action, V:612-627: the login (errno 100), then the action (110)."""
         params: Params = dict(request.query)
         creds = self.credentials
         if (params.get("username"), params.get("password")) != (
@@ -285,6 +348,8 @@ class VoipsunSim(BaseProviderSim):
         action = self.actions.get(params.get("action", ""))
         if action is None:
             return self._error("110", "Unknown action")
+        if params["action"] in self.denied_actions:
+            return self._error("100", "Unauthorized user or bad permissions")
         try:
             return action(params)
         except VoipsunRefusedError as err:
@@ -343,6 +408,7 @@ class VoipsunSim(BaseProviderSim):
     # --- calls ---------------------------------------------------------------------------
 
     def _originate(self, params: Params) -> web.Response:
+        """originate, voipsun-pbx.txt V:8-94 (one source V:69-72), errors V:630-662."""
         self._require(params, "dstNum")
         line = self._find_line(params, SOURCE_PARAMS, ORIGINATE_ERRORS)
         self._check_line(line, params)
@@ -377,6 +443,7 @@ class VoipsunSim(BaseProviderSim):
             raise VoipsunRefusedError("226", "SIP channel status - Line is up")
 
     def _dial(self, params: Params) -> web.Response:
+        """dial, V:97-150: a route by name or id and a context; error 250 (V:665-669)."""
         self._require(params, "dstNum", "context")
         route_id, route_name = params.get("outrouteId"), params.get("outrouteName")
         if not route_id and not route_name:
@@ -395,47 +462,72 @@ class VoipsunSim(BaseProviderSim):
         return self._success()
 
     def _hangup(self, params: Params) -> web.Response:
+        """hangupcall, V:153-174: any leg's channel ends its call; error 400 (V:694-698)."""
         name = params.get("channelName", "")
         if not name:
             raise VoipsunRefusedError("400", "Parameter channelName is empty")
         index = self.line_index()
         for call in self.state.active_calls():
-            if self.channel_name(call, index) == name:
+            if any(leg.channel == name for leg in self.legs(call, index)):
                 self.state.hangup(call.id)
                 return self._success()
         return php_json({"success": "false", "reason": "No such channel"})
 
     def _list_calls(self, _params: Params) -> web.Response:
+        """listcalls, V:177-201: every leg of every call, slashes unescaped as in V:201."""
         now = self.state.now()
         index = self.line_index()
         results = []
         for call in self.state.active_calls():
-            line = self.call_line(call, index)
-            on_extension = line is not None and line.kind == "extension"
-            line_id = line.id if line else "0"
-            results.append(
-                {
-                    "channelName": self.channel_name(call, index),
-                    "context": (
-                        "incomingRouteApp-1"
-                        if call.direction is Direction.IN
-                        else f"extensions-dialplanid-{DIALPLAN_ID}"
-                    ),
-                    "src": national(call.caller),
-                    "dst": national(call.callee),
-                    "duration": str(int((now - call.created).total_seconds())),
-                    "status": CHANNEL_STATES.get(call.status, "Down"),
-                    "accountCode": f"SIP_{line_id}" if on_extension else f"SIPTR_{line_id}",
-                    "sourceType": "extension" if on_extension else "trunk",
-                    "idChannel": line_id,
-                }
-            )
+            duration = str(int((now - call.created).total_seconds()))
+            for leg in self.legs(call, index):
+                line_id = leg.line.id if leg.line else "0"
+                src, dst = self._leg_parties(call, leg)
+                results.append(
+                    {
+                        "channelName": leg.channel,
+                        "context": (
+                            "incomingRouteApp-1"
+                            if call.direction is Direction.IN
+                            else f"extensions-dialplanid-{DIALPLAN_ID}"
+                        ),
+                        "src": src,
+                        "dst": dst,
+                        "duration": duration,
+                        "status": self._leg_status(call, leg),
+                        "accountCode": f"SIPTR_{line_id}" if leg.on_trunk else f"SIP_{line_id}",
+                        "sourceType": "trunk" if leg.on_trunk else "extension",
+                        "idChannel": line_id,
+                    }
+                )
         return php_json(
             {"success": "true", "total": str(len(results)), "results": results},
             escape_slashes=False,
         )
 
+    def _leg_parties(self, call: SimCall, leg: Leg) -> tuple[str, str]:
+        """A leg's src and dst as V:201 shows them.
+
+        From outside: the caller on both legs, the extension's number on its leg and the
+        number dialled on the trunk's. Placed by the PBX: the number dialled on both, the
+        line on its leg and the line's public number (the caller id) on the trunk's.
+        """
+        caller, callee = national(call.caller), national(call.callee)
+        if call.direction is Direction.IN:
+            return caller, (callee if leg.on_trunk or leg.line is None else leg.line.name)
+        if leg.on_trunk and (line := self.call_line(call)) is not None and line.kind == "extension":
+            return self.public_number(line), callee
+        return caller, callee
+
+    @staticmethod
+    def _leg_status(call: SimCall, leg: Leg) -> str:
+        """A call from outside is up on the trunk once the PBX took it (queue or IVR)."""
+        if leg.on_trunk and call.direction is Direction.IN and call.status is CallStatus.RINGING:
+            return "Up" if call.queue_id else "Ring"
+        return CHANNEL_STATES.get(call.status, "Down")
+
     def _spying(self, params: Params) -> web.Response:
+        """spying, V:204-275 (one listener V:247-249, one target V:251-253), V:672-691."""
         listener = self._find_line(params, SOURCE_PARAMS, SPY_SOURCE_ERRORS)
         targets = [name for name in SPY_TARGET_PARAMS if params.get(name)]
         if len(targets) > 1:
@@ -455,21 +547,24 @@ class VoipsunSim(BaseProviderSim):
     # --- registrations -------------------------------------------------------------------
 
     def _sip_status(self, _params: Params) -> web.Response:
+        """sipstatus, V:278-302: numeric total and id, a JSON boolean success, `[ {…} ]`."""
         rows = []
         for line in self.state.lines.values():
             extension = line.kind == "extension"
             registered = line.registered
+            if line.id in self.unmonitored:
+                status = "Unmonitored"
+            elif registered:
+                status = f"OK ({5 + int(line.id) % 90} ms)"
+            else:
+                status = "UNKNOWN" if extension else "UNREACHABLE"
             row: dict[str, Any] = {
                 "id": int(line.id) * 10 + (2 if extension else 1),
                 "type": "extension_line" if extension else "sip",
                 "user": self.sip_user(line),
                 "host": line.ip if registered else "(Unspecified)",
                 "port": str(line.port) if registered else "0",
-                "status": (
-                    f"OK ({5 + int(line.id) % 90} ms)"
-                    if registered
-                    else ("UNKNOWN" if extension else "UNREACHABLE")
-                ),
+                "status": status,
                 "useragent": line.user_agent if registered and extension else "",
                 "regcontact": (
                     f"sip:{self.sip_user(line)}@{line.ip}:{line.port}"
@@ -488,6 +583,7 @@ class VoipsunSim(BaseProviderSim):
     # --- call centre ---------------------------------------------------------------------
 
     def _agent_login(self, params: Params) -> web.Response:
+        """agentlogin, V:305-343: one of the four line parameters; errors V:701-713."""
         line = self._find_line(params, SOURCE_PARAMS, AGENT_LOGIN_ERRORS)
         agent = self._agent(params, "agentlogin")
         self.login_lines[agent.id] = line.id
@@ -495,30 +591,43 @@ class VoipsunSim(BaseProviderSim):
         return self._success()
 
     def _agent_logout(self, params: Params) -> web.Response:
+        """agentlogout, V:346-374; error 550 (V:716-720)."""
         self.state.agent_logout(self._agent(params, "agentlogout").id)
         return self._success()
 
     def _agent_pause(self, params: Params) -> web.Response:
+        """agentpause, V:377-405; error 580 (V:723-727)."""
         self.state.agent_pause(self._agent(params, "agentpause").id)
         return self._success()
 
     def _agent_unpause(self, params: Params) -> web.Response:
+        """agentunpause, V:408-436; error 590 (V:730-734)."""
         self.state.agent_unpause(self._agent(params, "agentunpause").id)
         return self._success()
 
     def _agent_add(self, params: Params) -> web.Response:
+        """agentadd, V:439-471: `penalty` is required like every listed parameter; V:737-743."""
+        self._require(params, "penalty")
         queue = self._queue(params, "600")
-        self.state.queue_login(self._agent(params, "agentadd").id, queue.id)
+        agent = self._agent(params, "agentadd")
+        self.state.queue_login(agent.id, queue.id)
+        self.penalties[agent.id, queue.id] = params["penalty"]
         return self._success()
 
     def _agent_remove(self, params: Params) -> web.Response:
+        """agentremove, V:474-504; errors 610, 611 (V:746-752)."""
         queue = self._queue(params, "610")
         self.state.queue_logout(self._agent(params, "agentremove").id, queue.id)
         return self._success()
 
     def _agent_status(self, params: Params) -> web.Response:
+        """agentstatus, V:507-535 (bodies verbatim, not valid JSON); errors V:755-773."""
         agent = self._agent(params, "agentstatus")
         number = self.agent_number(agent)
+        line_state = self.line_state(agent)
+        errno = LINE_ERRNOS.get(line_state)
+        if agent.logged_in and self.line_state_errnos and errno is not None:
+            raise VoipsunRefusedError(*errno)
         reason = (
             f"Agent {number} is logged in. {self.line_state(agent)}"
             if agent.logged_in
@@ -528,9 +637,8 @@ class VoipsunSim(BaseProviderSim):
         return raw_json(f'{{"success":"true":"reason":"{reason}"}}')
 
     def _queue_status(self, params: Params) -> web.Response:
-        """One queue by `queueName`, or every queue without it (the answer is a list)."""
-        name = params.get("queueName")
-        queues = [q for q in self.state.queues.values() if not name or q.name == name]
+        """queuestatus, V:538-564: one queue by the required `queueName` (a list of one)."""
+        queues = [self._queue(params, "600")]
         # Read once for every queue: thousands of members would each scan them again.
         index = self.line_index()
         names = Counter(agent.name for agent in self.state.agents.values())
@@ -598,13 +706,14 @@ class VoipsunSim(BaseProviderSim):
                 "wait": str(int((now - call.created).total_seconds())),
             }
         done = queue.completed + queue.abandoned
+        talks = [(c.ended - c.answered).total_seconds() for c in answered if c.ended and c.answered]
         return {
             "queueName": queue.name,
             "max": "0",
             "strategy": queue.strategy,
             "calls": str(len(waiters)),
             "holdTime": str(int(queue.total_hold_seconds / len(answered)) if answered else 0),
-            "talkTime": "0",
+            "talkTime": str(int(sum(talks) / len(talks)) if talks else 0),
             "completed": str(queue.completed),
             "abandoned": str(queue.abandoned),
             "serviceLevel": "20",
@@ -618,7 +727,7 @@ class VoipsunSim(BaseProviderSim):
     # --- recordings ----------------------------------------------------------------------
 
     def _move_record(self, params: Params) -> web.Response:
-        """Move or rename a call's recording; the CDR id is the call id."""
+        """moverecord, V:567-610: a call's recording (CDR id: the call id); V:776-788."""
         self._require(params, "cdrId")
         filename, folder = params.get("filename"), params.get("path")
         if not filename and not folder:

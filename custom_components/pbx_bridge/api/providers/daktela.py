@@ -16,10 +16,9 @@ the `incoming_callback` URL of SetSMSSettings, which we register.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 import hashlib
-import json
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -27,12 +26,11 @@ import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_SMS_SENDER,
-    ConnectionField,
     PbxClient,
-    national_or_international,
     parse_int,
+    read_json,
 )
+from ..declaration import OPTION_SMS_SENDER, ConnectionField, ProviderDeclaration
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -59,17 +57,24 @@ from ..models import (
     SmsResult,
     Snapshot,
     TransferRequest,
+    TransferTargetKind,
     WebhookItem,
     WebhookRequest,
 )
+from ..numbers import CZECH_NUMBERS
 
 PRAGUE = ZoneInfo("Europe/Prague")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The documented CreateCall answer ends in one `}` too many: stray closing brackets after a
+# complete value are ignored.
+STRAY_AFTER_JSON = "}]"
 # GetUser's answer to a token that belongs to nobody.
 UNKNOWN_USER = "uživatel neexistuje"
 # Pauses the PBX sets by itself (after a call, for idling): not for choosing.
 SYSTEM_PAUSE_TYPES = frozenset({"wrap", "lajdak"})
 SMS_PLACEHOLDERS = "number=$number&message=$message&id=$id&direction=$direction"
+# Option: agent login -> the extension they sit at (for Login and LoginQueue).
+OPTION_AGENT_EXTENSIONS = "agent_extensions"
 
 AGENT_STATES = {
     "logged": AgentState.IDLE,  # in the call centre but in no queue
@@ -96,40 +101,6 @@ HOOK_EVENTS = {
 type Json = dict[str, Any]
 
 
-def read_json(body: bytes) -> Any:
-    """Parse a JSON answer, tolerating what Daktela really sends after the value.
-
-    The documented CreateCall answer ends in one `}` too many; stray closing brackets after a
-    complete value are ignored. Anything else unreadable (nested too deeply included)
-    raises `ValueError`.
-    """
-    text = body.decode("utf-8").lstrip("\ufeff").strip()
-    try:
-        value, end = json.JSONDecoder().raw_decode(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    if text[end:].strip("}] \t\r\n"):
-        raise ValueError("data after the JSON value")
-    return value
-
-
-def to_e164(number: object) -> str | None:
-    """A number as Daktela writes it (`603927227`, `00420…`, `+420…`) in E.164.
-
-    Extensions and other short numbers stay as they are.
-    """
-    text = str(number).strip() if number is not None else ""
-    if not text:
-        return None
-    if text.startswith("+"):
-        return text
-    if text.startswith("00") and text[2:].isdigit():
-        return "+" + text[2:]
-    if len(text) == 9 and text.isdigit() and text[0] != "0":
-        return "+420" + text
-    return text
-
-
 def _text(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
@@ -153,41 +124,76 @@ def _rows(result: object, what: str) -> list[Json]:
     return rows
 
 
+# Dialplan hooks (docs: "Příchozí hovor" … "Zavěšený hovor"), query after our URL.
+DIALPLAN_HOOKS = (
+    ("incoming", "callid=${CALLERID(num)}&dnd=${FROM_DID}"),
+    *(
+        (
+            action,
+            (
+                "callerId=${CALLERID(num)}&calleeId=${FROM_DID}&line=${REAL_EXTEN}"
+                f"&idcall=${{ID_CALL}}&action={action}"
+            ),
+        )
+        for action in ("ringing", "answer", "hangup")
+    ),
+)
+
+
+def webhook_setup(url: str) -> str:
+    """The dialplan lines to paste and the SMS callback to set, with our URL."""
+    separator = "&" if "?" in url else "?"
+    lines = [
+        f'{name}: `AGI(notify_crm_api.agi,"{url}{separator}{query}","CRMAPI")`'
+        for name, query in DIALPLAN_HOOKS
+    ]
+    lines.append(f"SetSMSSettings incoming_callback: `{url}`")
+    return "\n".join(lines)
+
+
 class DaktelaClient(PbxClient):
     """A Daktela instance (`https://NAME.daktela.com`), by access token or login + password."""
 
-    provider = "daktela"
-    title = "Daktela"
+    declaration = ProviderDeclaration(
+        provider="daktela",
+        title="Daktela",
+        connection_fields=(
+            ConnectionField("base_url", is_url=True),
+            ConnectionField("access_token", secret=True, required=False),
+            ConnectionField("login", required=False),
+            ConnectionField("password", secret=True, required=False),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.AGENT_PAUSE,
+                Capability.PAUSE_REASONS,
+                Capability.QUEUES,
+                Capability.QUEUE_LOGIN,
+                Capability.SIP_REGISTRATIONS,
+                Capability.ACTIVE_CALLS,
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.TRANSFER,
+                Capability.TRANSFER_TO_AGENT,
+                Capability.TRANSFER_TO_QUEUE,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.CALL_WEBHOOK,
+                Capability.SMS_WEBHOOK,
+                Capability.REGISTER_WEBHOOK,
+            }
+        ),
+        # The dialplan hooks and the SMS callback are plain GET requests.
+        webhook_methods=frozenset({"GET"}),
+        webhook_setup=webhook_setup,
+        redact_keys=frozenset({"login"}),
+        number_plan=CZECH_NUMBERS,
+        # Calls are pushed; agent states are not, and a refresh costs a fixed few requests.
+        poll_interval=timedelta(seconds=30),
+    )
     default_base_url = "https://api.daktela.com"
-    connection_fields = (
-        ConnectionField("base_url", is_url=True),
-        ConnectionField("access_token", secret=True, required=False),
-        ConnectionField("login", required=False),
-        ConnectionField("password", secret=True, required=False),
-    )
-    capabilities = frozenset(
-        {
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.AGENT_PAUSE,
-            Capability.PAUSE_REASONS,
-            Capability.QUEUES,
-            Capability.QUEUE_LOGIN,
-            Capability.SIP_REGISTRATIONS,
-            Capability.ACTIVE_CALLS,
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.TRANSFER,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.CALL_WEBHOOK,
-            Capability.SMS_WEBHOOK,
-            Capability.REGISTER_WEBHOOK,
-        }
-    )
-    # The dialplan hooks and the SMS callback are plain GET requests.
-    webhook_methods: ClassVar[frozenset[str]] = frozenset({"GET"})
-    default_country_code = "420"
 
     def __init__(
         self,
@@ -213,10 +219,6 @@ class DaktelaClient(PbxClient):
         self._pauses: dict[str, str] = {}  # pause title -> pause id
         self._call_owners: dict[str, str] = {}  # call id -> login of the agent on it
 
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420603927227` -> `603927227`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
-
     # --- transport --------------------------------------------------------------------
 
     async def _action(
@@ -240,7 +242,7 @@ class DaktelaClient(PbxClient):
             once=once,
         )
         try:
-            answer = read_json(response.body)
+            answer = read_json(response.body, ignore_after=STRAY_AFTER_JSON)
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or "status" not in answer:
@@ -338,7 +340,7 @@ class DaktelaClient(PbxClient):
                 logged_in=True,
                 paused=state is AgentState.PAUSED,
                 pause_reason=pause_titles.get(str(row.get("id_pause"))),
-                call_partner=to_e164(calls[0].get("clid")) if calls else None,
+                call_partner=CZECH_NUMBERS.read(calls[0].get("clid")) if calls else None,
                 queue_ids=queue_ids,
             )
         for login, known in self._known_agents.items():
@@ -417,7 +419,7 @@ class DaktelaClient(PbxClient):
             if call_id is None:
                 raise PbxResponseError("Daktela sent a call without an id")
             incoming = row.get("direction") == "in"
-            partner = to_e164(row.get("clid"))
+            partner = CZECH_NUMBERS.read(row.get("clid"))
             users = row.get("users")
             agent_number = _text(row.get("agent")) or (
                 _text(users[0]) if isinstance(users, list) and users else None
@@ -451,6 +453,15 @@ class DaktelaClient(PbxClient):
                 f"{self.title} can only act on a live call of a logged-in agent; "
                 f"call {call_id} is not one"
             ) from None
+
+    def _user_number(self, login: str) -> str:
+        """The numeric user ID of an agent named by login (as the last snapshot saw it)."""
+        for number, known in self._agent_logins.items():
+            if known == login:
+                return number
+        if login.isdigit():
+            return login  # given as the ID already
+        raise PbxInvalidInput(f"{self.title} knows no agent {login!r}")
 
     async def _queue_number(self, queue_id: str) -> str:
         if queue_id in self._queue_numbers.values():
@@ -530,15 +541,22 @@ class DaktelaClient(PbxClient):
         key = keys.get(request.kind)
         if key is None:
             raise PbxInvalidInput(f"{self.title} hangs up by call, user or extension")
-        await self._action("3.0", "Hangup", {key: request.value})
+        await self._action("3.0", "Hangup", {key: request.value}, once=True)
 
     async def async_transfer(self, request: TransferRequest) -> None:
-        """Transfer (blind) the agent's side of the call to a number or extension."""
-        user = await self._call_owner(request.call_id)
-        destination = self.format_number(request.destination)
-        await self._action(
-            "3.0", "Transfer", {"user": user, "type": "blind", "number": destination}
-        )
+        """Transfer (blind) the agent's side of the call to a number, a user or a queue.
+
+        `dst_user` takes the user's numeric ID and `dst_queue` the queue's ID (D:829-838);
+        agents are named by login here, so the login is looked up.
+        """
+        params = {"user": await self._call_owner(request.call_id), "type": "blind"}
+        if request.target is TransferTargetKind.AGENT:
+            params["dst_user"] = self._user_number(request.destination)
+        elif request.target is TransferTargetKind.QUEUE:
+            params["dst_queue"] = request.destination
+        else:
+            params["number"] = self.format_number(request.destination)
+        await self._action("3.0", "Transfer", params, once=True)
 
     async def async_announce(self, request: AnnounceRequest) -> CallResult:
         """ControlPlayback: play a stored recording into a live call (no text to speech)."""
@@ -575,27 +593,41 @@ class DaktelaClient(PbxClient):
 
         return SmsResult(await self._send_to_each(request.recipients, send))
 
-    async def async_agent_login(self, agent_id: str) -> None:
-        await self._action("3.4", "Login", {"user": agent_id})
+    def _extension_of(self, agent_id: str, named: str | None) -> str | None:
+        """The extension to log an agent in at: the one named, the one in the options,
+        or the one the agent was last seen at (Login and LoginQueue need it, D:201, D:615)."""
+        configured = self._options.get(OPTION_AGENT_EXTENSIONS) or {}
+        known = self._known_agents.get(agent_id)
+        return named or configured.get(agent_id) or (known.extension if known else None)
+
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
+        params = {"user": agent_id}
+        if at := self._extension_of(agent_id, extension):
+            params["extension"] = at
+        await self._action("3.4", "Login", params, once=True)
 
     async def async_agent_logout(self, agent_id: str) -> None:
-        await self._action("3.4", "Logout", {"user": agent_id})
+        await self._action("3.4", "Logout", {"user": agent_id}, once=True)
 
     async def async_agent_pause(self, agent_id: str, reason: str | None = None) -> None:
         """PauseOn with the pause named `reason` (GetPauses titles); none: the first one."""
         pause = await self._pause_id(reason)
-        await self._action("3.0", "PauseOn", {"user": agent_id, "pause": pause})
+        await self._action("3.0", "PauseOn", {"user": agent_id, "pause": pause}, once=True)
 
     async def async_agent_unpause(self, agent_id: str) -> None:
-        await self._action("3.0", "PauseOff", {"user": agent_id})
+        await self._action("3.0", "PauseOff", {"user": agent_id}, once=True)
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
-        queue = await self._queue_number(queue_id)
-        await self._action("3.0", "LoginQueue", {"user": agent_id, "queue": queue})
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
+        params = {"user": agent_id, "queue": await self._queue_number(queue_id)}
+        if at := self._extension_of(agent_id, extension):
+            params["extension"] = at
+        await self._action("3.0", "LoginQueue", params, once=True)
 
     async def async_queue_logout(self, agent_id: str, queue_id: str) -> None:
         queue = await self._queue_number(queue_id)
-        await self._action("3.0", "LogoutQueue", {"user": agent_id, "queue": queue})
+        await self._action("3.0", "LogoutQueue", {"user": agent_id, "queue": queue}, once=True)
 
     # --- webhooks -----------------------------------------------------------------------
 
@@ -625,13 +657,15 @@ class DaktelaClient(PbxClient):
                 f"{self.title} already sends received SMS to another URL; remove it in "
                 "the SMS settings first, since Daktela keeps only one"
             )
-        await self._action("3.1", "SetSMSSettings", {"incoming_callback": self._sms_callback(url)})
+        await self._action(
+            "3.1", "SetSMSSettings", {"incoming_callback": self._sms_callback(url)}, once=True
+        )
         return []
 
     async def async_unregister_webhook(self, url: str) -> None:
         """Clear the SMS `incoming_callback` if it is ours; leave anyone else's."""
         if await self._incoming_callback() in (url, self._sms_callback(url)):
-            await self._action("3.1", "SetSMSSettings", {"incoming_callback": ""})
+            await self._action("3.1", "SetSMSSettings", {"incoming_callback": ""}, once=True)
 
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookItem]:
         """A dialplan hook or the SMS callback, both GET requests with a query."""
@@ -648,8 +682,8 @@ class DaktelaClient(PbxClient):
                     event_type=CallEventType.INCOMING,
                     call_id=_text(query.get("idcall")),
                     direction=CallDirection.INCOMING,
-                    caller=to_e164(query.get("callid")),
-                    callee=to_e164(query.get("dnd")),
+                    caller=CZECH_NUMBERS.read(query.get("callid")),
+                    callee=CZECH_NUMBERS.read(query.get("dnd")),
                     raw=query,
                 )
             ]
@@ -661,8 +695,8 @@ class DaktelaClient(PbxClient):
                 event_type=HOOK_EVENTS[action],
                 call_id=_text(query.get("idcall")),
                 direction=CallDirection.INCOMING if incoming else CallDirection.OUTGOING,
-                caller=to_e164(query.get("callerId")),
-                callee=to_e164(query.get("calleeId")),
+                caller=CZECH_NUMBERS.read(query.get("callerId")),
+                callee=CZECH_NUMBERS.read(query.get("calleeId")),
                 line=_text(query.get("line")),
                 raw=query,
             )
@@ -673,7 +707,7 @@ class DaktelaClient(PbxClient):
         direction = query.get("direction", "in").strip().lower()
         if direction not in ("in", "out"):
             raise PbxInvalidInput(f"unknown SMS direction {direction!r}")
-        number = to_e164(query.get("number"))
+        number = CZECH_NUMBERS.read(query.get("number"))
         incoming = direction == "in"
         return SmsMessage(
             sms_id=_text(query.get("id")),

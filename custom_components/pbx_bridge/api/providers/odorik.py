@@ -17,13 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..client import (
-    OPTION_SMS_SENDER,
-    ConnectionField,
     HttpResponse,
     PbxClient,
     parse_int,
     read_json,
 )
+from ..declaration import OPTION_SMS_SENDER, ConnectionField, ProviderDeclaration
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
@@ -40,19 +39,15 @@ from ..models import (
     SmsResult,
     Snapshot,
 )
+from ..numbers import NumberForm, NumberPlan
 
+ODORIK_URL = "https://www.odorik.cz/api/v1"
+# Odorik writes and reads numbers internationally: 00420601234567.
+ODORIK_NUMBERS = NumberPlan(country_code="420", sends=NumberForm.INTERNATIONAL)
 PRAGUE = ZoneInfo("Europe/Prague")  # "today" for missed calls is the account's day
 AUTH_ERRORS = frozenset({"authentication_failed", "authentication_required", "unauthorized"})
 CALLBACK_ANSWERS = frozenset({"callback_ordered", "successfully_enqueued"})
 SMS_SENT = "successfully_sent"
-
-
-def _to_e164(number: object) -> str | None:
-    """A number as Odorik writes it (`00420…`) in E.164; lines and `*` numbers unchanged."""
-    if number in (None, ""):
-        return None
-    text = str(number).strip()
-    return "+" + text[2:] if text.startswith("00") else text
 
 
 def _time(value: object) -> datetime | None:
@@ -73,25 +68,31 @@ def _utc(moment: datetime) -> str:
 class OdorikClient(PbxClient):
     """An Odorik account, by its account number and API password."""
 
-    provider = "odorik"
-    title = "Odorik"
-    default_base_url = "https://www.odorik.cz/api/v1"
-    connection_fields = (
-        ConnectionField("user"),
-        ConnectionField("password", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="odorik",
+        title="Odorik",
+        connection_fields=(
+            ConnectionField("user"),
+            ConnectionField("password", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=ODORIK_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.ACTIVE_CALLS,
+                Capability.MISSED_CALLS,
+                Capability.BALANCE,
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.SEND_SMS,
+            }
+        ),
+        balance_currency="CZK",
+        redact_keys=frozenset({"user"}),  # the account number
+        number_plan=ODORIK_NUMBERS,
+        # No push: call events come from consecutive polls, a refresh costs three requests.
+        poll_interval=timedelta(seconds=30),
     )
-    capabilities = frozenset(
-        {
-            Capability.ACTIVE_CALLS,
-            Capability.MISSED_CALLS,
-            Capability.BALANCE,
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.SEND_SMS,
-        }
-    )
-    default_country_code = "420"
+    default_base_url = ODORIK_URL
 
     @property
     def _user(self) -> str:
@@ -99,10 +100,6 @@ class OdorikClient(PbxClient):
 
     def _auth(self) -> dict[str, str]:
         return {"user": self._user, "password": self._config.get("password", "")}
-
-    def format_number(self, e164: str) -> str:
-        """`+420601234567` -> `00420601234567`; anything else (a line number) unchanged."""
-        return "00" + e164[1:] if e164.startswith("+") else e164
 
     # --- transport --------------------------------------------------------------------
 
@@ -187,8 +184,8 @@ class OdorikClient(PbxClient):
             # The list does not say which way a call goes.
             direction=CallDirection.UNKNOWN,
             state=CallState.ANSWERED if answered else CallState.RINGING,
-            caller=_to_e164(row.get("source_number")),
-            callee=_to_e164(row.get("destination_number")),
+            caller=ODORIK_NUMBERS.read(row.get("source_number")),
+            callee=ODORIK_NUMBERS.read(row.get("destination_number")),
             line=str(line) if line not in (None, "") else None,
             started=_time(row.get("start_date")),
             answered=answered,

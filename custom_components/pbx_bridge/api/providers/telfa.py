@@ -14,26 +14,32 @@ where Telfa cannot reach the webhook, received SMS can be polled from `/sms.json
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import logging
 import re
-from time import monotonic
-from typing import Any, ClassVar, NamedTuple, cast
+import time
+from typing import Any, NamedTuple, cast
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 from ..client import (
-    OPTION_SMS_SENDER,
-    ConnectionField,
     HttpResponse,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
-from ..errors import PbxInvalidInput, PbxResponseError
+from ..declaration import (
+    OPTION_SMS_SENDER,
+    OPTION_WEBHOOK_TARGETS,
+    ConnectionField,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
+)
+from ..errors import PbxError, PbxInvalidInput, PbxResponseError
 from ..models import (
     AccountInfo,
     Agent,
@@ -63,15 +69,18 @@ from ..models import (
     WebhookItem,
     WebhookRequest,
 )
+from ..numbers import CZECH_NUMBERS
 
 _LOGGER = logging.getLogger(__name__)
 
 # Options: the number ids whose hooks we register on (default: every number of the account),
 # how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first), and
 # whether received SMS are read from /sms.json (for a webhook Telfa cannot reach).
-OPTION_HOOK_NUMBERS = "hook_numbers"
+OPTION_HOOK_NUMBERS = OPTION_WEBHOOK_TARGETS
 OPTION_DIAL_METHOD = "dial_method"
 OPTION_SMS_POLLING = "sms_polling"
+
+TELFA_URL = "https://telfa.cz"
 
 PRAGUE = ZoneInfo("Europe/Prague")
 HOOK_NAMES = (
@@ -128,11 +137,11 @@ SMS_ERROR_KEYS = {
     "901": "sms_empty_recipient",
     "902": "sms_invalid_sender",
 }
-# Logins named by hooks are looked up by the next refreshes, a few at a time, never while
-# a webhook request waits; one Telfa does not know is asked again after an hour.
-LOGIN_LOOKUPS_PER_POLL = 4
-MAX_PENDING_LOGINS = 32
-LOGIN_RETRY_SECONDS = 3600.0
+# Login lookups for webhooks: answers (failures too) are remembered this long, at most
+# this many, and only so many run at once.
+LOGIN_MEMORY_SECONDS = 15 * 60
+MAX_REMEMBERED_LOGINS = 1000
+MAX_LOGIN_LOOKUPS_AT_ONCE = 4
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # Telfa's documents are a few levels deep; deeper ones are refused before they are read
 # (recursively) into records.
@@ -165,25 +174,13 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
-def to_e164(number: object) -> str | None:
-    """A number as Telfa writes it (`777123456`, `00421…`, `+420…`) in E.164.
-
-    Anything that is not a phone number (a user's login, an extension) is kept as it is.
-    """
-    if number is None:
+def _login_of(item: WebhookItem, snapshot: Snapshot | None) -> str | None:
+    """The login a call hook names its agent by; None for a user id or a phone number."""
+    if not isinstance(item, CallEvent) or not (name := item.agent_id):
         return None
-    text = str(number).strip()
-    if not text:
+    if _PHONE.fullmatch(name) or (snapshot is not None and name in snapshot.agents):
         return None
-    if not _PHONE.fullmatch(text):
-        return text
-    if text.startswith("+"):
-        return text
-    if text.startswith("00"):
-        return "+" + text[2:]
-    if len(text) == 9:
-        return "+420" + text
-    return text
+    return name
 
 
 def _is_phone(value: str | None) -> bool:
@@ -296,57 +293,66 @@ def _id(value: object) -> str | None:
     return None if isinstance(value, bool) else _text(value)
 
 
+def webhook_setup(url: str) -> str:
+    """The hook fields of a number that get the webhook URL (docs: "Čísla a jejich webhooky")."""
+    return "\n".join(f"`{hook}_url`: `{url}`" for hook in HOOK_NAMES)
+
+
 class TelfaClient(PbxClient):
     """A Telfa account, by an `api_key` of one of its users."""
 
-    provider = "telfa"
-    title = "Telfa"
-    default_base_url = "https://telfa.cz"
-    connection_fields = (
-        ConnectionField("api_key", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="telfa",
+        title="Telfa",
+        connection_fields=(
+            ConnectionField("api_key", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=TELFA_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.QUEUES,
+                Capability.ACTIVE_CALLS,
+                Capability.MISSED_CALLS,
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.TRANSFER,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.CALL_WEBHOOK,
+                Capability.SMS_WEBHOOK,
+                Capability.REGISTER_WEBHOOK,
+            }
+        ),
+        options=(
+            OptionField(key=OPTION_HOOK_NUMBERS, kind=OptionKind.WEBHOOK_TARGETS, pattern="[0-9]+"),
+            OptionField(key=OPTION_DIAL_METHOD, kind=OptionKind.CHOICE, choices=DIAL_METHODS),
+            OptionField(key=OPTION_SMS_POLLING, kind=OptionKind.BOOLEAN, default=False),
+        ),
+        webhook_methods=frozenset({"POST"}),
+        webhook_setup=webhook_setup,
+        number_plan=CZECH_NUMBERS,
+        # Calls and SMS are pushed; a refresh costs a request per call group.
+        poll_interval=timedelta(seconds=60),
     )
-    capabilities = frozenset(
-        {
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.QUEUES,
-            Capability.ACTIVE_CALLS,
-            Capability.MISSED_CALLS,
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.TRANSFER,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.CALL_WEBHOOK,
-            Capability.SMS_WEBHOOK,
-            Capability.REGISTER_WEBHOOK,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
-    default_country_code = "420"
+    default_base_url = TELFA_URL
 
     _account: AccountInfo | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._poll_sms = bool(self._options.get(OPTION_SMS_POLLING))
-        # Hooks name users by login, the snapshot by id: what refreshes learned, what hooks
-        # asked for since, and when a login Telfa does not know was last asked for.
-        self._user_ids_by_login: dict[str, str] = {}
-        self._wanted_logins: dict[str, None] = {}
-        self._unknown_logins: dict[str, float] = {}
         self._unreadable_groups: set[str] = set()
+        # login -> (until when it is remembered, user id or None: unknown or unanswered)
+        self._user_ids_by_login: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._looking_up: set[str] = set()
 
     def supports(self, capability: Capability) -> bool:
         """Received SMS are polled only where the user turned that on."""
         if capability is Capability.SMS_POLLING:
             return self._poll_sms
         return super().supports(capability)
-
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420777123456` -> `777123456`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
 
     # --- transport --------------------------------------------------------------------
 
@@ -478,69 +484,59 @@ class TelfaClient(PbxClient):
     def resolve_webhook_items(
         self, items: list[WebhookItem], snapshot: Snapshot | None
     ) -> list[WebhookItem]:
-        """Hooks name an agent by login; the snapshot keys agents by user id.
+        """Hooks name the agent by login; agents are keyed by user id, as looked up before."""
+        now = time.monotonic()
+        resolved: list[WebhookItem] = []
+        for item in items:
+            login = _login_of(item, snapshot)
+            known = self._user_ids_by_login.get(login) if login else None
+            if (
+                isinstance(item, CallEvent)
+                and known is not None
+                and known[0] > now
+                and known[1] is not None
+            ):
+                resolved.append(replace(item, agent_id=known[1]))
+            else:
+                resolved.append(item)
+        return resolved
 
-        No request: a login the refreshes already resolved becomes the user id; another
-        stays as the hook said it and is looked up by the next refresh (at most
-        `LOGIN_LOOKUPS_PER_POLL` a refresh, `MAX_PENDING_LOGINS` waiting).
-        """
-        return [self._with_user_id(item, snapshot) for item in items]
+    def webhook_names_to_look_up(self, items: list[WebhookItem]) -> frozenset[str]:
+        """Logins not resolved and not asked about lately; marks them as being asked about."""
+        now = time.monotonic()
+        remembered = self._user_ids_by_login
+        while remembered and next(iter(remembered.values()))[0] <= now:
+            remembered.popitem(last=False)
+        names: set[str] = set()
+        for item in items:
+            login = _login_of(item, None)
+            if login is None or login in remembered or login in self._looking_up:
+                continue
+            if len(self._looking_up) >= MAX_LOGIN_LOOKUPS_AT_ONCE:
+                break  # a later hook that names it asks again
+            self._looking_up.add(login)
+            names.add(login)
+        return frozenset(names)
 
-    def _with_user_id(self, item: WebhookItem, snapshot: Snapshot | None) -> WebhookItem:
-        login = item.agent_id if isinstance(item, CallEvent) else None
-        if not isinstance(item, CallEvent) or not login or login.isdigit():
-            return item
-        user_id = self._user_ids_by_login.get(login)
-        if user_id is None:
-            self._want_login(login)
-            return item
-        if snapshot is not None and user_id not in snapshot.agents:
-            return item
-        return replace(item, agent_id=user_id)
-
-    def _want_login(self, login: str) -> None:
-        asked = self._unknown_logins.get(login)
-        if asked is not None and monotonic() - asked < LOGIN_RETRY_SECONDS:
-            return
-        if len(self._wanted_logins) < MAX_PENDING_LOGINS:
-            self._wanted_logins[login] = None
-
-    async def _look_up_wanted_logins(self, user_ids: set[str]) -> None:
-        """Resolve a few logins hooks named; remember the ones Telfa does not know."""
-        now = monotonic()
-        self._unknown_logins = {
-            login: asked
-            for login, asked in self._unknown_logins.items()
-            if now - asked < LOGIN_RETRY_SECONDS
-        }
-        # Users that left take their logins with them.
-        self._user_ids_by_login = {
-            login: user_id
-            for login, user_id in self._user_ids_by_login.items()
-            if user_id in user_ids
-        }
-        for login in list(self._wanted_logins)[:LOGIN_LOOKUPS_PER_POLL]:
-            del self._wanted_logins[login]
+    async def async_look_up_webhook_names(self, names: frozenset[str]) -> None:
+        """Ask Telfa for each login's user id; an unknown login or a failure is remembered
+        too, so it costs one request per `LOGIN_MEMORY_SECONDS` at most."""
+        for login in names:
+            user_id: str | None = None
             try:
                 detail = self._json_object(
                     await self._call(
                         "GET", "/telfa_users/user_by_login.json", params={"login": login}
                     )
                 )
-            except PbxResponseError:
-                detail = {}
-            self._learn_login(detail, login)
-
-    def _learn_login(self, detail: Json, login: str | None = None) -> None:
-        """Remember the user id of a user's details (or that `login` has none)."""
-        login = _text(detail.get("login")) or login
-        if login is None:
-            return
-        if user_id := _id(detail.get("id")):
-            self._user_ids_by_login[login] = user_id
-            self._unknown_logins.pop(login, None)
-        else:
-            self._unknown_logins[login] = monotonic()
+                user_id = _id(detail.get("id"))
+            except PbxError:
+                pass  # remembered as unresolved: the webhook keeps the login
+            finally:
+                self._looking_up.discard(login)
+            self._user_ids_by_login[login] = (time.monotonic() + LOGIN_MEMORY_SECONDS, user_id)
+            while len(self._user_ids_by_login) > MAX_REMEMBERED_LOGINS:
+                self._user_ids_by_login.popitem(last=False)
 
     async def _read_account(self, users: list[Json]) -> AccountInfo:
         ids = [user_id for user in users if (user_id := _id(user.get("id")))]
@@ -552,7 +548,6 @@ class TelfaClient(PbxClient):
         account_id = _id(detail.get("user_id"))
         if account_id is None:
             raise PbxResponseError(f"{self.title} sent a user without its account (user_id)")
-        self._learn_login(detail)
         self._account = AccountInfo(account_id, f"Telfa {account_id}")
         return self._account
 
@@ -563,8 +558,7 @@ class TelfaClient(PbxClient):
         each group, whatever the number of users, calls or numbers (the XML, because the
         documented JSON of it is malformed, T:507-509). Today's calls come in pages of 2000
         (the documented maximum), so a day over 2000 calls costs more. The first snapshot
-        also reads one user's details for the account id; polled SMS cost one request more,
-        and logins that hooks named at most `LOGIN_LOOKUPS_PER_POLL`.
+        also reads one user's details for the account id; polled SMS cost one request more.
 
         A group whose details cannot be read is left out (and reported in `problems`); the
         users list every user of the account (T:318), so agents are listed in full.
@@ -596,7 +590,6 @@ class TelfaClient(PbxClient):
         today = await self._todays_rows("/calls.json", {})
         received = await self._received_sms() if self._poll_sms else ()
         agents = self._agents(users, members)
-        await self._look_up_wanted_logins(set(agents))
         calls = {
             call.call_id: call
             for row in active
@@ -622,7 +615,7 @@ class TelfaClient(PbxClient):
             queues=queues,
             calls=calls,
             missed_calls_today=len(missed),
-            last_caller=to_e164(newest.get("caller_number")) if newest else None,
+            last_caller=CZECH_NUMBERS.read(newest.get("caller_number")) if newest else None,
             received_sms=received,
             problems=tuple(problems),
             complete=frozenset({Listing.AGENTS} | (set() if problems else {Listing.QUEUES})),
@@ -736,7 +729,7 @@ class TelfaClient(PbxClient):
             agents_busy=sum(agent.state is AgentState.IN_CALL for agent in members),
             completed=sum(bool(_answered_at(row)) for row in ended),
             abandoned=sum(not _answered_at(row) and _flag(row.get("inbound")) for row in ended),
-            average_talk=float(average) if average is not None and average >= 0 else None,
+            average_talk_time=float(average) if average is not None and average >= 0 else None,
             member_ids=tuple(member_ids),
         )
 
@@ -754,12 +747,12 @@ class TelfaClient(PbxClient):
             state = CallState.QUEUED
         else:
             state = CallState.RINGING
-        dialed = to_e164(row.get("dialed_number"))
+        dialed = CZECH_NUMBERS.read(row.get("dialed_number"))
         return Call(
             call_id=call_id,
             direction=CallDirection.INCOMING if inbound else CallDirection.OUTGOING,
             state=state,
-            caller=to_e164(row.get("caller_number")),
+            caller=CZECH_NUMBERS.read(row.get("caller_number")),
             callee=dialed,
             line=dialed if inbound else None,
             agent_id=_id(row.get("answered_by_user_id")) or _id(row.get("telfa_user_id")),
@@ -863,7 +856,7 @@ class TelfaClient(PbxClient):
 
     # --- agents ---------------------------------------------------------------------------
 
-    async def async_agent_login(self, agent_id: str) -> None:
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
         await self._operator(agent_id, "operator_log_in")
 
     async def async_agent_logout(self, agent_id: str) -> None:
@@ -1012,16 +1005,20 @@ class TelfaClient(PbxClient):
         if not raw.get("id"):
             raise PbxInvalidInput(f"{self.title} hook has no call id")
         caller_field = raw.get("caller_number") or None
-        callee = to_e164(raw.get("dialed_number"))
+        callee = CZECH_NUMBERS.read(raw.get("dialed_number"))
         # Outgoing calls name the user's login as the caller (T:1101); a hidden caller is
         # empty or a word such as "anonymous": an incoming call all the same.
         outgoing = hook == "outgoing_hook" or _is_login(caller_field)
-        caller = to_e164(caller_field) if outgoing or _is_phone(caller_field) else None
+        caller = CZECH_NUMBERS.read(caller_field) if outgoing or _is_phone(caller_field) else None
         agent = raw.get(HOOK_AGENT_FIELDS.get(hook, "")) or None
         forwarded_to = None
         if hook == "ring_hook" and _is_phone(agent):
             # Forwarded to an external number by a dial step (T:1049): not one of our users.
-            event_type, forwarded_to, agent = CallEventType.TRANSFERRED, to_e164(agent), None
+            event_type, forwarded_to, agent = (
+                CallEventType.TRANSFERRED,
+                CZECH_NUMBERS.read(agent),
+                None,
+            )
         if outgoing and agent is None:
             agent = caller_field  # the user's login, resolved like the other hooks' logins
         event = CallEvent(
@@ -1073,8 +1070,8 @@ class TelfaClient(PbxClient):
         return SmsMessage(
             sms_id=_id(data.get("id")),
             direction=SmsDirection.INCOMING,
-            sender=to_e164(_text(data.get("sender"))),
-            recipient=to_e164(_text(data.get("recipient"))),
+            sender=CZECH_NUMBERS.read(_text(data.get("sender"))),
+            recipient=CZECH_NUMBERS.read(_text(data.get("recipient"))),
             text=str(data["message"]),
             status="received",
             timestamp=parse_time(received_at),

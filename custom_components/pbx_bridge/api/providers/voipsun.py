@@ -1,38 +1,45 @@
 """VoIPSUN PBX client.
 
 Every action is `GET <PBX>/api/api.php?username=…&password=…&action=…` with its parameters
-in the query string, the only place the documentation puts them (dial actions send the same
-query on a POST, which no HTTP layer repeats). The password travels in the URL, so it (also
-URL-encoded) is redacted from every message and log record. Answers are JSON with HTTP 200
-even on failure: `{"success":"false","errno":"<n>","reason":…}`; errno 100 is a rejected
-login. `agentstatus` answers `{"success":"true":"reason":"…"}`, which is not valid JSON: its
-reason text is read all the same.
+in the query string, as every example of the documentation sends it. Actions that change
+something (dial, hangup, agent and queue controls) go out once: a connection that drops
+after sending is reported as "may have been carried out", never resent. The password
+travels in the URL, so it (also URL-encoded) is redacted from every message and log record.
 
-Agents are call-centre agents: their actions need the agent number and its PIN, taken from
-the `agent_pins` option. VoIPSUN has no push: no webhooks.
+Answers are JSON with HTTP 200 even on failure: `{"success":"false","errno":"<n>",
+"reason":…}`. errno 100 is "Unauthorized user or bad permissions": a second read tells a
+wrong login (reauth) from an API user without the right (`PbxPermissionError`).
+`agentstatus` answers `{"success":"true":"reason":"…"}`, which is not valid JSON (its reason
+is read all the same), or errnos 630-636 for the agent's line, which are states, not errors.
+
+No action lists the queues: their names come from the `queue_names` option, one
+`queuestatus` each. `listcalls` lists every channel, so an external call appears twice (the
+extension's leg and the trunk's): the legs are merged into one call. Agents are call-centre
+agents, by agent number; their actions need the PIN (`agent_pins`), and logging in needs
+the line to log in from (`agent_lines`, else the line last seen). VoIPSUN has no push.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+import logging
 import math
 import re
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_AGENT_PINS,
-    ConnectionField,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
 )
-from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
+from ..declaration import ConnectionField, OptionField, OptionKind, ProviderDeclaration
+from ..errors import PbxAuthError, PbxInvalidInput, PbxPermissionError, PbxResponseError
 from ..models import (
     AccountInfo,
     Agent,
@@ -46,21 +53,54 @@ from ..models import (
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    Listing,
+    ProblemKind,
+    ProviderProblem,
     Queue,
     SipKind,
     SipRegistration,
     Snapshot,
 )
+from ..numbers import CZECH_NUMBERS
+
+_LOGGER = logging.getLogger(__name__)
+
+# Option: agent number -> PIN; the PBX wants the PIN to log an agent in, out or pause them.
+OPTION_AGENT_PINS = "agent_pins"
+OPTION_QUEUE_NAMES = "queue_names"  # list of queue names: the API cannot list queues
+OPTION_AGENT_LINES = "agent_lines"  # dict: agent number -> the line they log in from
+OPTION_QUEUE_PENALTY = "queue_penalty"  # agentadd's `penalty` (priority in the queue)
+DEFAULT_PENALTY = "1"
+# What `line_params` reads: sip:<user>, id:<id>, +<public number>, <internal>[@<dialplan>].
+AGENT_LINE_PATTERN = r"sip:\S+|id:\S+|\+[0-9]+|[^@\s]+(@\S+)?"
 
 API_PATH = "/api/api.php"
 AUTH_ERRNO = "100"
-# A DialSource value that names an extension or outgoing route by its database id.
+MISSING_PARAMETERS_ERRNO = "120"
+# agentadd / agentremove: "Queue FrontaABC not found!" (V:741, V:750).
+QUEUE_NOT_FOUND_ERRNOS = frozenset({"600", "610"})
+# A DialSource or agent line value that names an extension or route by its database id.
 ID_PREFIX = "id:"
+# An agent line given by SIP user name (`sip:sip100`).
+SIP_PREFIX = "sip:"
 # agentstatus writes `"success":"true":"reason"`: a colon where the comma belongs.
 AGENT_STATUS_QUIRK = re.compile(r'^(\{\s*"success"\s*:\s*"(?:true|false)"\s*):(\s*"reason")')
 AGENT_STATUS_REASON = re.compile(
     r"^Agent (?P<number>\S+) is logged (?P<login>in|out)\.\s*(?P<line>.*)$"
 )
+# agentstatus errnos that describe a logged-in agent's line (V:761-773).
+AGENT_LINE_ERRNOS = {
+    "630": AgentState.UNAVAILABLE,  # SIP channel is unreacheable
+    "631": AgentState.UNAVAILABLE,  # Line is unavailable
+    "632": AgentState.IN_CALL,  # Line is In use
+    "633": AgentState.RINGING,  # Line is ringing
+    "634": AgentState.ON_HOLD,  # Line in On hold
+    "635": AgentState.IN_CALL,  # Line is not free
+    "636": AgentState.IN_CALL,  # Line is busy
+}
+# agentstatus has no bulk form: at most this many agents are asked per refresh, in turn,
+# so that a refresh costs the same however many agents sit in no queue.
+AGENT_STATUS_PER_REFRESH = 4
 AGENT_NUMBER = re.compile(r"^Local/(?P<number>[^@]+)@")
 LINE_STATES = {
     "line is free": AgentState.IDLE,
@@ -85,20 +125,11 @@ DEVICE_STATES = {
 BUSY_STATES = frozenset({AgentState.IN_CALL, AgentState.RINGING, AgentState.ON_HOLD})
 CHANNEL_STATES = {"up": CallState.ANSWERED, "ring": CallState.RINGING, "ringing": CallState.RINGING}
 UNSPECIFIED_HOST = "(Unspecified)"
+UNMONITORED = "unmonitored"
+# How far apart legs of unknown duration count when the closest trunk leg is chosen.
+UNKNOWN_AGE_GAP = 1 << 31
 
 type Json = dict[str, Any]
-
-
-def to_e164(number: object) -> str | None:
-    """A number as the PBX writes it (`800123456`, `00421…`) in E.164; extensions unchanged."""
-    text = str(number).strip() if number is not None else ""
-    if not text:
-        return None
-    if text.startswith("00") and len(text) > 6 and text[2:].isdigit():
-        return "+" + text[2:]
-    if len(text) == 9 and text.isdigit() and not text.startswith("0"):
-        return "+420" + text
-    return text
 
 
 def parse_answer(body: bytes) -> Json | None:
@@ -138,33 +169,98 @@ def line_state(text: str) -> AgentState | None:
     return LINE_STATES.get(text.strip().rstrip(".").lower())
 
 
+def line_params(line: str) -> dict[str, str]:
+    """The one documented parameter (V:321-329) naming the line an agent logs in from.
+
+    `sip:sip100` -> srcSipUsername, `id:5` -> srcExtenId, `+420299299000` -> the public
+    number srcExtenPublicNum, `100` -> the internal number srcExtenInternalNum, and
+    `100@plan` adds the dialplanName of an internal number used in several dialplans.
+    """
+    line = line.strip()
+    for prefix, param in ((SIP_PREFIX, "srcSipUsername"), (ID_PREFIX, "srcExtenId")):
+        if line.startswith(prefix):
+            value = line.removeprefix(prefix).strip()
+            if not value:
+                break
+            return {param: value}
+    else:
+        if line.startswith("+") and line[1:].isdigit():
+            return {"srcExtenPublicNum": CZECH_NUMBERS.write(line)}
+        number, at, dialplan = (part.strip() for part in line.partition("@"))
+        if number and (dialplan or not at):
+            return {"srcExtenInternalNum": number} | ({"dialplanName": dialplan} if at else {})
+    raise PbxInvalidInput(
+        "A VoIPSUN agent line is sip:<SIP user>, id:<line id>, +<public number> "
+        "or <internal number>[@<dialplan>]"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Leg:
+    """One channel listcalls lists: an extension's or a trunk's side of a call."""
+
+    channel: str
+    on_trunk: bool
+    direction: CallDirection
+    state: CallState
+    src: str | None
+    dst: str | None
+    duration: int | None
+
+    def shares_party(self, other: _Leg) -> bool:
+        """Whether both legs name the same caller or the same number dialled."""
+        return bool({self.src, self.dst} & {other.src, other.dst} - {None})
+
+    def age_gap(self, other: _Leg) -> int:
+        """How far apart the legs' durations are (the same call's legs are about as old)."""
+        if self.duration is None or other.duration is None:
+            return UNKNOWN_AGE_GAP
+        return abs(self.duration - other.duration)
+
+
 class VoipsunClient(PbxClient):
     """A VoIPSUN PBX, by its address and an HTTP API user (Settings -> HTTP API users)."""
 
-    provider = "voipsun"
-    title = "VoIPSUN PBX"
+    declaration = ProviderDeclaration(
+        provider="voipsun",
+        title="VoIPSUN PBX",
+        connection_fields=(
+            ConnectionField("base_url", is_url=True),
+            ConnectionField("username"),
+            ConnectionField("password", secret=True),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.DIAL,
+                Capability.HANGUP,
+                Capability.ACTIVE_CALLS,
+                Capability.SIP_REGISTRATIONS,
+                Capability.QUEUES,
+                Capability.AGENTS,
+                Capability.AGENT_LOGIN,
+                Capability.AGENT_PAUSE,
+                Capability.QUEUE_LOGIN,
+            }
+        ),
+        options=(
+            # No action lists the queues: the user names them.
+            OptionField(key=OPTION_QUEUE_NAMES, kind=OptionKind.TEXT_LIST),
+            # Agent actions need each agent's PIN, logging in a line.
+            OptionField(
+                key=OPTION_AGENT_PINS, kind=OptionKind.MAPPING, pattern="[0-9]+", secret=True
+            ),
+            OptionField(
+                key=OPTION_AGENT_LINES, kind=OptionKind.MAPPING, pattern=AGENT_LINE_PATTERN
+            ),
+            OptionField(key=OPTION_QUEUE_PENALTY, pattern="[0-9]{1,4}", default=DEFAULT_PENALTY),
+        ),
+        redact_keys=frozenset({"username"}),
+        number_plan=CZECH_NUMBERS,
+        # No push: calls come from polling the PBX, on the premises and cheap to ask.
+        poll_interval=timedelta(seconds=15),
+    )
     # The PBX runs at the customer's: there is no public default address.
     default_base_url = ""
-    connection_fields = (
-        ConnectionField("base_url", is_url=True),
-        ConnectionField("username"),
-        ConnectionField("password", secret=True),
-    )
-    capabilities = frozenset(
-        {
-            Capability.DIAL,
-            Capability.HANGUP,
-            Capability.ACTIVE_CALLS,
-            Capability.SIP_REGISTRATIONS,
-            Capability.QUEUES,
-            Capability.AGENTS,
-            Capability.AGENT_LOGIN,
-            Capability.AGENT_PAUSE,
-            Capability.QUEUE_LOGIN,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset()
-    default_country_code = "420"
 
     def __init__(
         self,
@@ -179,38 +275,65 @@ class VoipsunClient(PbxClient):
         self._password = self._config.get("password", "")
         pins = self._options.get(OPTION_AGENT_PINS) or {}
         self._pins = {str(number): str(pin) for number, pin in pins.items() if pin}
+        lines = self._options.get(OPTION_AGENT_LINES) or {}
+        self._agent_lines = {str(number): str(line) for number, line in lines.items() if line}
+        names = self._options.get(OPTION_QUEUE_NAMES) or ()
+        self._queue_names = tuple(dict.fromkeys(n.strip() for n in map(str, names) if n.strip()))
+        self._penalty = str(self._options.get(OPTION_QUEUE_PENALTY) or DEFAULT_PENALTY)
         # Agent number -> the SIP user they were last seen logged in from.
         self._login_lines: dict[str, str] = {}
-
-    def format_number(self, e164: str) -> str:
-        """Czech numbers national (`+420800123456` -> `800123456`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code)
+        # Whether queuestatus without a queueName lists every queue: asked once (None).
+        self._lists_queues: bool | None = None
+        # Agents in no queue, by agentstatus: the last answer, and who is asked next.
+        self._agent_status: dict[str, Agent] = {}
+        self._status_turn = 0
 
     # --- transport --------------------------------------------------------------------
 
-    async def _action(
-        self, action: str, params: Mapping[str, str] | None = None, *, once: bool = False
-    ) -> Json:
-        """Run one action and return its answer when `success` is true."""
+    async def _answer(self, action: str, params: Mapping[str, str], *, once: bool) -> Json:
+        """One request as documented (a GET), its answer read, whatever it says."""
         query = {"username": self._username, "password": self._password, "action": action}
-        # aiohttp resends a GET whose connection drops; a dial must never go out twice, so it
-        # is a POST (the PBX reads the query string whatever the method).
-        response = await self._request(
-            "POST" if once else "GET", API_PATH, params={**query, **(params or {})}, once=once
-        )
+        response = await self._request("GET", API_PATH, params={**query, **params}, once=once)
         answer = parse_answer(response.body)
         if answer is None:
             raise PbxResponseError(
                 f"{self.title} sent an unreadable answer to {action} (HTTP {response.status})",
                 str(response.status),
             )
+        return answer
+
+    async def _action(
+        self, action: str, params: Mapping[str, str] | None = None, *, once: bool = False
+    ) -> Json:
+        """Run one action and return its answer when `success` is true.
+
+        `once`: the action changes something at the PBX and is never sent twice.
+        """
+        answer = await self._answer(action, params or {}, once=once)
         if str(answer.get("success")).lower() == "true":
             return answer
         errno = _text(answer.get("errno"))
         reason = self.redact(str(answer.get("reason") or f"{action} failed"))
         if errno == AUTH_ERRNO:
-            raise PbxAuthError(f"{self.title} rejected the login: {reason}")
+            raise await self._unauthorized(action, reason)
         raise PbxResponseError(reason, errno)
+
+    async def _unauthorized(self, action: str, reason: str) -> PbxAuthError | PbxPermissionError:
+        """errno 100 is a wrong login or a right the API user lacks: another read tells.
+
+        When the PBX answers that read, the login is right and only `action` is not
+        allowed (Settings -> HTTP API users): asking for new credentials would not help.
+        """
+        probe = "sipstatus" if action == "listcalls" else "listcalls"
+        try:
+            answer = await self._answer(probe, {}, once=False)
+        except PbxResponseError:  # unreadable: nothing says the login is right
+            answer = {}
+        if str(answer.get("success")).lower() == "true":
+            return PbxPermissionError(
+                f"{self.title}: the HTTP API user may not use {action} ({reason})", action
+            )
+        return PbxAuthError(f"{self.title} rejected the login: {reason}")
 
     def _rows(self, answer: Json, key: str) -> list[Json]:
         """A list of objects; PHP writes an empty map as `[]` and a full one as `{…}`."""
@@ -244,37 +367,106 @@ class VoipsunClient(PbxClient):
         return account
 
     async def async_fetch_snapshot(self) -> Snapshot:
-        """Read everything in 3 requests, whatever the number of agents, queues or lines.
+        """sipstatus, listcalls, one queuestatus per configured queue, a few agentstatus.
 
-        sipstatus lists every line and trunk, listcalls every call, and queuestatus without
-        `queueName` every queue with its members and waiting callers (its answer is a list).
-        agentstatus has no bulk form and needs each agent's PIN, so agents come from the
-        queue members; agents with a PIN that sit in no queue are logged out (dynamic
-        members leave their queues when they log out).
+        sipstatus lists every line and trunk. Agents come from the queue members; agents
+        with a PIN that sit in none of the queues read are asked with agentstatus, at most
+        `AGENT_STATUS_PER_REFRESH` a refresh, in turn. A read the API user is not allowed
+        and a queue the PBX does not know are skipped and reported in `problems`.
         """
         account = self._account()
-        registrations = self._registrations(await self._action("sipstatus"))
-        calls = self._calls(await self._action("listcalls"))
+        problems: list[ProviderProblem] = []
+        complete: set[Listing] = set()
+        registrations: dict[str, SipRegistration] = {}
+        if (sip := await self._permitted("sipstatus", problems)) is not None:
+            registrations = self._registrations(sip)
+            complete.add(Listing.REGISTRATIONS)
+        listed = await self._permitted("listcalls", problems)
         agents: dict[str, Agent] = {}
         queues: dict[str, Queue] = {}
-        for row in self._rows(await self._action("queuestatus"), "results"):
-            queue = self._read_queue(row, agents, calls)
+        rows, all_queues = await self._queue_rows(problems)
+        if all_queues:
+            complete.add(Listing.QUEUES)
+        waiters: list[Json] = []
+        for row in rows:
+            queue = self._read_queue(row, agents)
             queues[queue.queue_id] = queue
-        for number in self._pins.keys() - agents.keys():
-            agents[number] = Agent(
-                agent_id=number,
-                name=f"Agent {number}",
-                state=AgentState.LOGGED_OUT,
-                logged_in=False,
-                paused=False,
+            waiters.extend(
+                {**waiter, "queue": queue.queue_id} for waiter in self._rows(row, "waiters")
             )
+        await self._add_agents_in_no_queue(agents)
+        calls = self._calls(listed, agents, waiters) if listed is not None else {}
         return Snapshot(
             account=account,
             agents=agents,
             queues=queues,
             registrations=registrations,
             calls=calls,
+            problems=tuple(problems),
+            complete=frozenset(complete),
         )
+
+    async def _permitted(
+        self, action: str, problems: list[ProviderProblem], params: Mapping[str, str] | None = None
+    ) -> Json | None:
+        """The answer of a read, or None (and a problem) when the API user may not use it."""
+        try:
+            return await self._action(action, params)
+        except PbxPermissionError:
+            problems.append(ProviderProblem(ProblemKind.MISSING_PERMISSION, action))
+            return None
+
+    async def _queue_rows(self, problems: list[ProviderProblem]) -> tuple[list[Json], bool]:
+        """queuestatus results of the configured queues, and whether they are every queue.
+
+        queueName is required (V:552-559): without configured names the call without one
+        is tried once, and not again once the PBX asks for the name (errno 120).
+        """
+        if not self._queue_names:
+            if self._lists_queues is False:
+                return [], False
+            try:
+                answer = await self._permitted("queuestatus", problems)
+            except PbxResponseError as err:
+                if err.code != MISSING_PARAMETERS_ERRNO:
+                    raise
+                self._lists_queues = False
+                return [], False
+            self._lists_queues = answer is not None
+            return (self._rows(answer, "results"), True) if answer is not None else ([], False)
+        rows: list[Json] = []
+        for name in self._queue_names:
+            try:
+                answer = await self._action("queuestatus", {"queueName": name})
+            except PbxPermissionError:
+                problems.append(ProviderProblem(ProblemKind.MISSING_PERMISSION, "queuestatus"))
+                return [], False
+            except PbxResponseError as err:
+                if err.code not in QUEUE_NOT_FOUND_ERRNOS and "not found" not in err.reason:
+                    raise
+                answer = {}
+            found = [row for row in self._rows(answer, "results") if row.get("queueName") == name]
+            if not found:
+                problems.append(ProviderProblem(ProblemKind.UNKNOWN_QUEUE, name))
+            rows.extend(found)
+        return rows, False
+
+    async def _add_agents_in_no_queue(self, agents: dict[str, Agent]) -> None:
+        """Agents with a PIN the queues do not list, by agentstatus (a few per refresh)."""
+        absent = sorted(self._pins.keys() - agents.keys())
+        start = self._status_turn % len(absent) if absent else 0
+        turn = (absent[start:] + absent[:start])[:AGENT_STATUS_PER_REFRESH]
+        self._status_turn = start + len(turn)
+        for number in turn:
+            try:
+                self._agent_status[number] = await self.async_agent_status(number)
+            except PbxResponseError as err:  # a wrong PIN: the agent stays unknown
+                _LOGGER.debug("%s agentstatus of %s: %s", self.title, number, err)
+                self._agent_status.pop(number, None)
+        for number in absent:
+            agents[number] = self._agent_status.get(number) or Agent(
+                agent_id=number, name=f"Agent {number}", state=AgentState.UNKNOWN
+            )
 
     def _registrations(self, answer: Json) -> dict[str, SipRegistration]:
         registrations: dict[str, SipRegistration] = {}
@@ -285,15 +477,21 @@ class VoipsunClient(PbxClient):
             status = _text(row.get("status")) or ""
             host = _text(row.get("host"))
             host = None if host == UNSPECIFIED_HOST else host
-            # "OK (35 ms)" answers qualify; an unmonitored peer is up when it has an address.
-            registered = status.upper().startswith("OK") or (
-                status.lower() == "unmonitored" and host is not None
-            )
+            extension = row.get("type") == "extension_line"
+            registered: bool | None
+            if status.lower() != UNMONITORED:
+                registered = status.upper().startswith("OK")  # "OK (35 ms)" qualifies
+            elif extension:
+                # Lines register with the PBX: an address means they did.
+                registered = host is not None
+            else:
+                # A trunk's host is configured, not registered: its state is not known.
+                registered = None
             port = parse_int(row.get("port"))
             registrations[user] = SipRegistration(
                 registration_id=user,
                 name=user,
-                kind=SipKind.EXTENSION if row.get("type") == "extension_line" else SipKind.TRUNK,
+                kind=SipKind.EXTENSION if extension else SipKind.TRUNK,
                 registered=registered,
                 status=status or None,
                 user_agent=_text(row.get("useragent")),
@@ -303,9 +501,8 @@ class VoipsunClient(PbxClient):
             )
         return registrations
 
-    def _calls(self, answer: Json) -> dict[str, Call]:
-        now = datetime.now(UTC)
-        calls: dict[str, Call] = {}
+    def _legs(self, answer: Json) -> list[_Leg]:
+        legs = []
         for row in self._rows(answer, "results"):
             channel = _text(row.get("channelName"))
             if channel is None:
@@ -318,68 +515,125 @@ class VoipsunClient(PbxClient):
                 direction = CallDirection.OUTGOING
             else:
                 direction = CallDirection.UNKNOWN
-            duration = parse_int(row.get("duration"))
-            calls[channel] = Call(
-                call_id=channel,
-                direction=direction,
-                state=CHANNEL_STATES.get(str(row.get("status", "")).lower(), CallState.UNKNOWN),
-                caller=to_e164(row.get("src")),
-                callee=to_e164(row.get("dst")),
-                line=_peer(channel),
-                started=now - timedelta(seconds=duration) if duration is not None else None,
-                channel=channel,
+            legs.append(
+                _Leg(
+                    channel=channel,
+                    on_trunk=row.get("sourceType") == "trunk",
+                    direction=direction,
+                    state=CHANNEL_STATES.get(str(row.get("status", "")).lower(), CallState.UNKNOWN),
+                    src=CZECH_NUMBERS.read(row.get("src")),
+                    dst=CZECH_NUMBERS.read(row.get("dst")),
+                    duration=parse_int(row.get("duration")),
+                )
             )
+        return legs
+
+    def _calls(
+        self, answer: Json, agents: Mapping[str, Agent], waiters: Iterable[Json]
+    ) -> dict[str, Call]:
+        """listcalls' legs as calls: an extension's leg and the trunk's leg are one call.
+
+        The line and agent come from the extension's leg, the external number from the
+        trunk's. The call is named by the leg that lives as long as it does (either ends
+        the call when hung up): the trunk's for a call from outside, which waits in a queue
+        before an extension rings, the extension's for one it places. Legs without a
+        partner (a caller waiting in a queue, an internal call) are calls of their own.
+        """
+        now = datetime.now(UTC)
+        legs = self._legs(answer)
+        trunks = [leg for leg in legs if leg.on_trunk]
+        agent_by_line = {a.extension: a.agent_id for a in agents.values() if a.extension}
+        calls: dict[str, Call] = {}
+        channels: dict[str, str] = {}  # each leg's channel -> the call it belongs to
+        for leg in legs:
+            if leg.on_trunk:
+                continue
+            partners = [t for t in trunks if leg.shares_party(t)]
+            trunk = min(partners, key=leg.age_gap) if partners else None
+            if trunk is not None:
+                trunks.remove(trunk)
+            call = self._call(leg, trunk, agent_by_line, now)
+            calls[call.call_id] = call
+            channels.update({other.channel: call.call_id for other in (leg, trunk) if other})
+        for trunk in trunks:
+            calls[trunk.channel] = self._call(None, trunk, agent_by_line, now)
+            channels[trunk.channel] = trunk.channel
+        by_caller = {call.caller: call_id for call_id, call in calls.items() if call.caller}
+        for waiter in waiters:
+            # A waiter may name its own (Local) channel: its call is found by the caller then.
+            call_id = channels.get(_text(waiter.get("channel")) or "") or by_caller.get(
+                CZECH_NUMBERS.read(waiter.get("callerIdNum")) or ""
+            )
+            if call_id is not None and (call := calls[call_id]).agent_id is None:
+                calls[call_id] = replace(
+                    call,
+                    direction=CallDirection.INCOMING,
+                    state=CallState.QUEUED,
+                    queue_id=waiter["queue"],
+                )
         return calls
 
-    def _read_queue(self, row: Json, agents: dict[str, Agent], calls: dict[str, Call]) -> Queue:
-        """One queuestatus result: members become agents, waiters mark queued calls."""
+    @staticmethod
+    def _call(
+        extension: _Leg | None,
+        trunk: _Leg | None,
+        agent_by_line: Mapping[str, str],
+        now: datetime,
+    ) -> Call:
+        """One call from its extension leg, its trunk leg or both (at least one)."""
+        legs = [leg for leg in (extension, trunk) if leg is not None]
+        incoming = any(leg.direction is CallDirection.INCOMING for leg in legs)
+        direction = CallDirection.INCOMING if incoming else legs[0].direction
+        named_by = trunk if trunk is not None and (incoming or extension is None) else legs[0]
+        external = trunk or legs[0]
+        line = _peer((extension or external).channel)
+        durations = [leg.duration for leg in legs if leg.duration is not None]
+        return Call(
+            call_id=named_by.channel,
+            direction=direction,
+            state=(extension or external).state,
+            caller=external.src if incoming or extension is None else extension.src,
+            callee=external.dst,
+            line=line,
+            agent_id=agent_by_line.get(line or "") if extension is not None else None,
+            started=now - timedelta(seconds=max(durations)) if durations else None,
+            channel=named_by.channel,
+        )
+
+    def _read_queue(self, row: Json, agents: dict[str, Agent]) -> Queue:
+        """One queuestatus result; its members become agents.
+
+        The counts agree with each other: waiting calls are the listed waiters (`calls`
+        of the documented example says 0 beside three), and only members whose line is
+        available count as logged in, only those idle and not paused as ready.
+        """
         name = _text(row.get("queueName"))
         if name is None:
             raise PbxResponseError(f"{self.title} sent a queue without queueName")
-        member_ids: list[str] = []
-        states: list[AgentState] = []
-        paused_flags: list[bool] = []
-        for member in self._rows(row, "members"):
-            agent = self._read_member(member, name, agents)
+        members = [self._read_member(member, name, agents) for member in self._rows(row, "members")]
+        for agent in members:
             agents[agent.agent_id] = agent
-            member_ids.append(agent.agent_id)
-            states.append(self._line_state(member))
-            paused_flags.append(bool(agent.paused))
-        waits: list[int] = []
+        available = [a for a in members if a.state is not AgentState.UNAVAILABLE]
         waiters = self._rows(row, "waiters")
-        for waiter in waiters:
-            if (wait := parse_int(waiter.get("wait"))) is not None:
-                waits.append(wait)
-            channel = _text(waiter.get("channel"))
-            if channel is not None and (call := calls.get(channel)) is not None:
-                calls[channel] = Call(
-                    call_id=call.call_id,
-                    direction=CallDirection.INCOMING,
-                    state=CallState.QUEUED,
-                    caller=call.caller,
-                    callee=call.callee,
-                    line=call.line,
-                    queue_id=name,
-                    started=call.started,
-                    channel=call.channel,
-                )
-        waiting = parse_int(row.get("calls"))
+        waits = [wait for w in waiters if (wait := parse_int(w.get("wait"))) is not None]
+        # The waiters listed, not `calls`: the documented example gives 0 beside three.
+        counted = parse_int(row.get("calls")) if "waiters" not in row else None
+        waiting = len(waiters) if counted is None else counted
         return Queue(
             queue_id=name,
             name=name,
-            waiting_calls=waiting if waiting is not None else len(waiters),
+            waiting_calls=waiting,
             longest_wait=float(max(waits)) if waits else None,
-            agents_logged_in=len(member_ids),
-            agents_ready=sum(
-                state is AgentState.IDLE and not paused
-                for state, paused in zip(states, paused_flags, strict=True)
-            ),
-            agents_busy=sum(state in BUSY_STATES for state in states),
-            agents_paused=sum(paused_flags),
+            average_hold_time=_float(row.get("holdTime")),
+            average_talk_time=_float(row.get("talkTime")),
+            agents_logged_in=len(available),
+            agents_ready=sum(a.state is AgentState.IDLE and not a.paused for a in available),
+            agents_busy=sum(a.state in BUSY_STATES for a in members),
+            agents_paused=sum(bool(a.paused) for a in available),
             completed=parse_int(row.get("completed")),
             abandoned=parse_int(row.get("abandoned")),
             service_level=_float(row.get("serviceLevelPerf")),
-            member_ids=tuple(member_ids),
+            member_ids=tuple(a.agent_id for a in members),
         )
 
     @staticmethod
@@ -403,6 +657,7 @@ class VoipsunClient(PbxClient):
         return Agent(
             agent_id=agent_id,
             name=name or agent_id,
+            # The line tells whether a call rings or runs; paused is the idle agent's state.
             state=AgentState.PAUSED if paused and state is AgentState.IDLE else state,
             extension=line,
             logged_in=True,
@@ -411,19 +666,36 @@ class VoipsunClient(PbxClient):
         )
 
     async def async_agent_status(self, agent_id: str) -> Agent:
-        """One agent's login and line state by agentstatus (which needs the agent's PIN)."""
-        answer = await self._action("agentstatus", self._agent_params(agent_id))
+        """One agent's login and line state by agentstatus (which needs the agent's PIN).
+
+        The line's state arrives either in the reason of a success or as errnos 630-636.
+        """
+        try:
+            answer = await self._action("agentstatus", self._agent_params(agent_id))
+        except PbxResponseError as err:
+            state = AGENT_LINE_ERRNOS.get(err.code or "")
+            if state is None:
+                raise
+            return self._status_agent(agent_id, agent_id, state, logged_in=True)
         match = AGENT_STATUS_REASON.match(str(answer.get("reason", "")).strip())
         if match is None:
             raise PbxResponseError(f"{self.title} sent an agent status it does not explain")
-        logged_in = match["login"] == "in"
+        if match["login"] == "out":
+            return self._status_agent(agent_id, match["number"], AgentState.LOGGED_OUT, False)
         state = line_state(match["line"]) or AgentState.UNKNOWN
+        return self._status_agent(agent_id, match["number"], state, logged_in=True)
+
+    def _status_agent(
+        self, agent_id: str, number: str, state: AgentState, logged_in: bool
+    ) -> Agent:
         return Agent(
             agent_id=agent_id,
-            name=f"Agent {match['number']}",
-            state=state if logged_in else AgentState.LOGGED_OUT,
+            name=f"Agent {number}",
+            state=state,
             extension=self._login_lines.get(agent_id),
             logged_in=logged_in,
+            # agentstatus does not tell a pause; a logged-out agent has none.
+            paused=False if not logged_in else None,
         )
 
     # --- actions ------------------------------------------------------------------------
@@ -437,11 +709,13 @@ class VoipsunClient(PbxClient):
         LINE `+420299299000` -> originate `srcExtenPublicNum`;
         LINE `<outgoing route>@<context>` (route name, or `id:<n>`) -> `dial`, which calls
         the number through that route and sends the answered call into the Asterisk context.
-        The PBX answers no call id.
+        The PBX answers no call id, and it cannot schedule a call or only ring.
         """
         source = request.source
         if source is None or not source.value.strip():
             raise PbxInvalidInput(f"{self.title} needs the line, extension or user to call from")
+        if request.delay or request.ring_once:
+            raise PbxInvalidInput(f"{self.title} places calls at once and in full only")
         value = source.value.strip()
         params = {"dstNum": self.format_number(request.number)}
         if request.caller_id:
@@ -482,15 +756,15 @@ class VoipsunClient(PbxClient):
         if not value:
             raise PbxInvalidInput(f"{self.title} needs the call or channel to hang up")
         if request.kind is HangupTargetKind.CALL:
-            calls = self._calls(await self._action("listcalls"))
-            if value not in calls:
+            legs = self._legs(await self._action("listcalls"))
+            if value not in {leg.channel for leg in legs}:
                 # The channel can hold a phone number: keep it out of the message.
                 raise PbxInvalidInput(f"{self.title} has no such call in progress")
         elif request.kind is not HangupTargetKind.CHANNEL:
             raise PbxInvalidInput(
                 f"{self.title} hangs up a call or channel, not a {request.kind.value}"
             )
-        await self._action("hangupcall", {"channelName": value})
+        await self._action("hangupcall", {"channelName": value}, once=True)
 
     def _agent_params(self, agent_id: str) -> dict[str, str]:
         pin = self._pins.get(agent_id)
@@ -498,30 +772,42 @@ class VoipsunClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} needs the PIN of agent {agent_id} (options)")
         return {"agentNumber": agent_id, "agentPin": pin}
 
-    async def async_agent_login(self, agent_id: str) -> None:
-        """agentlogin from the line the agent was last seen logged in from."""
+    async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
+        """agentlogin from `extension` (a line as `line_params` reads it), else the agent's
+        configured line, else the line they were last seen logged in from."""
         params = self._agent_params(agent_id)
-        line = self._login_lines.get(agent_id)
-        if line is None:
+        if (line := extension or self._agent_lines.get(agent_id)) is not None:
+            source = line_params(line)
+        elif (seen := self._login_lines.get(agent_id)) is not None:
+            source = {"srcSipUsername": seen}
+        else:
             raise PbxInvalidInput(
-                f"{self.title} logs agent {agent_id} in from their phone line, "
-                "which is known once the agent has been seen logged in"
+                f"{self.title} logs agent {agent_id} in from a phone line: name it in the "
+                "options (agent lines), or it is taken once the agent was seen logged in"
             )
-        await self._action("agentlogin", {"srcSipUsername": line, **params})
+        await self._action("agentlogin", {**source, **params}, once=True)
 
     async def async_agent_logout(self, agent_id: str) -> None:
-        await self._action("agentlogout", self._agent_params(agent_id))
+        await self._action("agentlogout", self._agent_params(agent_id), once=True)
 
     async def async_agent_pause(self, agent_id: str, reason: str | None = None) -> None:
         if reason:
             raise PbxInvalidInput(f"{self.title} has no pause reasons")
-        await self._action("agentpause", self._agent_params(agent_id))
+        await self._action("agentpause", self._agent_params(agent_id), once=True)
 
     async def async_agent_unpause(self, agent_id: str) -> None:
-        await self._action("agentunpause", self._agent_params(agent_id))
+        await self._action("agentunpause", self._agent_params(agent_id), once=True)
 
-    async def async_queue_login(self, agent_id: str, queue_id: str) -> None:
-        await self._action("agentadd", {**self._agent_params(agent_id), "queueName": queue_id})
+    async def async_queue_login(
+        self, agent_id: str, queue_id: str, extension: str | None = None
+    ) -> None:
+        """agentadd with the required penalty (V:459-466): the option's, else 1.
+
+        A queue takes the agent as they are logged in: agentadd names no line.
+        """
+        params = {**self._agent_params(agent_id), "queueName": queue_id, "penalty": self._penalty}
+        await self._action("agentadd", params, once=True)
 
     async def async_queue_logout(self, agent_id: str, queue_id: str) -> None:
-        await self._action("agentremove", {**self._agent_params(agent_id), "queueName": queue_id})
+        params = {**self._agent_params(agent_id), "queueName": queue_id}
+        await self._action("agentremove", params, once=True)

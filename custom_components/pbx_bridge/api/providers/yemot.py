@@ -11,21 +11,25 @@ Yemot has no call push in its documentation: no webhooks; received SMS are polle
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 import hashlib
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from ..client import (
     DEFAULT_TIMEOUT,
-    OPTION_SMS_SENDER,
-    ConnectionField,
     PbxClient,
-    national_or_international,
     parse_int,
     read_json,
+)
+from ..declaration import (
+    OPTION_SMS_SENDER,
+    ConnectionField,
+    OptionField,
+    OptionKind,
+    ProviderDeclaration,
 )
 from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
 from ..models import (
@@ -49,11 +53,13 @@ from ..models import (
     SmsResult,
     Snapshot,
 )
+from ..numbers import ISRAELI_NUMBERS
 
 # Option: the IVR paths of the queue extensions to watch (e.g. ["ivr2:/5"]); the API cannot
 # list them.
 OPTION_QUEUE_PATHS = "queue_paths"
 
+YEMOT_URL = "https://www.call2all.co.il/ym/api"
 ISRAEL = ZoneInfo("Asia/Jerusalem")
 SMS_POLL_LIMIT = 20
 MAX_CALLS_TIMEOUT = 35  # seconds, the documented maximum of CallExtensionBridging
@@ -83,20 +89,6 @@ def ivr_path(path: str) -> str:
     return "ivr2:/" + path.strip().removeprefix("ivr2:").strip("/")
 
 
-def _to_e164(number: object) -> str:
-    """A number as Yemot writes it (`0501234567`, `972501234567`, `00420…`) in E.164."""
-    text = str(number).strip()
-    if text.startswith("+"):
-        return text
-    if text.startswith("00"):
-        return "+" + text[2:]
-    if text.startswith("0"):
-        return "+972" + text[1:]
-    if text.startswith("972") and len(text) >= 11:
-        return "+" + text
-    return text  # an extension or a name
-
-
 def _as_bool(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
@@ -115,29 +107,33 @@ def _israel_time(value: object, fmt: str) -> datetime | None:
 class YemotClient(PbxClient):
     """A Yemot (call2all) system, by its `token`."""
 
-    provider = "yemot"
-    title = "Yemot (call2all)"
-    default_base_url = "https://www.call2all.co.il/ym/api"
-    connection_fields = (
-        ConnectionField("token", secret=True),
-        ConnectionField("base_url", required=False, is_url=True, default=default_base_url),
+    declaration = ProviderDeclaration(
+        provider="yemot",
+        title="Yemot (call2all)",
+        connection_fields=(
+            ConnectionField("token", secret=True),
+            ConnectionField("base_url", required=False, is_url=True, default=YEMOT_URL),
+        ),
+        capabilities=frozenset(
+            {
+                Capability.SIP_REGISTRATIONS,
+                Capability.QUEUES,
+                Capability.AGENTS,
+                Capability.AGENT_PAUSE,
+                Capability.QUEUE_KICK,
+                Capability.ACTIVE_CALLS,
+                Capability.DIAL,
+                Capability.ANNOUNCE,
+                Capability.SEND_SMS,
+                Capability.SMS_POLLING,
+            }
+        ),
+        options=(OptionField(key=OPTION_QUEUE_PATHS, kind=OptionKind.TEXT_LIST),),
+        number_plan=ISRAELI_NUMBERS,
+        # No push: calls and SMS come from polling; a refresh costs a request per queue.
+        poll_interval=timedelta(seconds=30),
     )
-    capabilities = frozenset(
-        {
-            Capability.SIP_REGISTRATIONS,
-            Capability.QUEUES,
-            Capability.AGENTS,
-            Capability.AGENT_PAUSE,
-            Capability.QUEUE_KICK,
-            Capability.ACTIVE_CALLS,
-            Capability.DIAL,
-            Capability.ANNOUNCE,
-            Capability.SEND_SMS,
-            Capability.SMS_POLLING,
-        }
-    )
-    webhook_methods: ClassVar[frozenset[str]] = frozenset()
-    default_country_code = "972"
+    default_base_url = YEMOT_URL
 
     def __init__(
         self,
@@ -160,10 +156,6 @@ class YemotClient(PbxClient):
         self._queue_paths = tuple(dict.fromkeys(ivr_path(p) for p in paths if str(p).strip()))
         # Agent name -> queue paths it is a member of, from the last snapshot.
         self._agent_queues: dict[str, tuple[str, ...]] = {}
-
-    def format_number(self, e164: str) -> str:
-        """Israeli numbers national (`+972501234567` -> `0501234567`), others `00<cc>…`."""
-        return national_or_international(e164, self.default_country_code, trunk_prefix="0")
 
     # --- transport --------------------------------------------------------------------
 
@@ -326,7 +318,7 @@ class YemotClient(PbxClient):
                 call_id=call_id,
                 direction=CallDirection.INCOMING,
                 state=CallState.QUEUED,
-                caller=_to_e164(phone) if phone not in (None, "") else None,
+                caller=ISRAELI_NUMBERS.read(phone),
                 queue_id=path,
             )
         data = answer.get("queueData")
@@ -366,8 +358,8 @@ class YemotClient(PbxClient):
                 SmsMessage(
                     sms_id=digest,
                     direction=SmsDirection.INCOMING,
-                    sender=_to_e164(sender) if sender is not None else None,
-                    recipient=_to_e164(recipient) if recipient is not None else None,
+                    sender=ISRAELI_NUMBERS.read(sender),
+                    recipient=ISRAELI_NUMBERS.read(recipient),
                     text=text,
                     status="received",
                     timestamp=_israel_time(row.get("server_date"), "%H:%M:%S %Y-%m-%d"),
