@@ -16,8 +16,12 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.errors import PbxError
+from custom_components.pbx_bridge.api.providers.daktela_v6 import OPTION_OUTGOING_QUEUE
 from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
-from custom_components.pbx_bridge.api.providers.yemot import OPTION_QUEUE_PATHS
+from custom_components.pbx_bridge.api.providers.yemot import (
+    OPTION_API_RETURN_FOLDER,
+    OPTION_QUEUE_PATHS,
+)
 from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_DEFAULT_DIAL_SOURCE,
@@ -324,6 +328,12 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
     },
+    "daktela_v6": {
+        OPTION_OUTGOING_QUEUE,
+        CONF_DEFAULT_DIAL_SOURCE_KIND,
+        CONF_DEFAULT_DIAL_SOURCE,
+        CONF_WEBHOOK_SECRET,
+    },
     "odorik": {
         CONF_DEFAULT_DIAL_SOURCE_KIND,
         CONF_DEFAULT_DIAL_SOURCE,
@@ -336,6 +346,8 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_DEFAULT_DIAL_SOURCE,
         CONF_SMS_SENDER,
         CONF_SMS_RECIPIENTS,
+        CONF_WEBHOOK_SECRET,  # the API extension pushes calls
+        OPTION_API_RETURN_FOLDER,
     },
     "voipsun": {
         "queue_names",
@@ -521,7 +533,7 @@ async def test_flow_through_the_rest_api(
     response = await client.post(f"{api}/{flow['flow_id']}", json=data)
     result = await response.json()
     assert result["type"] == "create_entry"
-    assert provider in result["title"].lower()
+    assert PROVIDERS[provider].title in result["title"]
     await hass.async_block_till_done()
     for entry in hass.config_entries.async_entries(DOMAIN):
         assert await hass.config_entries.async_unload(entry.entry_id)

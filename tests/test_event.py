@@ -13,6 +13,7 @@ from custom_components.pbx_bridge.api.models import (
     CallDirection,
     CallEvent,
     CallEventType,
+    Capability,
     SmsDirection,
     SmsMessage,
 )
@@ -93,7 +94,7 @@ async def test_sms_entity(hass: HomeAssistant, loaded_entry: MockConfigEntry) ->
     sms_entity = registry.async_get_entity_id(
         "event", "pbx_bridge", f"{loaded_entry.unique_id}_sms_events"
     )
-    if client.provider in ("odorik", "voipsun"):
+    if not client.capabilities & {Capability.SMS_WEBHOOK, Capability.SMS_POLLING}:
         assert sms_entity is None
         return
     assert sms_entity is not None

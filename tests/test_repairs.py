@@ -281,6 +281,8 @@ async def test_snapshot_problems_become_issues(
     hass: HomeAssistant, pbx_simulator: RunningSimulator
 ) -> None:
     """Each problem of the latest snapshot is one issue; fixed ones go at the next refresh."""
+    # Yemot pushes through its API extension: with a reachable URL that raises no issue.
+    await hass.config.async_update(external_url="https://ha.example.com")
     entry = await setup(hass, pbx_simulator, "yemot")
     coordinator = entry.runtime_data.coordinator
     fetch = coordinator.client.async_fetch_snapshot

@@ -14,6 +14,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util.yaml import load_yaml_dict
 import probatio
 import pytest
@@ -25,8 +26,11 @@ from custom_components.pbx_bridge.api.errors import (
     PbxResponseError,
     PbxUnsupportedError,
 )
+from custom_components.pbx_bridge.api.models import SipKind
+from custom_components.pbx_bridge.api.providers.yemot import OPTION_QUEUE_PATHS
 from custom_components.pbx_bridge.api.registry import PROVIDERS
 from custom_components.pbx_bridge.const import DOMAIN
+from custom_components.pbx_bridge.entity import ObjectKind, object_identifier
 from custom_components.pbx_bridge.services import ACTIONS
 from pbx_simulator.app import LoggedRequest
 from pbx_simulator.faults import Fault, FaultKind
@@ -42,10 +46,6 @@ ALL_ACTIONS = (
     "announce",
     "hangup",
     "transfer",
-    "agent_login",
-    "agent_logout",
-    "agent_pause",
-    "agent_unpause",
     "queue_login",
     "queue_logout",
     "queue_kick",
@@ -57,39 +57,30 @@ VALID_DATA: dict[str, dict[str, Any]] = {
     "announce": {"number": "+420601234567", "message": "Hi"},
     "hangup": {"call_id": "1"},
     "transfer": {"call_id": "1", "destination": "101"},
-    "agent_login": {"agent_id": "1"},
-    "agent_logout": {"agent_id": "1"},
-    "agent_pause": {"agent_id": "1"},
-    "agent_unpause": {"agent_id": "1"},
-    "queue_login": {"agent_id": "1", "queue_id": "1"},
-    "queue_logout": {"agent_id": "1", "queue_id": "1"},
-    "queue_kick": {"queue_id": "1", "call_id": "1"},
+    # Devices are looked up after the provider's offer is checked: any id will do.
+    "queue_login": {"agent": "device-1", "queue": "device-2"},
+    "queue_logout": {"agent": "device-1", "queue": "device-2"},
+    "queue_kick": {"queue": "device-2", "call_id": "1"},
 }
 # Per provider: the actions it offers (the rest must be refused before any request).
 SUPPORTED = {
-    "telfa": {"dial", "send_sms", "announce", "hangup", "transfer", "agent_login", "agent_logout"},
+    "telfa": {"dial", "send_sms", "announce", "hangup", "transfer"},
     "daktela": {
         "dial",
         "send_sms",
         "announce",
         "hangup",
         "transfer",
-        "agent_login",
-        "agent_logout",
-        "agent_pause",
-        "agent_unpause",
         "queue_login",
         "queue_logout",
     },
+    # Queue logout shares the queue-login capability; the client refuses it (unconfirmed).
+    "daktela_v6": {"dial", "queue_login", "queue_logout"},
     "odorik": {"dial", "send_sms", "hangup"},
-    "yemot": {"dial", "send_sms", "announce", "agent_pause", "agent_unpause", "queue_kick"},
+    "yemot": {"dial", "send_sms", "announce", "queue_kick"},
     "voipsun": {
         "dial",
         "hangup",
-        "agent_login",
-        "agent_logout",
-        "agent_pause",
-        "agent_unpause",
         "queue_login",
         "queue_logout",
     },
@@ -148,6 +139,34 @@ async def call(
     return dict(response) if response is not None else None
 
 
+def device_id(hass: HomeAssistant, entry: MockConfigEntry, kind: ObjectKind, object_id: str) -> str:
+    """The id of the device of the agent, queue or line `object_id` of `entry`."""
+    identifier = object_identifier(str(entry.unique_id), kind, object_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(identifier, entry.entry_id)
+    assert device is not None, identifier
+    return device.id
+
+
+def entity_id(
+    hass: HomeAssistant, entry: MockConfigEntry, kind: ObjectKind, object_id: str, key: str
+) -> str:
+    """The entity id of the `key` entity of the agent, queue or line `object_id`."""
+    registry = er.async_get(hass)
+    unique_id = f"{entry.unique_id}_{kind}_{object_id}_{key}"
+    return next(
+        e.entity_id
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if e.unique_id == unique_id
+    )
+
+
+async def switch(hass: HomeAssistant, entity: str, on: bool) -> None:
+    """Turn an agent switch on or off (what the removed agent actions did)."""
+    await hass.services.async_call(
+        "switch", "turn_on" if on else "turn_off", {"entity_id": entity}, blocking=True
+    )
+
+
 # --- refusals before any request ------------------------------------------------------
 
 
@@ -176,6 +195,7 @@ async def test_unsupported_action_is_refused(
 
 
 async def test_unknown_entry_is_refused(hass: HomeAssistant, setup_entry: SetupEntry) -> None:
+    """Home Assistant's own check and message (service.async_get_config_entry)."""
     await setup_entry("yemot")
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -184,8 +204,9 @@ async def test_unknown_entry_is_refused(hass: HomeAssistant, setup_entry: SetupE
             {ATTR_CONFIG_ENTRY_ID: "no-such-entry", "number": "+420601234567"},
             blocking=True,
         )
-    assert err.value.translation_key == "action_entry_not_found"
-    assert err.value.translation_placeholders == {"action": "dial", "entry_id": "no-such-entry"}
+    assert err.value.translation_domain == "homeassistant"
+    assert err.value.translation_key == "service_config_entry_not_found"
+    assert err.value.translation_placeholders == {"domain": DOMAIN, "entry_id": "no-such-entry"}
 
 
 async def test_entry_of_another_domain_is_refused(
@@ -196,7 +217,7 @@ async def test_entry_of_another_domain_is_refused(
     other.add_to_hass(hass)
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, other, "dial", number="+420601234567")
-    assert err.value.translation_key == "action_entry_not_found"
+    assert err.value.translation_key == "service_config_entry_wrong_domain"
 
 
 async def test_unloaded_entry_is_refused(
@@ -207,8 +228,74 @@ async def test_unloaded_entry_is_refused(
     assert entry.state is ConfigEntryState.NOT_LOADED
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "dial", number="+420601234567")
-    assert err.value.translation_key == "action_entry_not_loaded"
-    assert err.value.translation_placeholders == {"action": "dial", "entry_title": entry.title}
+    assert err.value.translation_key == "service_config_entry_not_loaded"
+    assert err.value.translation_placeholders == {"domain": DOMAIN, "entry_title": entry.title}
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_device_fields_are_checked_before_any_request(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    """A missing device, another integration's, one of another account or of the wrong
+    kind: each a translated error naming the field, and nothing is sent."""
+    entry = await setup_entry("daktela")
+    agent = device_id(hass, entry, ObjectKind.AGENT, "agent1")
+    queue = device_id(
+        hass, entry, ObjectKind.QUEUE, next(iter(entry.runtime_data.coordinator.data.queues))
+    )
+    other_entry = MockConfigEntry(domain="other")
+    other_entry.add_to_hass(hass)
+    foreign = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other_entry.entry_id, identifiers={("other", "1")}, name="Lamp"
+    )
+    second = await setup_entry("voipsun", options=VOIPSUN_PINS)
+    voipsun_agent = device_id(hass, second, ObjectKind.AGENT, "1000")
+    hub = dr.async_get(hass).async_get_device_by_identifier(
+        ("pbx_bridge", str(entry.unique_id)), entry.entry_id
+    )
+    assert hub is not None
+    cases: list[tuple[str, dict[str, Any], str, dict[str, str]]] = [
+        (
+            "queue_login",
+            {"agent": "nope", "queue": queue},
+            "action_device_not_found",
+            {"field": "agent"},
+        ),
+        (
+            "queue_login",
+            {"agent": foreign.id, "queue": queue},
+            "action_device_not_ours",
+            {"field": "agent", "device": "Lamp"},
+        ),
+        (
+            "queue_login",
+            {"agent": voipsun_agent, "queue": queue},
+            "action_device_of_another_account",
+            {"field": "queue"},
+        ),
+        (
+            "queue_login",
+            {"agent": queue, "queue": agent},
+            "action_wrong_device",
+            {"field": "agent"},
+        ),
+        (
+            "queue_logout",
+            {"agent": agent, "queue": hub.id},
+            "action_wrong_device",
+            {"field": "queue"},
+        ),
+    ]
+    for action, data, key, placeholders in cases:
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(DOMAIN, action, data, blocking=True)
+        assert err.value.translation_key == key, (action, data)
+        assert err.value.translation_placeholders is not None
+        assert placeholders.items() <= err.value.translation_placeholders.items(), key
+    # A device of another account than the `config_entry_id` given.
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, second, "queue_logout", agent=agent, queue=queue)
+    assert err.value.translation_key == "action_device_of_another_account"
     assert pbx_simulator.sim.requests == []
 
 
@@ -255,8 +342,12 @@ async def test_invalid_number_is_refused_before_any_request(
         ("announce", {"number": "+420601234567"}),
         ("hangup", {}),
         ("hangup", {"call_id": "1", "channel": "SIP/101-1"}),
-        ("agent_pause", {}),
-        ("queue_kick", {"queue_id": "1"}),
+        (
+            "dial",
+            {"number": "+420601234567", "source_device": "x", "source_kind": "user", "source": "1"},
+        ),
+        ("hangup", {"call_id": "1", "agent": "x"}),
+        ("queue_kick", {"queue": "x"}),
     ],
 )
 async def test_schema_refuses_incomplete_data(
@@ -388,11 +479,15 @@ async def test_yemot_refusal_carries_its_reason(
 async def test_yemot_queue_kick(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
-    entry = await setup_entry("yemot")
+    queue_path = f"ivr2:/{pbx_simulator.state.queues['1'].extension}"
+    entry = await setup_entry("yemot", options={OPTION_QUEUE_PATHS: [queue_path]})
     waiting = pbx_simulator.state.incoming_call("0501234567", queue_id="1")
     yemot_call_id = pbx_simulator.sim.providers["yemot"].call_id(waiting)  # type: ignore[attr-defined]
-    queue_path = f"ivr2:/{pbx_simulator.state.queues['1'].extension}"
-    await call(hass, entry, "queue_kick", queue_id=queue_path, call_id=yemot_call_id)
+    queue = device_id(hass, entry, ObjectKind.QUEUE, queue_path)
+    # The queue device names the account: no config_entry_id needed.
+    await hass.services.async_call(
+        DOMAIN, "queue_kick", {"queue": queue, "call_id": yemot_call_id}, blocking=True
+    )
     params = only_request(pbx_simulator, "yemot", "QueueManagement")
     assert params["action"] == "kick"
     assert params["queuePath"] == queue_path
@@ -403,10 +498,11 @@ async def test_yemot_queue_kick(
 async def test_yemot_queue_kick_of_an_unknown_call(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
-    entry = await setup_entry("yemot")
     queue_path = f"ivr2:/{pbx_simulator.state.queues['1'].extension}"
+    entry = await setup_entry("yemot", options={OPTION_QUEUE_PATHS: [queue_path]})
+    queue = device_id(hass, entry, ObjectKind.QUEUE, queue_path)
     with pytest.raises(HomeAssistantError) as err:
-        await call(hass, entry, "queue_kick", queue_id=queue_path, call_id="0" * 32)
+        await call(hass, entry, "queue_kick", queue=queue, call_id="0" * 32)
     assert err.value.translation_key == "provider_refused"
     assert err.value.translation_placeholders["error"] == "Call not found"
 
@@ -638,8 +734,9 @@ async def test_telfa_hangup_by_user_is_refused(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
     entry = await setup_entry("telfa")
+    agent = device_id(hass, entry, ObjectKind.AGENT, "2")
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, entry, "hangup", user="marek.telfa.cz")
+        await call(hass, entry, "hangup", agent=agent)
     assert err.value.translation_key == "invalid_input"
     assert pbx_simulator.sim.requests == []
 
@@ -649,12 +746,13 @@ async def test_telfa_agent_logout_and_login(
 ) -> None:
     entry = await setup_entry("telfa")
     agent = pbx_simulator.state.agents["3"]
-    await call(hass, entry, "agent_logout", agent_id="3")
+    logged_in = entity_id(hass, entry, ObjectKind.AGENT, "3", "logged_in")
+    await switch(hass, logged_in, on=False)
     assert (
         len(pbx_simulator.sim.requests_for("telfa", "POST /telfa_users/{id}/operator_log_out")) == 1
     )
     assert agent.logged_in is False
-    await call(hass, entry, "agent_login", agent_id="3")
+    await switch(hass, logged_in, on=True)
     (login,) = pbx_simulator.sim.requests_for("telfa", "POST /telfa_users/{id}/operator_log_in")
     assert login.path == "/telfa_users/3/operator_log_in.xml"
     assert agent.logged_in is True
@@ -858,7 +956,7 @@ async def test_daktela_call_controls(
     }
     other = pbx_simulator.state.incoming_call("777654321", agent_id="2")
     pbx_simulator.state.answer(other.id, "2")
-    await call(hass, entry, "hangup", user="agent2")
+    await call(hass, entry, "hangup", agent=device_id(hass, entry, ObjectKind.AGENT, "agent2"))
     assert subset(only_request(pbx_simulator, "daktela", "Hangup"), user="") == {"user": "agent2"}
     assert other.status is CallStatus.ENDED
 
@@ -877,18 +975,28 @@ async def test_daktela_announce_text_is_refused(
 async def test_daktela_agent_controls(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
+    """The pause-reason select and the switches do what the agent actions did."""
     entry = await setup_entry("daktela")
     agent = pbx_simulator.state.agents["2"]
-    await call(hass, entry, "agent_pause", agent_id="agent2", reason="Lunch")
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {
+            "entity_id": entity_id(hass, entry, ObjectKind.AGENT, "agent2", "pause_reason"),
+            "option": "Lunch",
+        },
+        blocking=True,
+    )
     assert subset(only_request(pbx_simulator, "daktela", "PauseOn"), user="") == {"user": "agent2"}
     assert (agent.paused, agent.pause_reason) == (True, "Lunch")
-    await call(hass, entry, "agent_unpause", agent_id="agent2")
+    await switch(hass, entity_id(hass, entry, ObjectKind.AGENT, "agent2", "paused"), on=False)
     assert subset(only_request(pbx_simulator, "daktela", "PauseOff"), user="") == {"user": "agent2"}
     assert agent.paused is False
-    await call(hass, entry, "agent_logout", agent_id="agent2")
+    logged_in = entity_id(hass, entry, ObjectKind.AGENT, "agent2", "logged_in")
+    await switch(hass, logged_in, on=False)
     assert subset(only_request(pbx_simulator, "daktela", "Logout"), user="") == {"user": "agent2"}
     assert agent.logged_in is False
-    await call(hass, entry, "agent_login", agent_id="agent2")
+    await switch(hass, logged_in, on=True)
     assert subset(only_request(pbx_simulator, "daktela", "Login"), user="") == {"user": "agent2"}
     assert agent.logged_in is True
 
@@ -899,12 +1007,16 @@ async def test_daktela_queue_controls(
     entry = await setup_entry("daktela")
     queue_id = next(iter(entry.runtime_data.coordinator.data.queues))
     queue = pbx_simulator.state.queues["1"]
-    await call(hass, entry, "queue_logout", agent_id="agent1", queue_id=queue_id)
+    devices = {
+        "agent": device_id(hass, entry, ObjectKind.AGENT, "agent1"),
+        "queue": device_id(hass, entry, ObjectKind.QUEUE, queue_id),
+    }
+    await hass.services.async_call(DOMAIN, "queue_logout", devices, blocking=True)
     assert subset(only_request(pbx_simulator, "daktela", "LogoutQueue"), user="") == {
         "user": "agent1"
     }
     assert "1" not in queue.member_ids
-    await call(hass, entry, "queue_login", agent_id="agent1", queue_id=queue_id)
+    await hass.services.async_call(DOMAIN, "queue_login", devices, blocking=True)
     assert subset(only_request(pbx_simulator, "daktela", "LoginQueue"), user="") == {
         "user": "agent1"
     }
@@ -914,11 +1026,18 @@ async def test_daktela_queue_controls(
 async def test_daktela_unknown_pause_is_refused(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
+    """A reason Daktela does not list is refused before any request (by the select)."""
     entry = await setup_entry("daktela")
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, entry, "agent_pause", agent_id="agent2", reason="Nap")
-    assert err.value.translation_key == "invalid_input"
-    assert "Lunch" in err.value.translation_placeholders["error"]
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {
+                "entity_id": entity_id(hass, entry, ObjectKind.AGENT, "agent2", "pause_reason"),
+                "option": "Nap",
+            },
+            blocking=True,
+        )
     assert pbx_simulator.sim.requests_for("daktela", "PauseOn") == []
 
 
@@ -926,11 +1045,12 @@ async def test_daktela_error_text(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
     entry = await setup_entry("daktela")
+    pbx_simulator.state.agents.pop("2")  # gone at Daktela, still known to Home Assistant
     with pytest.raises(HomeAssistantError) as err:
-        await call(hass, entry, "agent_login", agent_id="nobody")
+        await switch(hass, entity_id(hass, entry, ObjectKind.AGENT, "agent2", "logged_in"), on=True)
     assert err.value.translation_key == "provider_refused"
     # Daktela's own Czech error text.
-    assert err.value.translation_placeholders["error"] == "Agent nobody nebyl nalezen"
+    assert err.value.translation_placeholders["error"] == "Agent agent2 nebyl nalezen"
     assert len(pbx_simulator.sim.requests_for("daktela", "Login")) == 1
 
 
@@ -998,23 +1118,26 @@ async def test_voipsun_hangup(
 async def test_voipsun_agent_controls(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
+    """The agent switches send the agent's PIN from the options."""
     entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
     agent = pbx_simulator.state.agents["1"]
-    for action, endpoint in (
-        ("agent_pause", "agentpause"),
-        ("agent_unpause", "agentunpause"),
-        ("agent_logout", "agentlogout"),
-        ("agent_login", "agentlogin"),
+    paused = entity_id(hass, entry, ObjectKind.AGENT, "1000", "paused")
+    logged_in = entity_id(hass, entry, ObjectKind.AGENT, "1000", "logged_in")
+    for switch_id, on, endpoint in (
+        (paused, True, "agentpause"),
+        (paused, False, "agentunpause"),
+        (logged_in, False, "agentlogout"),
+        (logged_in, True, "agentlogin"),
     ):
-        await call(hass, entry, action, agent_id="1000")
+        await switch(hass, switch_id, on)
         params = only_request(pbx_simulator, "voipsun", endpoint)
         assert subset(params, agentNumber="", agentPin="") == {
             "agentNumber": "1000",
             "agentPin": "1001",
         }
-        if action == "agent_pause":
+        if endpoint == "agentpause":
             assert agent.paused is True
-        if action == "agent_logout":
+        if endpoint == "agentlogout":
             assert agent.logged_in is False
         pbx_simulator.sim.requests.clear()
     assert (agent.logged_in, agent.paused) == (True, False)
@@ -1025,13 +1148,17 @@ async def test_voipsun_queue_controls(
 ) -> None:
     entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
     queue_id = next(iter(entry.runtime_data.coordinator.data.queues))
-    await call(hass, entry, "queue_logout", agent_id="1000", queue_id=queue_id)
+    devices = {
+        "agent": device_id(hass, entry, ObjectKind.AGENT, "1000"),
+        "queue": device_id(hass, entry, ObjectKind.QUEUE, queue_id),
+    }
+    await call(hass, entry, "queue_logout", **devices)
     params = only_request(pbx_simulator, "voipsun", "agentremove")
     assert subset(params, agentNumber="", queueName="") == {
         "agentNumber": "1000",
         "queueName": queue_id,
     }
-    await call(hass, entry, "queue_login", agent_id="1000", queue_id=queue_id)
+    await call(hass, entry, "queue_login", **devices)
     params = only_request(pbx_simulator, "voipsun", "agentadd")
     assert subset(params, agentNumber="", queueName="") == {
         "agentNumber": "1000",
@@ -1042,9 +1169,21 @@ async def test_voipsun_queue_controls(
 async def test_voipsun_agent_without_pin_is_refused(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
-    entry = await setup_entry("voipsun")
+    entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
+    queue_id = next(iter(entry.runtime_data.coordinator.data.queues))
+    devices = {
+        "agent": device_id(hass, entry, ObjectKind.AGENT, "1000"),
+        "queue": device_id(hass, entry, ObjectKind.QUEUE, queue_id),
+    }
+    # The PINs removed from the options (saving them reloads the entry).
+    hass.config_entries.async_update_entry(
+        entry, options={"queue_names": VOIPSUN_PINS["queue_names"]}
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    pbx_simulator.sim.requests.clear()
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, entry, "agent_pause", agent_id="1000")
+        await call(hass, entry, "queue_login", **devices)
     assert err.value.translation_key == "invalid_input"
     assert "PIN" in err.value.translation_placeholders["error"]
     assert pbx_simulator.sim.requests == []
@@ -1054,11 +1193,18 @@ async def test_voipsun_errno(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
     entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
+    queue_id = next(iter(entry.runtime_data.coordinator.data.queues))
+    devices = {
+        "agent": device_id(hass, entry, ObjectKind.AGENT, "1000"),
+        "queue": device_id(hass, entry, ObjectKind.QUEUE, queue_id),
+    }
+    # Gone at the PBX since the last refresh: the PBX says so, with its errno.
+    pbx_simulator.state.queues.clear()
     with pytest.raises(HomeAssistantError) as err:
-        await call(hass, entry, "queue_login", agent_id="1000", queue_id="no-such-queue")
+        await call(hass, entry, "queue_login", **devices)
     assert err.value.translation_key == "provider_refused"
     reason = err.value.translation_placeholders["error"]
-    assert reason.startswith("Queue no-such-queue not found! (")
+    assert reason.startswith(f"Queue {queue_id} not found! (")
     assert reason.endswith(")")
     assert len(pbx_simulator.sim.requests_for("voipsun", "agentadd")) == 1
 
@@ -1090,7 +1236,10 @@ def test_descriptions_and_translations_cover_every_field() -> None:
     assert set(descriptions) == set(strings) == {action.name for action in ACTIONS}
     for name, description in descriptions.items():
         assert set(description["fields"]) == set(strings[name]["fields"]), name
-        assert ATTR_CONFIG_ENTRY_ID in description["fields"], name
+        # Account-level ones name the account; the queue actions' devices do that.
+        assert (ATTR_CONFIG_ENTRY_ID in description["fields"]) is (not name.startswith("queue_")), (
+            name
+        )
 
 
 async def test_daktela_transfer_to_an_agent_or_a_queue(
@@ -1098,7 +1247,13 @@ async def test_daktela_transfer_to_an_agent_or_a_queue(
 ) -> None:
     entry = await setup_entry("daktela")
     call_id = await daktela_call_id(entry, pbx_simulator, "1")
-    await call(hass, entry, "transfer", call_id=call_id, destination_agent="agent2")
+    await call(
+        hass,
+        entry,
+        "transfer",
+        call_id=call_id,
+        destination_agent=device_id(hass, entry, ObjectKind.AGENT, "agent2"),
+    )
     params = only_request(pbx_simulator, "daktela", "Transfer")
     assert subset(params, user="", dst_user="", number="") == {
         "user": "agent1",
@@ -1110,7 +1265,13 @@ async def test_daktela_transfer_to_an_agent_or_a_queue(
     await entry.runtime_data.coordinator.async_refresh()
     pbx_simulator.sim.requests.clear()
     (call_id,) = set(entry.runtime_data.coordinator.data.calls) - {call_id}
-    await call(hass, entry, "transfer", call_id=call_id, destination_queue="2")
+    await call(
+        hass,
+        entry,
+        "transfer",
+        call_id=call_id,
+        destination_queue=device_id(hass, entry, ObjectKind.QUEUE, "2"),
+    )
     params = only_request(pbx_simulator, "daktela", "Transfer")
     assert subset(params, user="", dst_queue="") == {"user": "agent3", "dst_queue": "2"}
 
@@ -1119,25 +1280,108 @@ async def test_transfer_to_an_agent_where_the_provider_cannot(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
     entry = await setup_entry("telfa")
+    agent = device_id(hass, entry, ObjectKind.AGENT, "2")
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, entry, "transfer", call_id="1", destination_agent="534")
+        await call(hass, entry, "transfer", call_id="1", destination_agent=agent)
     assert err.value.translation_key == "action_not_supported"
     with pytest.raises(probatio.Invalid):  # exactly one destination
         await call(hass, entry, "transfer", call_id="1", destination="534", destination_queue="1")
     assert pbx_simulator.sim.requests == []
 
 
-async def test_daktela_login_at_a_named_extension(
+async def test_daktela_queue_login_at_a_named_line(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
+    """queue_login's line device becomes LoginQueue's extension."""
     entry = await setup_entry("daktela")
-    await call(hass, entry, "agent_logout", agent_id="agent2")
-    pbx_simulator.sim.requests.clear()
-    await call(hass, entry, "agent_login", agent_id="agent2", extension="150")
-    assert subset(only_request(pbx_simulator, "daktela", "Login"), extension="") == {
-        "extension": "150"
-    }
-    await call(hass, entry, "queue_login", agent_id="agent2", queue_id="2", extension="150")
+    line_id = sorted(entry.runtime_data.coordinator.data.registrations)[-1]
+    await call(
+        hass,
+        entry,
+        "queue_login",
+        agent=device_id(hass, entry, ObjectKind.AGENT, "agent2"),
+        queue=device_id(hass, entry, ObjectKind.QUEUE, "2"),
+        line=device_id(hass, entry, ObjectKind.LINE, line_id),
+    )
     assert subset(only_request(pbx_simulator, "daktela", "LoginQueue"), extension="") == {
-        "extension": "150"
+        "extension": line_id
+    }
+
+
+async def test_dial_from_a_device(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    """An agent or SIP extension device is the source; the device names the account."""
+    daktela = await setup_entry("daktela")
+    for kind, object_id, endpoint, field in (
+        (ObjectKind.AGENT, "agent1", "/api/3.1/CreateCall/json", "user"),
+        (ObjectKind.LINE, "101", "/api/3.0/CreateCall/json", "extension"),
+    ):
+        await hass.services.async_call(
+            DOMAIN,
+            "dial",
+            {"number": "800123456", "source_device": device_id(hass, daktela, kind, object_id)},
+            blocking=True,
+        )
+        (request,) = pbx_simulator.sim.requests_for("daktela", "CreateCall")
+        assert request.path == endpoint
+        assert sent(request)[field] == object_id
+        pbx_simulator.sim.requests.clear()
+
+    voipsun = await setup_entry("voipsun")
+    registrations = voipsun.runtime_data.coordinator.data.registrations
+    extension = next(r for r in registrations.values() if r.kind is SipKind.EXTENSION)
+    await call(
+        hass,
+        voipsun,
+        "dial",
+        number="800123456",
+        source_device=device_id(hass, voipsun, ObjectKind.LINE, extension.registration_id),
+    )
+    params = only_request(pbx_simulator, "voipsun", "originate")
+    assert params["srcSipUsername"] == extension.registration_id
+
+
+async def test_dial_from_a_device_the_provider_cannot_start_from(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    """A VoIPSUN agent or trunk is no dial source: refused before any request."""
+    entry = await setup_entry("voipsun", options=VOIPSUN_PINS)
+    registrations = entry.runtime_data.coordinator.data.registrations
+    trunk = next(r for r in registrations.values() if r.kind is SipKind.TRUNK)
+    for kind, object_id in ((ObjectKind.AGENT, "1000"), (ObjectKind.LINE, trunk.registration_id)):
+        with pytest.raises(ServiceValidationError) as err:
+            await call(
+                hass,
+                entry,
+                "dial",
+                number="800123456",
+                source_device=device_id(hass, entry, kind, object_id),
+            )
+        assert err.value.translation_key == "action_not_a_dial_source"
+        assert err.value.translation_placeholders is not None
+        assert err.value.translation_placeholders["provider"] == "VoIPSUN PBX"
+    # A queue is no source at all.
+    queue = device_id(
+        hass, entry, ObjectKind.QUEUE, next(iter(entry.runtime_data.coordinator.data.queues))
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "dial", number="800123456", source_device=queue)
+    assert err.value.translation_key == "action_wrong_device"
+    # Neither an account nor a source device: nothing names the account.
+    with pytest.raises(probatio.Invalid):
+        await hass.services.async_call(DOMAIN, "dial", {"number": "800123456"}, blocking=True)
+    assert pbx_simulator.sim.requests == []
+
+
+async def test_hangup_the_call_of_a_line(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    """Daktela Hangup by extension, from the line device."""
+    entry = await setup_entry("daktela")
+    line = device_id(hass, entry, ObjectKind.LINE, "101")
+    with pytest.raises(HomeAssistantError):  # no call on that line
+        await hass.services.async_call(DOMAIN, "hangup", {"line": line}, blocking=True)
+    assert subset(only_request(pbx_simulator, "daktela", "Hangup"), extension="") == {
+        "extension": "101"
     }

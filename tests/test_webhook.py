@@ -356,11 +356,12 @@ async def test_flow_shows_the_webhook(hass: HomeAssistant, pbx_simulator: Runnin
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)
 
-    yemot = await setup(hass, pbx_simulator, "yemot")
-    result = await hass.config_entries.options.async_init(yemot.entry_id)
+    # A provider without push (Yemot pushes through an API extension now).
+    odorik = await setup(hass, pbx_simulator, "odorik")
+    result = await hass.config_entries.options.async_init(odorik.entry_id)
     assert result["step_id"] == "init"
-    assert result["description_placeholders"] == {"provider": "Yemot (call2all)"}
-    assert await hass.config_entries.async_unload(yemot.entry_id)
+    assert result["description_placeholders"] == {"provider": "Odorik"}
+    assert await hass.config_entries.async_unload(odorik.entry_id)
 
 
 async def test_same_internal_and_external_url_shown_once(hass: HomeAssistant) -> None:

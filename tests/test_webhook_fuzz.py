@@ -40,7 +40,12 @@ REFUSED_EXAMPLES = 50
 REQUEST_TIMEOUT = 60
 METHODS = ("GET", "POST", "PUT", "HEAD")  # what Home Assistant passes on to a webhook
 
-TELFA_BODIES = [path.read_bytes() for path in sorted((FIXTURES / "telfa").glob("*_hook.*"))]
+# Documented hook bodies (Telfa), and Daktela v6's rendered from our own template.
+HOOK_BODIES = [
+    path.read_bytes()
+    for provider in ("telfa", "daktela_v6")
+    for path in sorted((FIXTURES / provider).glob("*_hook.*"))
+]
 DAKTELA_QUERY_KEYS = (
     "callerId",
     "calleeId",
@@ -68,6 +73,10 @@ DAKTELA_VALUES = (
     "",
     "1.2",
     LONG_NUMBER,
+    "f6657b78a2f35d6d04dd203400828362",  # a Yemot ApiCallId
+    "5/1",
+    "yes",
+    "1701424800",
 )
 HEADER_NAMES = ("Content-Type", "User-Agent", "X-Webhook-Secret", "Accept", "X-Anything")
 CONTENT_TYPES = ("application/xml", "application/json", "text/plain", "text/xml; charset=utf-8")
@@ -121,8 +130,8 @@ def mutated(draw: st.DrawFn, originals: list[bytes]) -> bytes:
 bodies = st.one_of(
     st.binary(max_size=600),
     st.text(max_size=300).map(str.encode),
-    mutated(TELFA_BODIES),
-    st.sampled_from(TELFA_BODIES),
+    mutated(HOOK_BODIES),
+    st.sampled_from(HOOK_BODIES),
     st.sampled_from(HOSTILE_XML),
     st.just(b""),
 )
@@ -131,6 +140,8 @@ DAKTELA_HOOKS = (
     ("callid", "dnd"),
     ("callerId", "calleeId", "line", "idcall", "action"),
     ("number", "message", "id", "direction"),
+    # Yemot's API extension (README: Yemot API extension).
+    ("ApiCallId", "ApiPhone", "ApiDID", "ApiRealDID", "ApiExtension", "ApiTime", "hangup"),
 )
 query_values = st.one_of(st.sampled_from(DAKTELA_VALUES), st.text(max_size=40))
 

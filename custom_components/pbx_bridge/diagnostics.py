@@ -82,15 +82,12 @@ def _without(value: Any, account_id: str) -> Any:
 
 
 def _lists(value: Any) -> Any:
-    """`value` with tuples as lists: redaction only looks into dicts and lists.
-
-    Sets (a snapshot's `complete`) become sorted lists: JSON has no sets, and their order
-    would change from one run to the next.
-    """
+    """`value` with tuples and sets as lists (sets sorted, so diagnostics are stable):
+    redaction only looks into dicts and lists."""
     if isinstance(value, dict):
         return {key: _lists(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_lists(item) for item in value]
     if isinstance(value, set | frozenset):
-        return sorted(_lists(item) for item in value)
+        return [_lists(item) for item in sorted(value)]
     return value

@@ -88,14 +88,45 @@ def current_identifiers(unique_id: str, snapshot: Snapshot) -> set[tuple[str, st
     }
 
 
+def device_object(
+    unique_id: str, identifiers: Iterable[tuple[str, str]]
+) -> tuple[ObjectKind, str] | None:
+    """The kind and id of the object whose device has `identifiers` (None: the hub's)."""
+    for domain, value in identifiers:
+        if domain != DOMAIN:
+            continue
+        for kind in ObjectKind:
+            prefix = object_identifier(unique_id, kind, "")[1]
+            if value.startswith(prefix):
+                return kind, value.removeprefix(prefix)
+    return None
+
+
+# Device models by the kind of object; `model_id`s are what action selectors filter on.
+MODEL_ACCOUNT = ("Account", "account")
+MODEL_AGENT = ("Agent", "agent")
+MODEL_QUEUE = ("Queue", "queue")
+MODEL_SIP_EXTENSION = ("SIP extension", "sip_extension")
+MODEL_SIP_TRUNK = ("SIP trunk", "sip_trunk")
+
+
 def hub_device_info(coordinator: PbxCoordinator) -> DeviceInfo:
-    """The account (hub) device."""
+    """The account (hub) device: a cloud service, or the phone system on the premises.
+
+    No serial number: the account id is no device's serial, and an on-premises system's is
+    its address, which the user can change.
+    """
+    client = coordinator.client
+    declaration = client.declaration
+    model, model_id = MODEL_ACCOUNT
     return DeviceInfo(
         identifiers={hub_identifier(coordinator.unique_id)},
-        manufacturer=coordinator.client.title,
+        manufacturer=client.title,
         name=coordinator.data.account.name,
-        model="Account",
-        serial_number=coordinator.data.account.account_id,
+        model=model,
+        model_id=model_id,
+        entry_type=None if declaration.on_premises else dr.DeviceEntryType.SERVICE,
+        configuration_url=client.admin_url,
     )
 
 
@@ -104,22 +135,22 @@ def object_device_info(coordinator: PbxCoordinator, kind: ObjectKind, object_id:
     snapshot = coordinator.data
     unique_id = coordinator.unique_id
     name: str
-    model: str
+    model: tuple[str, str]
     match kind:
         case ObjectKind.AGENT:
-            agent = snapshot.agents[object_id]
-            name, model = agent.name, "Agent"
+            name, model = snapshot.agents[object_id].name, MODEL_AGENT
         case ObjectKind.QUEUE:
-            name, model = snapshot.queues[object_id].name, "Queue"
+            name, model = snapshot.queues[object_id].name, MODEL_QUEUE
         case ObjectKind.LINE:
             registration = snapshot.registrations[object_id]
             name = registration.name
-            model = "SIP trunk" if registration.kind is SipKind.TRUNK else "SIP extension"
+            model = MODEL_SIP_TRUNK if registration.kind is SipKind.TRUNK else MODEL_SIP_EXTENSION
     return DeviceInfo(
         identifiers={object_identifier(unique_id, kind, object_id)},
         manufacturer=coordinator.client.title,
         name=name,
-        model=model,
+        model=model[0],
+        model_id=model[1],
         # The hub device exists before any entity: the integration's setup creates it.
         via_device_id=dr.async_get_device_id_by_identifier(
             coordinator.hass,

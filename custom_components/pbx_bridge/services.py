@@ -1,10 +1,14 @@
-"""Actions of PBX Bridge: dial, SMS, announce, hangup, transfer, agent and queue controls.
+"""Actions of PBX Bridge: dial, SMS, announce, hangup, transfer and queue controls.
 
-Registered once in `async_setup`; every action names its account with `config_entry_id`.
-Each call is checked before any request is made (entry loaded, capability offered, numbers
-valid, agent and queue known) and then sent to the provider exactly once: dial, announce
-and SMS are never retried, since the provider may have acted on a request it did not
-confirm.
+Registered once in `async_setup`. Account-level actions name their account with
+`config_entry_id`; what acts on an agent, queue or line takes that device (a device id,
+picked with a `device` selector), and the device names the account. Logging agents in and
+pausing them is the switches' and the pause-reason select's job, not an action's.
+
+Each call is checked before any request is made (entry loaded, capability offered,
+devices of the right kind and account, numbers valid) and then sent to the provider
+exactly once: dial, announce and SMS are never retried, since the provider may have acted
+on a request it did not confirm.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from functools import partial
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -26,7 +29,8 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.service import async_get_config_entry
 import probatio
 
 from .api.errors import PbxInvalidInput
@@ -38,12 +42,14 @@ from .api.models import (
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    SipKind,
     SmsRequest,
     TransferRequest,
     TransferTargetKind,
 )
 from .api.numbers import normalize_destination, normalize_number
 from .const import CONF_DEFAULT_DIAL_SOURCE, CONF_DEFAULT_DIAL_SOURCE_KIND, DOMAIN
+from .entity import ObjectKind, device_object
 from .helpers import pbx_errors
 
 if TYPE_CHECKING:
@@ -56,10 +62,6 @@ SERVICE_SEND_SMS = "send_sms"
 SERVICE_ANNOUNCE = "announce"
 SERVICE_HANGUP = "hangup"
 SERVICE_TRANSFER = "transfer"
-SERVICE_AGENT_LOGIN = "agent_login"
-SERVICE_AGENT_LOGOUT = "agent_logout"
-SERVICE_AGENT_PAUSE = "agent_pause"
-SERVICE_AGENT_UNPAUSE = "agent_unpause"
 SERVICE_QUEUE_LOGIN = "queue_login"
 SERVICE_QUEUE_LOGOUT = "queue_logout"
 SERVICE_QUEUE_KICK = "queue_kick"
@@ -67,6 +69,7 @@ SERVICE_QUEUE_KICK = "queue_kick"
 ATTR_NUMBER = "number"
 ATTR_SOURCE_KIND = "source_kind"
 ATTR_SOURCE = "source"
+ATTR_SOURCE_DEVICE = "source_device"
 ATTR_CALLER_ID = "caller_id"
 ATTR_AUTO_ANSWER = "auto_answer"
 ATTR_RING_TIMEOUT = "ring_timeout"
@@ -81,15 +84,14 @@ ATTR_RECORDING = "recording"
 ATTR_SPEECH_RATE = "speech_rate"
 ATTR_REPEAT = "repeat"
 ATTR_CALL_ID = "call_id"
-ATTR_USER = "user"
-ATTR_EXTENSION = "extension"
 ATTR_CHANNEL = "channel"
 ATTR_DESTINATION = "destination"
 ATTR_DESTINATION_AGENT = "destination_agent"
 ATTR_DESTINATION_QUEUE = "destination_queue"
-ATTR_AGENT_ID = "agent_id"
-ATTR_QUEUE_ID = "queue_id"
-ATTR_REASON = "reason"
+# Device fields: the id of an agent, queue or line device of the integration.
+ATTR_AGENT = "agent"
+ATTR_QUEUE = "queue"
+ATTR_LINE = "line"
 ATTR_MESSAGE_IDS = "message_ids"
 
 # Providers let a phone ring for seconds to minutes; beyond that nobody is answering.
@@ -105,26 +107,34 @@ MAX_REPEAT = 10
 _TEXT = probatio.All(cv.string, probatio.Strip, probatio.NonEmpty())
 
 _ENTRY: dict[Any, Any] = {probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
+# Where a device names the account, the entry may be given too (it must be the same).
+_OPTIONAL_ENTRY: dict[Any, Any] = {probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
 DIAL_SCHEMA = probatio.Schema(
-    {
-        **_ENTRY,
-        probatio.Required(ATTR_NUMBER): _TEXT,
-        probatio.Inclusive(ATTR_SOURCE_KIND, "source"): probatio.In(
-            [kind.value for kind in DialSourceKind]
-        ),
-        probatio.Inclusive(ATTR_SOURCE, "source"): _TEXT,
-        probatio.Optional(ATTR_CALLER_ID): _TEXT,
-        probatio.Optional(ATTR_AUTO_ANSWER): cv.boolean,
-        probatio.Optional(ATTR_RING_TIMEOUT): probatio.All(
-            probatio.Coerce(int), probatio.Range(min=MIN_RING_TIMEOUT, max=MAX_RING_TIMEOUT)
-        ),
-        probatio.Optional(ATTR_DELAY): probatio.All(
-            cv.time_period, cv.positive_timedelta, probatio.Range(max=MAX_DIAL_DELAY)
-        ),
-        probatio.Optional(ATTR_SINGLE_ATTEMPT): cv.boolean,
-        probatio.Optional(ATTR_RING_ONCE): cv.boolean,
-    }
+    probatio.All(
+        {
+            **_OPTIONAL_ENTRY,
+            probatio.Required(ATTR_NUMBER): _TEXT,
+            probatio.Optional(ATTR_SOURCE_DEVICE): cv.string,
+            probatio.Inclusive(ATTR_SOURCE_KIND, "source"): probatio.In(
+                [kind.value for kind in DialSourceKind]
+            ),
+            probatio.Inclusive(ATTR_SOURCE, "source"): _TEXT,
+            probatio.Optional(ATTR_CALLER_ID): _TEXT,
+            probatio.Optional(ATTR_AUTO_ANSWER): cv.boolean,
+            probatio.Optional(ATTR_RING_TIMEOUT): probatio.All(
+                probatio.Coerce(int), probatio.Range(min=MIN_RING_TIMEOUT, max=MAX_RING_TIMEOUT)
+            ),
+            probatio.Optional(ATTR_DELAY): probatio.All(
+                cv.time_period, cv.positive_timedelta, probatio.Range(max=MAX_DIAL_DELAY)
+            ),
+            probatio.Optional(ATTR_SINGLE_ATTEMPT): cv.boolean,
+            probatio.Optional(ATTR_RING_ONCE): cv.boolean,
+        },
+        # A source device names the account; without one, the entry is needed.
+        probatio.AtLeastOne(ATTR_CONFIG_ENTRY_ID, ATTR_SOURCE_DEVICE),
+        probatio.AtMostOne(ATTR_SOURCE_DEVICE, ATTR_SOURCE),
+    )
 )
 SEND_SMS_SCHEMA = probatio.Schema(
     {
@@ -159,15 +169,23 @@ ANNOUNCE_SCHEMA = probatio.Schema(
         probatio.AtLeastOne(ATTR_MESSAGE, ATTR_RECORDING),
     )
 )
+# Hangup names the call by exactly one of these: an id or channel of the account, or the
+# call of an agent or a line (their devices name the account).
 HANGUP_TARGETS = {
     ATTR_CALL_ID: HangupTargetKind.CALL,
-    ATTR_USER: HangupTargetKind.USER,
-    ATTR_EXTENSION: HangupTargetKind.EXTENSION,
     ATTR_CHANNEL: HangupTargetKind.CHANNEL,
+    ATTR_AGENT: HangupTargetKind.USER,
+    ATTR_LINE: HangupTargetKind.EXTENSION,
 }
 HANGUP_SCHEMA = probatio.Schema(
     probatio.All(
-        {**_ENTRY, **{probatio.Optional(key): _TEXT for key in HANGUP_TARGETS}},
+        {
+            **_OPTIONAL_ENTRY,
+            probatio.Optional(ATTR_CALL_ID): _TEXT,
+            probatio.Optional(ATTR_CHANNEL): _TEXT,
+            probatio.Optional(ATTR_AGENT): cv.string,
+            probatio.Optional(ATTR_LINE): cv.string,
+        },
         probatio.ExactlyOne(*HANGUP_TARGETS),
     )
 )
@@ -182,46 +200,32 @@ TRANSFER_SCHEMA = probatio.Schema(
         {
             **_ENTRY,
             probatio.Required(ATTR_CALL_ID): _TEXT,
-            **{probatio.Optional(key): _TEXT for key in TRANSFER_TARGETS},
+            probatio.Optional(ATTR_DESTINATION): _TEXT,
+            probatio.Optional(ATTR_DESTINATION_AGENT): cv.string,
+            probatio.Optional(ATTR_DESTINATION_QUEUE): cv.string,
         },
         probatio.ExactlyOne(*TRANSFER_TARGETS),
     )
 )
-AGENT_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required(ATTR_AGENT_ID): _TEXT})
-AGENT_LOGIN_SCHEMA = probatio.Schema(
-    {
-        **_ENTRY,
-        probatio.Required(ATTR_AGENT_ID): _TEXT,
-        probatio.Optional(ATTR_EXTENSION): _TEXT,
-    }
-)
-AGENT_PAUSE_SCHEMA = probatio.Schema(
-    {
-        **_ENTRY,
-        probatio.Required(ATTR_AGENT_ID): _TEXT,
-        probatio.Optional(ATTR_REASON): _TEXT,
-    }
-)
 QUEUE_MEMBER_SCHEMA = probatio.Schema(
     {
-        **_ENTRY,
-        probatio.Required(ATTR_AGENT_ID): _TEXT,
-        probatio.Required(ATTR_QUEUE_ID): _TEXT,
+        **_OPTIONAL_ENTRY,
+        probatio.Required(ATTR_AGENT): cv.string,
+        probatio.Required(ATTR_QUEUE): cv.string,
     }
 )
-QUEUE_LOGIN_SCHEMA = QUEUE_MEMBER_SCHEMA.extend({probatio.Optional(ATTR_EXTENSION): _TEXT})
+# The agent may log in at another line than their own (Daktela's extension).
+QUEUE_LOGIN_SCHEMA = QUEUE_MEMBER_SCHEMA.extend({probatio.Optional(ATTR_LINE): cv.string})
 QUEUE_KICK_SCHEMA = probatio.Schema(
     {
-        **_ENTRY,
-        probatio.Required(ATTR_QUEUE_ID): _TEXT,
+        **_OPTIONAL_ENTRY,
+        probatio.Required(ATTR_QUEUE): cv.string,
         probatio.Required(ATTR_CALL_ID): _TEXT,
     }
 )
 
 
-type ActionHandler = Callable[
-    [HomeAssistant, PbxConfigEntry, dict[str, Any]], Awaitable[dict[str, Any] | None]
-]
+type ActionHandler = Callable[[HomeAssistant, ActionCall], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,13 +248,88 @@ def _raise_validation(key: str, **placeholders: str) -> NoReturn:
     )
 
 
-def _loaded_entry(hass: HomeAssistant, entry_id: str, action: str) -> PbxConfigEntry:
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        _raise_validation("action_entry_not_found", action=action, entry_id=entry_id)
-    if entry.state is not ConfigEntryState.LOADED:
-        _raise_validation("action_entry_not_loaded", action=action, entry_title=entry.title)
-    return cast("PbxConfigEntry", entry)
+@dataclass(frozen=True, slots=True)
+class DeviceObject:
+    """The agent, queue or line a device field names."""
+
+    kind: ObjectKind
+    object_id: str
+    name: str  # the device's name, for messages
+
+
+# What each device field accepts, as the services.yaml selectors filter it.
+DEVICE_FIELD_KINDS: dict[str, frozenset[ObjectKind]] = {
+    ATTR_SOURCE_DEVICE: frozenset({ObjectKind.AGENT, ObjectKind.LINE}),
+    ATTR_AGENT: frozenset({ObjectKind.AGENT}),
+    ATTR_QUEUE: frozenset({ObjectKind.QUEUE}),
+    ATTR_LINE: frozenset({ObjectKind.LINE}),
+    ATTR_DESTINATION_AGENT: frozenset({ObjectKind.AGENT}),
+    ATTR_DESTINATION_QUEUE: frozenset({ObjectKind.QUEUE}),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionCall:
+    """A checked action call: its account, data and the objects its device fields name."""
+
+    entry: PbxConfigEntry
+    data: dict[str, Any]
+    objects: dict[str, DeviceObject]
+
+    def object_id(self, field: str) -> str:
+        return self.objects[field].object_id
+
+
+def _resolve(hass: HomeAssistant, action: PbxAction, data: dict[str, Any]) -> ActionCall:
+    """Check a call: its entry (by `config_entry_id` or its devices) is loaded and offers
+    `action`, and each device field names an object of the right kind of that entry."""
+    registry = dr.async_get(hass)
+    entry_id: str | None = data.get(ATTR_CONFIG_ENTRY_ID)
+    entry = _offering_entry(hass, action, entry_id) if entry_id is not None else None
+    devices: dict[str, dr.DeviceEntry] = {}
+    for field in sorted(DEVICE_FIELD_KINDS.keys() & data.keys()):
+        device = registry.async_get(data[field], include_child_devices=False)
+        if device is None:
+            _raise_validation("action_device_not_found", action=action.name, field=field)
+        ours = [
+            config_entry_id
+            for config_entry_id in device.config_entries
+            if (owner := hass.config_entries.async_get_entry(config_entry_id))
+            and owner.domain == DOMAIN
+        ]
+        placeholders = {"action": action.name, "field": field, "device": _name(device)}
+        if not ours:
+            _raise_validation("action_device_not_ours", **placeholders)
+        if entry_id is not None and ours[0] != entry_id:
+            _raise_validation("action_device_of_another_account", **placeholders)
+        entry_id = ours[0]
+        devices[field] = device
+    if entry is None:
+        entry = _offering_entry(hass, action, entry_id)
+    unique_id = entry.runtime_data.coordinator.unique_id
+    objects: dict[str, DeviceObject] = {}
+    for field, device in devices.items():
+        found = device_object(unique_id, device.identifiers)
+        if found is None or found[0] not in DEVICE_FIELD_KINDS[field]:
+            _raise_validation(
+                "action_wrong_device", action=action.name, field=field, device=_name(device)
+            )
+        objects[field] = DeviceObject(found[0], found[1], _name(device))
+    return ActionCall(entry=entry, data=data, objects=objects)
+
+
+def _offering_entry(hass: HomeAssistant, action: PbxAction, entry_id: str | None) -> PbxConfigEntry:
+    """The loaded entry `entry_id`, whose provider offers `action`."""
+    # Home Assistant's own check, with its translated errors: it exists, is ours, is loaded.
+    entry = cast("PbxConfigEntry", async_get_config_entry(hass, DOMAIN, entry_id))
+    client = entry.runtime_data.client
+    if not client.supports(action.capability):
+        _raise_validation("action_not_supported", provider=client.title, action=action.name)
+    return entry
+
+
+def _name(device: dr.DeviceEntry) -> str:
+    return device.name_by_user or device.name or device.id
 
 
 def _number(entry: PbxConfigEntry, action: str, field: str, raw: str) -> str:
@@ -274,17 +353,35 @@ def _optional_number(
 # --- the actions ---------------------------------------------------------------------
 
 
-async def _async_dial(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> dict[str, Any]:
-    number = _number(entry, SERVICE_DIAL, ATTR_NUMBER, data[ATTR_NUMBER])
-    source: DialSource | None = None
+def _dial_source(call: ActionCall) -> DialSource | None:
+    """Where the call starts: the source device, the free source, or the default one."""
+    entry, data = call.entry, call.data
+    client = entry.runtime_data.client
+    if ATTR_SOURCE_DEVICE in call.objects:
+        source = call.objects[ATTR_SOURCE_DEVICE]
+        declaration = client.declaration
+        kind = (
+            declaration.agent_dial_source
+            if source.kind is ObjectKind.AGENT
+            else declaration.line_dial_source
+        )
+        registration = entry.runtime_data.coordinator.data.registrations.get(source.object_id)
+        if kind is None or (registration is not None and registration.kind is SipKind.TRUNK):
+            _raise_validation("action_not_a_dial_source", provider=client.title, device=source.name)
+        return DialSource(kind, source.object_id)
     if ATTR_SOURCE in data:
-        source = DialSource(DialSourceKind(data[ATTR_SOURCE_KIND]), data[ATTR_SOURCE])
-    elif (default_source := entry.options.get(CONF_DEFAULT_DIAL_SOURCE)) and (
+        return DialSource(DialSourceKind(data[ATTR_SOURCE_KIND]), data[ATTR_SOURCE])
+    if (default_source := entry.options.get(CONF_DEFAULT_DIAL_SOURCE)) and (
         default_kind := entry.options.get(CONF_DEFAULT_DIAL_SOURCE_KIND)
     ):
-        source = DialSource(DialSourceKind(default_kind), default_source)
+        return DialSource(DialSourceKind(default_kind), default_source)
+    return None
+
+
+async def _async_dial(hass: HomeAssistant, call: ActionCall) -> dict[str, Any]:
+    entry, data = call.entry, call.data
+    number = _number(entry, SERVICE_DIAL, ATTR_NUMBER, data[ATTR_NUMBER])
+    source = _dial_source(call)
     request = DialRequest(
         number=number,
         source=source,
@@ -301,9 +398,8 @@ async def _async_dial(
     return {ATTR_CALL_ID: result.call_id}
 
 
-async def _async_send_sms(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> dict[str, Any]:
+async def _async_send_sms(hass: HomeAssistant, call: ActionCall) -> dict[str, Any]:
+    entry, data = call.entry, call.data
     recipients = tuple(
         _number(entry, SERVICE_SEND_SMS, ATTR_RECIPIENTS, raw) for raw in data[ATTR_RECIPIENTS]
     )
@@ -326,9 +422,8 @@ async def async_send_sms(
     return {ATTR_MESSAGE_IDS: list(result.message_ids)}
 
 
-async def _async_announce(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> dict[str, Any]:
+async def _async_announce(hass: HomeAssistant, call: ActionCall) -> dict[str, Any]:
+    entry, data = call.entry, call.data
     number = _optional_number(entry, SERVICE_ANNOUNCE, ATTR_NUMBER, data)
     request = AnnounceRequest(
         number=number,
@@ -346,15 +441,17 @@ async def _async_announce(
     return {ATTR_CALL_ID: result.call_id}
 
 
-async def _async_hangup(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]) -> None:
-    key = next(key for key in HANGUP_TARGETS if key in data)
-    with pbx_errors(hass, entry, SERVICE_HANGUP):
-        await entry.runtime_data.client.async_hangup(
-            HangupRequest(kind=HANGUP_TARGETS[key], value=data[key])
+async def _async_hangup(hass: HomeAssistant, call: ActionCall) -> None:
+    key = next(key for key in HANGUP_TARGETS if key in call.data)
+    value = call.object_id(key) if key in call.objects else call.data[key]
+    with pbx_errors(hass, call.entry, SERVICE_HANGUP):
+        await call.entry.runtime_data.client.async_hangup(
+            HangupRequest(kind=HANGUP_TARGETS[key], value=value)
         )
 
 
-async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]) -> None:
+async def _async_transfer(hass: HomeAssistant, call: ActionCall) -> None:
+    entry, data = call.entry, call.data
     client = entry.runtime_data.client
     field = next(key for key in TRANSFER_TARGETS if key in data)
     target, capability = TRANSFER_TARGETS[field]
@@ -364,7 +461,9 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
         )
     if target is not TransferTargetKind.NUMBER:
         with pbx_errors(hass, entry, SERVICE_TRANSFER):
-            await client.async_transfer(TransferRequest(data[ATTR_CALL_ID], data[field], target))
+            await client.async_transfer(
+                TransferRequest(data[ATTR_CALL_ID], call.object_id(field), target)
+            )
         return
     try:
         destination = normalize_destination(data[ATTR_DESTINATION], client.default_country_code)
@@ -384,59 +483,26 @@ async def _async_transfer(hass: HomeAssistant, entry: PbxConfigEntry, data: dict
         )
 
 
-async def _async_agent_login(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> None:
-    with pbx_errors(hass, entry, SERVICE_AGENT_LOGIN):
-        await entry.runtime_data.client.async_agent_login(
-            data[ATTR_AGENT_ID], data.get(ATTR_EXTENSION)
+async def _async_queue_login(hass: HomeAssistant, call: ActionCall) -> None:
+    line = call.object_id(ATTR_LINE) if ATTR_LINE in call.objects else None
+    with pbx_errors(hass, call.entry, SERVICE_QUEUE_LOGIN):
+        await call.entry.runtime_data.client.async_queue_login(
+            call.object_id(ATTR_AGENT), call.object_id(ATTR_QUEUE), line
         )
 
 
-async def _async_agent_logout(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> None:
-    with pbx_errors(hass, entry, SERVICE_AGENT_LOGOUT):
-        await entry.runtime_data.client.async_agent_logout(data[ATTR_AGENT_ID])
-
-
-async def _async_agent_pause(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> None:
-    with pbx_errors(hass, entry, SERVICE_AGENT_PAUSE):
-        await entry.runtime_data.client.async_agent_pause(
-            data[ATTR_AGENT_ID], data.get(ATTR_REASON)
+async def _async_queue_logout(hass: HomeAssistant, call: ActionCall) -> None:
+    with pbx_errors(hass, call.entry, SERVICE_QUEUE_LOGOUT):
+        await call.entry.runtime_data.client.async_queue_logout(
+            call.object_id(ATTR_AGENT), call.object_id(ATTR_QUEUE)
         )
 
 
-async def _async_agent_unpause(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> None:
-    with pbx_errors(hass, entry, SERVICE_AGENT_UNPAUSE):
-        await entry.runtime_data.client.async_agent_unpause(data[ATTR_AGENT_ID])
-
-
-async def _async_queue_login(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> None:
-    with pbx_errors(hass, entry, SERVICE_QUEUE_LOGIN):
-        await entry.runtime_data.client.async_queue_login(
-            data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID], data.get(ATTR_EXTENSION)
+async def _async_queue_kick(hass: HomeAssistant, call: ActionCall) -> None:
+    with pbx_errors(hass, call.entry, SERVICE_QUEUE_KICK):
+        await call.entry.runtime_data.client.async_queue_kick(
+            call.object_id(ATTR_QUEUE), call.data[ATTR_CALL_ID]
         )
-
-
-async def _async_queue_logout(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> None:
-    with pbx_errors(hass, entry, SERVICE_QUEUE_LOGOUT):
-        await entry.runtime_data.client.async_queue_logout(data[ATTR_AGENT_ID], data[ATTR_QUEUE_ID])
-
-
-async def _async_queue_kick(
-    hass: HomeAssistant, entry: PbxConfigEntry, data: dict[str, Any]
-) -> None:
-    with pbx_errors(hass, entry, SERVICE_QUEUE_KICK):
-        await entry.runtime_data.client.async_queue_kick(data[ATTR_QUEUE_ID], data[ATTR_CALL_ID])
 
 
 ACTIONS: tuple[PbxAction, ...] = (
@@ -474,30 +540,6 @@ ACTIONS: tuple[PbxAction, ...] = (
         handler=_async_transfer,
     ),
     PbxAction(
-        name=SERVICE_AGENT_LOGIN,
-        capability=Capability.AGENT_LOGIN,
-        schema=AGENT_LOGIN_SCHEMA,
-        handler=_async_agent_login,
-    ),
-    PbxAction(
-        name=SERVICE_AGENT_LOGOUT,
-        capability=Capability.AGENT_LOGIN,
-        schema=AGENT_SCHEMA,
-        handler=_async_agent_logout,
-    ),
-    PbxAction(
-        name=SERVICE_AGENT_PAUSE,
-        capability=Capability.AGENT_PAUSE,
-        schema=AGENT_PAUSE_SCHEMA,
-        handler=_async_agent_pause,
-    ),
-    PbxAction(
-        name=SERVICE_AGENT_UNPAUSE,
-        capability=Capability.AGENT_PAUSE,
-        schema=AGENT_SCHEMA,
-        handler=_async_agent_unpause,
-    ),
-    PbxAction(
         name=SERVICE_QUEUE_LOGIN,
         capability=Capability.QUEUE_LOGIN,
         schema=QUEUE_LOGIN_SCHEMA,
@@ -518,13 +560,10 @@ ACTIONS: tuple[PbxAction, ...] = (
 )
 
 
-async def _async_handle(action: PbxAction, call: ServiceCall) -> ServiceResponse:
-    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID], action.name)
-    client = entry.runtime_data.client
-    if not client.supports(action.capability):
-        _raise_validation("action_not_supported", provider=client.title, action=action.name)
-    response = await action.handler(call.hass, entry, dict(call.data))
-    return response if call.return_response else None
+async def _async_handle(action: PbxAction, service_call: ServiceCall) -> ServiceResponse:
+    call = _resolve(service_call.hass, action, dict(service_call.data))
+    response = await action.handler(service_call.hass, call)
+    return response if service_call.return_response else None
 
 
 @callback

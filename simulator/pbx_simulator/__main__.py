@@ -31,6 +31,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="generate calls and agent changes every SECONDS (0: off)",
     )
     parser.add_argument(
+        "--yemot-without-sip",
+        action="store_true",
+        help="answer Yemot's SIP commands as a server without SIP does",
+    )
+    parser.add_argument(
         "--print-config",
         action="store_true",
         help="print each provider's base URL and credentials as JSON and exit",
@@ -61,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     state = SimState(seed=args.seed, agents=args.agents, queues=args.queues, lines=args.lines)
     sim = Simulator(state)
+    if args.yemot_without_sip:
+        from .providers.yemot import YemotSim
+
+        if isinstance(yemot := sim.providers["yemot"], YemotSim):
+            yemot.sip_supported = False
     if args.print_config:
         print(json.dumps(sim.config(f"http://{args.host}:{args.port}"), indent=2))
         return 0

@@ -258,6 +258,29 @@ def _add_control_routes(app: web.Application, sim: Simulator) -> None:
         daktela.set_dialplan_hook((await body(request)).get("url"))
         return ok()
 
+    @routes.post(f"{CONTROL_PREFIX}/yemot/api-extension")
+    async def set_yemot_api_extension(request: web.Request) -> web.Response:
+        # The `ext.ini` of a `type=api` extension, set in Yemot's web interface.
+        from .providers.yemot import YemotSim
+
+        yemot = sim.providers["yemot"]
+        if not isinstance(yemot, YemotSim):
+            raise web.HTTPNotFound
+        data = await body(request)
+        yemot.set_api_extension(data.get("url"), str(data.get("extension") or "5"))
+        return ok()
+
+    @routes.post(CONTROL_PREFIX + "/{provider}/admin-hook")
+    async def set_admin_hook(request: web.Request) -> web.Response:
+        provider_sim = sim.providers.get(request.match_info["provider"])
+        if provider_sim is None:
+            raise web.HTTPNotFound
+        try:
+            provider_sim.set_admin_hook(await body(request))
+        except LookupError as err:
+            raise web.HTTPNotFound(text=str(err)) from None
+        return ok()
+
     @routes.post(f"{CONTROL_PREFIX}/credentials")
     async def set_credentials(request: web.Request) -> web.Response:
         for provider, values in (await body(request)).items():

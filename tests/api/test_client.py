@@ -82,7 +82,7 @@ def _probe_client(
 
 
 def test_registry_names_every_provider() -> None:
-    assert set(PROVIDERS) == {"telfa", "daktela", "odorik", "yemot", "voipsun"}
+    assert set(PROVIDERS) == {"telfa", "daktela", "daktela_v6", "odorik", "yemot", "voipsun"}
     for provider, cls in PROVIDERS.items():
         assert client_class(provider) is cls
         assert cls.provider == provider

@@ -37,6 +37,7 @@ from custom_components.pbx_bridge.api.providers.yemot import YemotClient
 CONFIGS: dict[str, dict[str, str]] = {
     "telfa": {"api_key": "telfa-key-0123456789"},
     "daktela": {"base_url": "https://demo.daktela.com", "access_token": "a" * 40},
+    "daktela_v6": {"base_url": "https://demo.daktela.com", "access_token": "b" * 40},
     "odorik": {"user": "3001234", "password": "odorik-pass"},
     "yemot": {"token": "0773137770:yemot-pass"},
     "voipsun": {"base_url": "http://192.0.2.10", "username": "api", "password": "voip-pass"},
@@ -66,6 +67,9 @@ def shaped_answer(provider: str, path: str, value: str) -> str:
             row = f'"id": "1", "agent_name": "a", "exten": "1", "calls_wait": {value}, '
             row += f'"port": {value}'
             return f'{{"status": 1, "result": [{{{row}, "calls_time": {value}}}]}}'
+        case "daktela_v6":
+            row = f'"name": "a", "extension": {value}, "id_call": {value}, "total": {value}'
+            return f'{{"error": [], "result": {{"data": [{{{row}}}], "total": {value}}}}}'
         case "odorik":
             return "12.5" if path == "/balance" else f'[{{"id": 1, "count": {value}}}]'
         case "yemot":

@@ -105,6 +105,13 @@ PROVIDER_READS: dict[str, list[tuple[object, str | None]]] = {
         ("101", "101"),
         ("", None),
     ],
+    "daktela_v6": [
+        ("603927227", "+420603927227"),  # activitiesCall `clid` (the simulator's form)
+        ("00421900123456", "+421900123456"),
+        ("agent1", "agent1"),  # a user name
+        ("{{clid}}", "{{clid}}"),
+        (None, None),
+    ],
     "odorik": [
         ("00420601234567", "+420601234567"),  # Odorik writes numbers internationally
         ("*1234", "*1234"),  # a service code
@@ -132,6 +139,7 @@ PROVIDER_READS: dict[str, list[tuple[object, str | None]]] = {
 PROVIDER_WRITES: dict[str, list[tuple[str, str]]] = {
     "telfa": [("+420777123456", "777123456"), ("+421900123456", "00421900123456")],
     "daktela": [("+420603927227", "603927227"), ("+421900123456", "00421900123456")],
+    "daktela_v6": [("+420603927227", "603927227"), ("+421900123456", "00421900123456")],
     "odorik": [("+420601234567", "00420601234567"), ("123", "123")],
     "yemot": [("+972501234567", "0501234567"), ("+420601234567", "00420601234567")],
     "voipsun": [("+420800123456", "800123456"), ("+421900123456", "00421900123456")],

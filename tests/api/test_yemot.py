@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 import json
 import logging
 from pathlib import Path
@@ -29,6 +30,8 @@ from custom_components.pbx_bridge.api.models import (
     AgentState,
     AnnounceRequest,
     CallDirection,
+    CallEvent,
+    CallEventType,
     CallState,
     Capability,
     DialRequest,
@@ -36,12 +39,17 @@ from custom_components.pbx_bridge.api.models import (
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    Listing,
+    ProblemKind,
+    ProviderProblem,
     SmsDirection,
     SmsRequest,
     TransferRequest,
+    WebhookReply,
     WebhookRequest,
 )
 from custom_components.pbx_bridge.api.providers.yemot import (
+    OPTION_API_RETURN_FOLDER,
     OPTION_QUEUE_PATHS,
     YemotClient,
     ivr_path,
@@ -112,11 +120,13 @@ def test_declarations() -> None:
     assert YemotClient.title == "Yemot (call2all)"
     assert YemotClient.default_base_url == "https://www.call2all.co.il/ym/api"
     fields = {f.key: f for f in YemotClient.connection_fields}
-    assert set(fields) == {"token", "base_url"}
+    assert set(fields) == {"system_number", "token", "base_url"}
     assert fields["token"].secret
+    assert not fields["system_number"].secret
+    assert not fields["system_number"].required  # old entries hold number:password alone
     assert fields["base_url"].is_url
     assert not fields["base_url"].required
-    assert YemotClient.webhook_methods == frozenset()
+    assert YemotClient.webhook_methods == {"GET", "POST"}  # the API extension (api_url_post)
     assert YemotClient.default_country_code == "972"
     assert YemotClient.capabilities == {
         Capability.SIP_REGISTRATIONS,
@@ -129,7 +139,15 @@ def test_declarations() -> None:
         Capability.ANNOUNCE,
         Capability.SEND_SMS,
         Capability.SMS_POLLING,
+        Capability.CALL_WEBHOOK,
     }
+    assert {o.key for o in YemotClient.declaration.options} == {
+        OPTION_QUEUE_PATHS,
+        OPTION_API_RETURN_FOLDER,
+    }
+    assert YemotClient.declaration.webhook_setup("https://ha/api/webhook/x?secret=s") == (
+        "`type=api`\n`api_link=https://ha/api/webhook/x?secret=s`\n`api_hangup_send=yes`"
+    )
 
 
 async def test_format_number_and_paths(session: aiohttp.ClientSession) -> None:
@@ -152,7 +170,8 @@ async def test_validate(pbx_simulator: RunningSimulator, session: aiohttp.Client
     info = await make_client(session, pbx_simulator).async_validate()
     assert info.account_id == "0773137770"  # the system number, never the password
     assert PASSWORD not in info.account_id + info.name
-    assert form(pbx_simulator, "GetSipAccountsRegisteredStatus") == {"token": TOKEN}
+    # A request every server answers: servers without SIP refuse the SIP commands.
+    assert form(pbx_simulator, "GetSession") == {"token": TOKEN}
 
 
 async def test_validate_rejects_a_wrong_token(
@@ -165,18 +184,30 @@ async def test_validate_rejects_a_wrong_token(
     pbx_simulator.state.credentials["yemot"]["token"] = "0773137770:changed"  # reauth needed
     with pytest.raises(PbxAuthError) as err:
         await client.async_validate()
-    assert "session token is invalid" in str(err.value)
+    # Refused as an invalid token, then one login with the stored credentials, refused too.
+    assert "user name or password do not match" in str(err.value)
+    assert [r.endpoint for r in pbx_simulator.sim.requests_for("yemot")] == [
+        "GetSession",
+        "Login",
+    ]
     assert PASSWORD not in str(err.value)
     assert PASSWORD not in caplog.text
 
 
-async def test_validate_needs_system_number_and_password(
+async def test_a_session_token_without_credentials(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
-    config = pbx_simulator.config["yemot"] | {"token": "a1b2c3-session-token"}
-    with pytest.raises(PbxAuthError):
-        await YemotClient(session, config).async_validate()
-    assert pbx_simulator.sim.count("yemot") == 0
+    """A token from Login works as it is; once it expires, only reauth can help."""
+    config = pbx_simulator.config["yemot"]
+    token = await YemotClient(session, config)._session_token(refused=TOKEN)
+    client = YemotClient(session, config | {"token": token})
+    info = await client.async_validate()
+    assert info.account_id == "0773137770"  # from GetSession: the token does not tell
+    assert (await client.async_fetch_snapshot()).account.account_id == "0773137770"
+    yemot_sim(pbx_simulator).expire_sessions()
+    with pytest.raises(PbxAuthError, match="session token is invalid"):
+        await client.async_validate()
+    assert "Login" not in [r.endpoint for r in pbx_simulator.sim.requests_for("yemot")][1:]
 
 
 async def test_snapshot_matches_the_simulator(
@@ -195,17 +226,27 @@ async def test_snapshot_matches_the_simulator(
     snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
 
     assert snapshot.account.account_id == "0773137770"
-    assert set(snapshot.registrations) == {f"0773137770-{line.name}" for line in lines}
-    first = snapshot.registrations[f"0773137770-{lines[0].name}"]
+    users = [f"0773137770={n}" for n in range(1, len(lines) + 1)]
+    assert set(snapshot.registrations) == set(users)
+    first = snapshot.registrations[users[0]]
     assert first.registered is True
     assert (first.user_agent, first.ip, first.port) == (
         lines[0].user_agent,
         lines[0].ip,
         lines[0].port,
     )
-    assert first.contact == f"sip:0773137770-{lines[0].name}@{lines[0].ip}:{lines[0].port}"
+    assert first.contact == f"sip:0773137770=1@{lines[0].ip}:{lines[0].port}"
     assert first.expires is not None
-    assert snapshot.registrations[f"0773137770-{lines[1].name}"].registered is False
+    assert snapshot.registrations[users[1]].registered is False
+    assert snapshot.registrations[users[1]].user_agent is None
+    # Contexts are asked per account (=N), for the registered ones, a few a poll.
+    third = snapshot.registrations[users[2]]
+    assert (third.user_agent, third.ip) == (lines[2].user_agent, lines[2].ip)
+    asked = [
+        dict(parse_qsl(r.body)) for r in pbx_simulator.sim.requests_for("yemot", "SipGetContexts")
+    ]
+    assert [a.get("accountNumber") for a in asked] == ["1", "3"]
+    assert snapshot.complete == {Listing.REGISTRATIONS}
 
     assert set(snapshot.queues) == {"ivr2:/801", "ivr2:/802"}
     sales = snapshot.queues["ivr2:/801"]
@@ -227,10 +268,12 @@ async def test_snapshot_matches_the_simulator(
     assert snapshot.agents["104"].logged_in is False
     assert snapshot.agents["101"].queue_ids == ("ivr2:/801", "ivr2:/802")
 
-    (call,) = snapshot.calls.values()
+    (call,) = snapshot.calls.values()  # in GetIncomingCalls and in the queue: one call
     assert call.call_id == yemot_sim(pbx_simulator).call_id(waiting)
     assert (call.direction, call.state) == (CallDirection.INCOMING, CallState.QUEUED)
     assert (call.caller, call.queue_id) == ("+972541234567", "ivr2:/801")
+    assert call.callee is not None
+    assert call.started is not None
 
     assert [sms.text for sms in snapshot.received_sms] == ["older", "newer"]  # newest last
     newer = snapshot.received_sms[-1]
@@ -261,7 +304,7 @@ async def test_snapshot_without_queue_paths_or_sip_accounts(
     assert snapshot.queues == {}
     assert snapshot.agents == {}
     assert running.sim.requests_for("yemot", "SipGetContexts") == []
-    assert running.sim.count("yemot") == 2
+    assert running.sim.count("yemot") == 3  # SIP accounts, calls, SMS
 
 
 @pytest.mark.parametrize("size", [10, 500])
@@ -278,8 +321,8 @@ async def test_snapshot_costs_the_same_whatever_the_size(
         await runner.cleanup()
     assert len(snapshot.agents) == size
     assert len(snapshot.registrations) == size
-    # SIP accounts, contexts of the first, one per watched queue, received SMS.
-    assert requests == 1 + 1 + len(QUEUE_PATHS) + 1
+    # SIP accounts, contexts of two accounts, one per watched queue, calls, received SMS.
+    assert requests == 1 + 2 + len(QUEUE_PATHS) + 1 + 1
 
 
 async def test_queue_paths_option_as_text(
@@ -483,8 +526,6 @@ async def test_unsupported_actions(
     for attempt in attempts:
         with pytest.raises(PbxUnsupportedError):
             await attempt
-    with pytest.raises(PbxUnsupportedError):
-        client.parse_webhook(WebhookRequest("POST", {}, {}, b""))
     assert pbx_simulator.sim.count("yemot") == 0
 
 
@@ -723,7 +764,12 @@ async def test_error_answers(
     error: type[PbxError],
     code: str | None,
 ) -> None:
-    base_url = await doc_server({"GetSipAccountsRegisteredStatus": json.dumps(answer).encode()})
+    base_url = await doc_server(
+        {
+            "GetSession": json.dumps(answer).encode(),
+            "Login": fixture_bytes("login_forbidden_response.json"),
+        }
+    )
     with pytest.raises(error) as raised:
         await YemotClient(session, {"token": TOKEN, "base_url": base_url}).async_validate()
     if isinstance(raised.value, PbxResponseError):
@@ -746,7 +792,7 @@ async def test_the_password_is_redacted_from_provider_messages(
 ) -> None:
     base_url = await doc_server(
         {
-            "GetSipAccountsRegisteredStatus": json.dumps(
+            "GetSession": json.dumps(
                 {"responseStatus": "ERROR", "message": f"bad request token={TOKEN}"}
             ).encode()
         }
@@ -755,3 +801,494 @@ async def test_the_password_is_redacted_from_provider_messages(
         await YemotClient(session, {"token": TOKEN, "base_url": base_url}).async_validate()
     assert PASSWORD not in str(raised.value)
     assert TOKEN not in str(raised.value)
+
+
+# --- login tokens --------------------------------------------------------------------------
+
+CREDENTIALS = {"system_number": "0773137770", "token": PASSWORD}
+
+
+def login_client(
+    session: aiohttp.ClientSession, running: RunningSimulator, **kwargs: Any
+) -> YemotClient:
+    config = {"base_url": running.config["yemot"]["base_url"], **CREDENTIALS}
+    return YemotClient(session, config, options={OPTION_QUEUE_PATHS: QUEUE_PATHS}, **kwargs)
+
+
+async def test_login_then_the_session_token(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = login_client(session, pbx_simulator)
+    assert (await client.async_validate()).account_id == "0773137770"
+    login, get_session = pbx_simulator.sim.requests_for("yemot")
+    assert (login.endpoint, dict(parse_qsl(login.body))) == (
+        "Login",
+        {"username": "0773137770", "password": PASSWORD},
+    )
+    (token,) = yemot_sim(pbx_simulator).sessions
+    assert dict(parse_qsl(get_session.body)) == {"token": token}
+    await client.async_fetch_snapshot()
+    assert len(pbx_simulator.sim.requests_for("yemot", "Login")) == 1  # the session lasts
+
+
+async def test_an_expired_session_logs_in_once_more(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = login_client(session, pbx_simulator)
+    await client.async_validate()
+    sim = yemot_sim(pbx_simulator)
+    (old,) = sim.sessions
+    sim.expire_sessions()
+    await client.async_send_sms(SmsRequest(("+972501234567",), "hi"))
+    sent = pbx_simulator.sim.requests_for("yemot", "SendSms")
+    assert dict(parse_qsl(sent[0].body))["token"] == old  # refused, not carried out
+    (new,) = sim.sessions
+    assert dict(parse_qsl(sent[1].body))["token"] == new
+    assert len(pbx_simulator.state.sms) == 1  # carried out once
+    assert len(pbx_simulator.sim.requests_for("yemot", "Login")) == 2
+    # Credentials changed meanwhile: one more login is refused, then reauth.
+    sim.expire_sessions()
+    pbx_simulator.state.credentials["yemot"]["token"] = "0773137770:changed-pass"
+    with pytest.raises(PbxAuthError, match="do not match"):
+        await client.async_fetch_snapshot()
+    assert len(pbx_simulator.sim.requests_for("yemot", "Login")) == 3
+    for secret in (PASSWORD, old, new):
+        assert secret not in caplog.text
+
+
+async def test_concurrent_commands_share_one_login(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = login_client(session, pbx_simulator)
+    await asyncio.gather(*(client.async_validate() for _ in range(5)))
+    assert len(pbx_simulator.sim.requests_for("yemot", "Login")) == 1
+
+
+async def test_documented_login_answers(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    """The *pub* Login and GetSession answers as a public client records them."""
+    base_url = await doc_server(
+        {
+            "Login": fixture_bytes("login_response.json"),
+            "GetSession": fixture_bytes("get_session_response.json"),
+        }
+    )
+    client = YemotClient(session, {"base_url": base_url, **CREDENTIALS})
+    info = await client.async_validate()
+    assert info.account_id == "0773137770"
+    assert "1234" not in info.name  # GetSession's access passwords stay out
+    assert client.redact("N1eBwpAyJ6qtuVPS") == "**REDACTED**"  # the session token too
+    refused = await doc_server({"Login": fixture_bytes("login_forbidden_response.json")})
+    with pytest.raises(PbxAuthError, match="do not match"):
+        await YemotClient(session, {"base_url": refused, **CREDENTIALS}).async_validate()
+    expired = await doc_server({"GetSession": fixture_bytes("session_invalid_response.json")})
+    with pytest.raises(PbxAuthError, match="session token is invalid"):
+        await YemotClient(session, {"base_url": expired, "token": "abc"}).async_validate()
+    empty = await doc_server({"Login": ok(token="")})
+    with pytest.raises(PbxResponseError, match="no session token"):
+        await YemotClient(session, {"base_url": empty, **CREDENTIALS}).async_validate()
+    unreadable = await doc_server({"Login": b"<html>"})
+    with pytest.raises(PbxResponseError, match="unreadable answer to Login"):
+        await YemotClient(session, {"base_url": unreadable, **CREDENTIALS}).async_validate()
+    nameless = await doc_server({"GetSession": ok()})
+    with pytest.raises(PbxResponseError, match="which system"):
+        await YemotClient(session, {"base_url": nameless, "token": "abc"}).async_validate()
+
+
+# --- servers without SIP, SIP contexts per account -----------------------------------------
+
+
+async def test_a_server_without_sip_has_no_registrations(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    yemot_sim(pbx_simulator).sip_supported = False
+    client = make_client(session, pbx_simulator)
+    assert (await client.async_validate()).account_id == "0773137770"
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.registrations == {}
+    assert snapshot.complete == {Listing.REGISTRATIONS}  # none: any SIP devices are gone
+    assert set(snapshot.queues) == {"ivr2:/801", "ivr2:/802"}
+    assert pbx_simulator.sim.requests_for("yemot", "SipGetContexts") == []
+
+
+@pytest.mark.parametrize(
+    "body", ["sip_not_supported_response.json", "sip_not_supported_as_posted.txt"]
+)
+async def test_documented_no_sip_answer(
+    doc_server: Any, session: aiohttp.ClientSession, body: str
+) -> None:
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": fixture_bytes(body),
+            "GetSmsIncomingLog": NO_SMS,
+            "GetIncomingCalls": ok(calls=[]),
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    assert snapshot.registrations == {}
+
+
+async def test_contexts_are_read_a_few_accounts_a_poll(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    lines = [line for line in pbx_simulator.state.lines.values() if line.kind == "extension"]
+    client = make_client(session, pbx_simulator)
+    await client.async_fetch_snapshot()
+    snapshot = await client.async_fetch_snapshot()
+    asked = [
+        dict(parse_qsl(r.body))["accountNumber"]
+        for r in pbx_simulator.sim.requests_for("yemot", "SipGetContexts")
+    ]
+    assert asked == ["1", "2", "3", "4"]  # the longest unread first
+    for number in range(1, 5):
+        registration = snapshot.registrations[f"0773137770={number}"]
+        assert registration.user_agent == lines[number - 1].user_agent
+    assert snapshot.registrations["0773137770=5"].user_agent is None  # not read yet
+    pbx_simulator.state.set_registered(lines[0].id, False)
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.registrations["0773137770=1"].user_agent is None  # forgotten at once
+    assert snapshot.registrations["0773137770=5"].user_agent == lines[4].user_agent
+
+
+async def test_accounts_without_a_suffix(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    """Among several, an account named without `=N` cannot be asked for (no guess)."""
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": ok(
+                accounts=[
+                    {"userName": "0773137770", "registered": True},
+                    {"userName": "0773137770=2", "registered": True},
+                ]
+            ),
+            "SipGetContexts": fixture_bytes("sip_contexts_doc_values.json"),
+            "GetSmsIncomingLog": NO_SMS,
+            "GetIncomingCalls": ok(calls=[]),
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    assert snapshot.registrations["0773137770"].user_agent is None
+    assert snapshot.registrations["0773137770=2"].user_agent == "Yealink SIP-T29G"
+
+
+# --- one bad queue path, active calls ------------------------------------------------------
+
+
+async def test_a_bad_queue_path_is_skipped_and_reported(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator, options={OPTION_QUEUE_PATHS: ["/801", "/999"]})
+    snapshot = await client.async_fetch_snapshot()
+    assert list(snapshot.queues) == ["ivr2:/801"]
+    assert snapshot.agents
+    assert snapshot.problems == (ProviderProblem(ProblemKind.UNKNOWN_QUEUE, "ivr2:/999"),)
+    fixed = make_client(session, pbx_simulator, options={OPTION_QUEUE_PATHS: ["/801"]})
+    assert (await fixed.async_fetch_snapshot()).problems == ()
+
+
+async def test_active_calls_from_get_incoming_calls(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    ringing = state.incoming_call("+972541234567", agent_id="1")
+    queued = state.incoming_call("+972541234568", queue_id="1")
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    sim = yemot_sim(pbx_simulator)
+    direct = snapshot.calls[sim.call_id(ringing)]
+    assert (direct.state, direct.caller, direct.queue_id) == (
+        CallState.ANSWERED,  # the IVR answered it
+        "+972541234567",
+        None,
+    )
+    assert snapshot.calls[sim.call_id(queued)].state is CallState.QUEUED
+    assert len(snapshot.calls) == 2
+
+
+async def test_documented_incoming_calls(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    """The *pub* shape `calls[{did, callerIdNum, duration, transferFrom, id, path}]`."""
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": NO_ACCOUNTS,
+            "GetQueueRealTime": ok(members=[], entries=[]),
+            "GetIncomingCalls": fixture_bytes("get_incoming_calls_response.json"),
+            "GetSmsIncomingLog": NO_SMS,
+        }
+    )
+    client = YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}, options={OPTION_QUEUE_PATHS: ["/5"]}
+    )
+    before = datetime.now(ISRAEL)
+    (call,) = (await client.async_fetch_snapshot()).calls.values()
+    assert call.call_id == "f6657b78a2f35d6d04dd203400828362"
+    assert (call.caller, call.callee) == ("+972541234567", "+972773137770")
+    assert call.queue_id == "ivr2:/5"  # it is in a watched queue's extension
+    assert call.started is not None
+    assert call.started <= before
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        json.dumps({"responseStatus": "EXCEPTION", "message": "unknown api command"}).encode(),
+        ok(calls=[{"did": "0773137770"}]),
+    ],
+)
+async def test_incoming_calls_refused_or_malformed(
+    doc_server: Any, session: aiohttp.ClientSession, answer: bytes
+) -> None:
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": NO_ACCOUNTS,
+            "GetQueueRealTime": ok(members=[], entries=[{"CallId": "q1", "phone": "0541"}]),
+            "GetIncomingCalls": answer,
+            "GetSmsIncomingLog": NO_SMS,
+        }
+    )
+    client = YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}, options={OPTION_QUEUE_PATHS: ["/5"]}
+    )
+    if b"EXCEPTION" in answer:  # a server without the command: the queued callers stay
+        assert list((await client.async_fetch_snapshot()).calls) == ["q1"]
+    else:
+        with pytest.raises(PbxResponseError, match="call without id"):
+            await client.async_fetch_snapshot()
+
+
+# --- received SMS ----------------------------------------------------------------------------
+
+
+async def test_sms_polls_read_on_when_every_row_is_new(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    client = make_client(session, pbx_simulator)
+    state.receive_sms("+972541111111", "+972501234567", "before")
+    first = await client.async_fetch_snapshot()
+    assert [sms.text for sms in first.received_sms] == ["before"]
+    for n in range(45):
+        state.receive_sms("+972541111111", "+972501234567", f"burst {n}")
+    snapshot = await client.async_fetch_snapshot()
+    limits = [
+        dict(parse_qsl(r.body))["limit"]
+        for r in pbx_simulator.sim.requests_for("yemot", "GetSmsIncomingLog")
+    ]
+    assert limits == ["20", "20", "40", "80"]
+    texts = [sms.text for sms in snapshot.received_sms]
+    assert texts[0] == "before"
+    assert texts[-1] == "burst 44"
+    assert len(texts) == 46
+    await client.async_fetch_snapshot()  # nothing new: one page
+    assert len(pbx_simulator.sim.requests_for("yemot", "GetSmsIncomingLog")) == 5
+
+
+async def test_identical_sms_rows_stay_apart(
+    doc_server: Any, session: aiohttp.ClientSession
+) -> None:
+    row = json.loads(fixture_bytes("sms_incoming_log_doc_values.json"))["rows"][0]
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": NO_ACCOUNTS,
+            "GetIncomingCalls": ok(calls=[]),
+            "GetSmsIncomingLog": ok(rows=[row, row]),
+        }
+    )
+    client = YemotClient(session, {"token": TOKEN, "base_url": base_url})
+    ids = [sms.sms_id for sms in (await client.async_fetch_snapshot()).received_sms]
+    assert len(set(ids)) == 2
+    again = [sms.sms_id for sms in (await client.async_fetch_snapshot()).received_sms]
+    assert again == ids  # stable from poll to poll
+
+
+# --- ring once and announce fields -----------------------------------------------------------
+
+
+async def test_dial_ring_once(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator)
+    result = await client.async_dial(
+        DialRequest("+972501234567", caller_id="+972770770770", ring_timeout=16, ring_once=True)
+    )
+    assert result.call_id is not None
+    assert form(pbx_simulator, "RunTzintuk") == {
+        "token": TOKEN,
+        "phones": "0501234567",
+        "callerId": "0770770770",
+        "TzintukTimeOut": "16",
+    }
+    (call,) = pbx_simulator.state.calls.values()
+    assert call.status is CallStatus.ENDED  # it only rang
+    assert pbx_simulator.sim.requests_for("yemot", "CallExtensionBridging") == []
+    for refused in (
+        DialRequest("+972501234567", ring_timeout=17, ring_once=True),
+        DialRequest("+972501234567", DialSource(DialSourceKind.EXTENSION, "/1"), ring_once=True),
+    ):
+        with pytest.raises(PbxInvalidInput):
+            await client.async_dial(refused)
+    await client.async_dial(DialRequest("+972501234567", ring_once=True))
+    assert "TzintukTimeOut" not in dict(
+        parse_qsl(pbx_simulator.sim.requests_for("yemot", "RunTzintuk")[-1].body)
+    )
+    with pytest.raises(PbxResponseError, match="not Vaild"):
+        await client.async_dial(DialRequest("+97212", ring_once=True))
+
+
+async def test_announce_rate_and_repeat(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    await make_client(session, pbx_simulator).async_announce(
+        AnnounceRequest(number="+972501234567", text="שלום", speech_rate=-3, repeat=1)
+    )
+    assert form(pbx_simulator, "SendTTS") == {
+        "token": TOKEN,
+        "phones": "0501234567",
+        "ttsMessage": "שלום",
+        "ttsRate": "-3",
+        "repeatFile": "1",
+    }
+
+
+# --- exactly once --------------------------------------------------------------------------
+
+
+async def _paused_agent_client(
+    session: aiohttp.ClientSession, running: RunningSimulator
+) -> YemotClient:
+    client = make_client(session, running, timeout=1.0)
+    await client.async_fetch_snapshot()
+    return client
+
+
+ACTIONS: dict[str, tuple[str, Any]] = {
+    "dial": ("CallExtensionBridging", lambda c: c.async_dial(DialRequest("+972501234567"))),
+    "ring once": (
+        "RunTzintuk",
+        lambda c: c.async_dial(DialRequest("+972501234567", ring_once=True)),
+    ),
+    "announce": (
+        "SendTTS",
+        lambda c: c.async_announce(AnnounceRequest(number="+972501234567", text="x")),
+    ),
+    "sms": ("SendSms", lambda c: c.async_send_sms(SmsRequest(("+972501234567",), "x"))),
+    "pause": ("QueueManagement", lambda c: c.async_agent_pause("102")),
+    "unpause": ("QueueManagement", lambda c: c.async_agent_unpause("102")),
+    "kick": ("QueueManagement", lambda c: c.async_queue_kick("/801", "0" * 32)),
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+async def test_a_dropped_connection_may_have_been_carried_out(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, action: str
+) -> None:
+    command, run = ACTIONS[action]
+    client = await _paused_agent_client(session, pbx_simulator)
+    pbx_simulator.sim.faults.append(
+        Fault(provider="yemot", kind=FaultKind.DISCONNECT, endpoint=command)
+    )
+    with pytest.raises(PbxOutcomeUnknownError, match="may have been carried out"):
+        await run(client)
+    assert len(pbx_simulator.sim.requests_for("yemot", command)) == 1  # never sent again
+
+
+# --- the API extension ---------------------------------------------------------------------
+
+
+def extension_request(query: str, method: str = "GET") -> WebhookRequest:
+    if method == "GET":
+        return WebhookRequest("GET", {}, dict(parse_qsl(query)), b"")
+    return WebhookRequest(
+        "POST", {"Content-Type": "application/x-www-form-urlencoded"}, {}, query.encode()
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_api_extension_incoming_and_hangup(
+    session: aiohttp.ClientSession, method: str
+) -> None:
+    client = YemotClient(session, {"token": TOKEN})
+    query = fixture_bytes("api_extension_request_query.txt").decode()
+    request = extension_request(query, method)
+    incoming, answered = client.parse_webhook(request)
+    assert isinstance(incoming, CallEvent)
+    assert isinstance(answered, CallEvent)
+    # The IVR answered a call that reached the extension: its hangup is no missed call.
+    assert answered.event_type is CallEventType.ANSWERED
+    assert answered.call_id == incoming.call_id
+    assert incoming.event_type is CallEventType.INCOMING
+    assert incoming.call_id == "f6657b78a2f35d6d04dd203400828362"
+    assert incoming.direction is CallDirection.INCOMING
+    assert (incoming.caller, incoming.callee) == ("+972541234567", "+972773137771")
+    assert incoming.timestamp == datetime(2023, 12, 1, 10, 0, tzinfo=UTC)
+    assert incoming.raw["ApiExtension"] == "5/1"
+    reply = client.webhook_reply(request, [incoming, answered])
+    assert reply == WebhookReply("go_to_folder=/5")  # back where the call came from
+    assert reply.content_type == "text/plain"
+
+    hangup_request = extension_request(query + "&hangup=yes", method)
+    (hangup,) = client.parse_webhook(hangup_request)
+    assert isinstance(hangup, CallEvent)
+    assert hangup.event_type is CallEventType.HANGUP
+    assert hangup.call_id == incoming.call_id
+    assert client.webhook_reply(hangup_request, [hangup]) is None
+
+
+@pytest.mark.parametrize(
+    ("extension", "option", "reply"),
+    [
+        ("5", None, "go_to_folder=/"),
+        ("1/2/3", None, "go_to_folder=/1/2"),
+        ("", None, "go_to_folder=hangup"),  # the main extension: nowhere above it
+        ("5/1", "/7", "go_to_folder=/7"),
+        ("5/1", "hangup", "go_to_folder=hangup"),
+        ("5/1", "/7&read=x", "go_to_folder=/5"),  # never a second command
+    ],
+)
+async def test_api_extension_reply(
+    session: aiohttp.ClientSession, extension: str, option: str | None, reply: str
+) -> None:
+    options = {OPTION_API_RETURN_FOLDER: option} if option else {}
+    client = YemotClient(session, {"token": TOKEN}, options=options)
+    request = extension_request(f"ApiCallId=abc&ApiPhone=0541234567&ApiExtension={extension}")
+    assert client.webhook_reply(request, client.parse_webhook(request)) == WebhookReply(reply)
+    assert client.webhook_reply(request, []) is None
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        extension_request("ApiPhone=0541234567"),
+        extension_request("ApiCallId=a%20b"),
+        extension_request("ApiCallId=" + "a" * 65),
+        extension_request("ApiCallId=abc&ApiPhone=" + "5" * 65),
+        WebhookRequest("POST", {}, {}, b"ApiCallId=abc&&="),
+        WebhookRequest("POST", {}, {}, b"\xff\xfe"),
+    ],
+)
+async def test_api_extension_refuses_malformed_requests(
+    session: aiohttp.ClientSession, request_: WebhookRequest
+) -> None:
+    with pytest.raises(PbxInvalidInput):
+        YemotClient(session, {"token": TOKEN}).parse_webhook(request_)
+
+
+async def test_api_extension_time_and_missing_fields(session: aiohttp.ClientSession) -> None:
+    client = YemotClient(session, {"token": TOKEN})
+    for value, expected in (
+        ("1701424800000", datetime(2023, 12, 1, 10, 0, tzinfo=UTC)),  # milliseconds
+        ("-5", None),
+        ("9" * 18, None),
+        ("soon", None),
+    ):
+        event, _ = client.parse_webhook(extension_request(f"ApiCallId=abc&ApiTime={value}"))
+        assert isinstance(event, CallEvent)
+        assert event.timestamp == expected
+        assert (event.caller, event.callee) == (None, None)
+    event, _ = client.parse_webhook(extension_request("ApiCallId=abc&ApiDID=0773137770&x=1"))
+    assert isinstance(event, CallEvent)
+    assert event.callee == "+972773137770"
+    assert event.raw == {"ApiCallId": "abc", "ApiDID": "0773137770"}  # only Yemot's fields

@@ -206,7 +206,7 @@ async def test_control_api_changes_objects(pbx_simulator: RunningSimulator) -> N
         async with session.post(f"{base}/sms", json=[1]) as response:
             assert response.status == 400
         config = await _json(session, "GET", f"{base}/config")
-        assert set(config) == {"telfa", "daktela", "odorik", "yemot", "voipsun"}  # type: ignore[arg-type]
+        assert set(config) == {"telfa", "daktela", "daktela_v6", "odorik", "yemot", "voipsun"}  # type: ignore[arg-type]
         assert await _json(session, "GET", f"{base}/webhooks") == []
 
 

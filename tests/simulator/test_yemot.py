@@ -28,6 +28,8 @@ COMMANDS = (
     "SendTTS",
     "SendSms",
     "RunTzintuk",
+    "GetSession",
+    "GetIncomingCalls",
 )
 DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
@@ -133,19 +135,28 @@ async def test_login_hands_out_a_session_token(
 ) -> None:
     url = f"{pbx_simulator.config['yemot']['base_url']}"
     async with session.get(f"{url}/Login", params={"username": "0773137770", "password": "x"}) as r:
-        assert await r.json() == {
-            "responseStatus": "ERROR",
-            "message": "username or password is incorrect",
+        assert await r.json() == {  # as a public client records it
+            "responseStatus": "FORBIDDEN",
+            "message": "user name or password do not match",
+            "yemotAPIVersion": 6,
         }
     async with session.get(
         f"{url}/Login", params={"username": "0773137770", "password": "ym-4567-pass"}
     ) as response:
         login = await response.json()
+    assert set(login) == {"responseStatus", "token", "yemotAPIVersion"}
     assert login["responseStatus"] == "OK"
     async with session.get(
         f"{url}/GetSipAccountsRegisteredStatus", params={"token": login["token"]}
     ) as response:
         assert (await response.json())["responseStatus"] == "OK"
+    yemot(pbx_simulator).expire_sessions()
+    async with session.get(f"{url}/GetSession", params={"token": login["token"]}) as response:
+        assert await response.json() == {
+            "yemotAPIVersion": 6,
+            "responseStatus": "EXCEPTION",
+            "message": "IllegalStateException(session token is invalid)",
+        }
 
 
 async def test_sip_accounts_registered_status(
@@ -158,7 +169,8 @@ async def test_sip_accounts_registered_status(
     assert answer["responseStatus"] == "OK"
     accounts = answer["accounts"]
     lines = [line for line in state.lines.values() if line.kind == "extension"]
-    assert [a["userName"] for a in accounts] == [f"0773137770-{line.name}" for line in lines]
+    # `<system number>=<account number>` (forum post 135629).
+    assert [a["userName"] for a in accounts] == [f"0773137770={n}" for n in range(1, 7)]
     for account, line in zip(accounts, lines, strict=True):
         assert set(account) == {"userName", "createdDate", "registered"}
         assert DATE_TIME.fullmatch(account["createdDate"])
@@ -176,7 +188,7 @@ async def test_sip_get_contexts(
     (context,) = first["contexts"]
     assert set(context) == {"expiration_time", "uri", "user_agent", "via_addr", "via_port"}
     assert DATE_TIME.fullmatch(context["expiration_time"])
-    assert context["uri"] == f"sip:0773137770-{lines[0].name}@{lines[0].ip}:{lines[0].port}"
+    assert context["uri"] == f"sip:0773137770=1@{lines[0].ip}:{lines[0].port}"
     assert context["user_agent"] == lines[0].user_agent
     assert context["via_addr"] == lines[0].ip
     assert context["via_port"] == str(lines[0].port)  # a string, as documented
@@ -184,12 +196,11 @@ async def test_sip_get_contexts(
     second = await ask(session, pbx_simulator, "SipGetContexts", accountNumber="2")
     assert second["contexts"][0]["user_agent"] == lines[1].user_agent
     pbx_simulator.state.set_registered(lines[2].id, False)
-    by_name = await ask(
-        session, pbx_simulator, "SipGetContexts", accountNumber=f"0773137770-{lines[2].name}"
-    )
-    assert by_name["contexts"] == []
-    missing = await ask(session, pbx_simulator, "SipGetContexts", accountNumber="99")
-    assert missing["responseStatus"] == "ERROR"
+    unregistered = await ask(session, pbx_simulator, "SipGetContexts", accountNumber="3")
+    assert unregistered["contexts"] == []
+    for wanted in ("99", "0773137770=3"):  # a number of an account (Y:128), not a name
+        missing = await ask(session, pbx_simulator, "SipGetContexts", accountNumber=wanted)
+        assert missing["responseStatus"] == "ERROR"
 
 
 async def test_queue_real_time(
@@ -518,7 +529,7 @@ async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.Client
 
 async def test_run_tzintuk(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
     answer = await ask(
-        session, pbx_simulator, "RunTzintuk", phones="0501234567", tzintukTimeOut="5"
+        session, pbx_simulator, "RunTzintuk", phones="0501234567", TzintukTimeOut="5"
     )
     assert answer["responseStatus"] == "OK"
     assert answer["callsCount"] == 1
@@ -526,7 +537,16 @@ async def test_run_tzintuk(pbx_simulator: RunningSimulator, session: aiohttp.Cli
     assert answer["biling"] == 0.1
     default = await ask(session, pbx_simulator, "RunTzintuk", phones="0501234567")
     assert default["callsTimeout"] == 9
-    assert len(pbx_simulator.state.calls) == 2
+    # Another spelling is not the documented parameter: the default applies.
+    lower = await ask(session, pbx_simulator, "RunTzintuk", phones="0501234567", tzintukTimeOut="5")
+    assert lower["callsTimeout"] == 9
+    too_long = await ask(
+        session, pbx_simulator, "RunTzintuk", phones="0501234567", TzintukTimeOut="17"
+    )
+    assert too_long["responseStatus"] == "ERROR"
+    assert len(pbx_simulator.state.calls) == 3
+    # It only rings: nobody can answer, so each call is over at once.
+    assert all(call.status is CallStatus.ENDED for call in pbx_simulator.state.calls.values())
 
 
 async def test_every_request_is_counted_under_its_command(
@@ -537,3 +557,105 @@ async def test_every_request_is_counted_under_its_command(
     assert pbx_simulator.sim.counters["yemot", "GetSipAccountsRegisteredStatus"] == 1
     assert pbx_simulator.sim.counters["yemot", "GetSmsIncomingLog"] == 1
     assert pbx_simulator.sim.count("yemot") == 2
+
+
+async def test_a_server_without_sip(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Forum post 135629: every SIP command of such a server answers this ERROR."""
+    yemot(pbx_simulator).sip_supported = False
+    posted = (FIXTURES / "sip_not_supported_as_posted.txt").read_bytes()
+    for command in ("GetSipAccountsRegisteredStatus", "SipGetContexts"):
+        url = f"{pbx_simulator.config['yemot']['base_url']}/{command}"
+        async with session.get(url, params={"token": TOKEN}) as response:
+            assert response.status == 200
+            assert await response.read() == posted  # bare keys, as the post shows it
+    assert (await ask(session, pbx_simulator, "GetSession"))["responseStatus"] == "OK"
+
+
+def test_started_without_sip(capsys: pytest.CaptureFixture[str]) -> None:
+    from pbx_simulator.__main__ import _parse_args
+
+    assert _parse_args(["--yemot-without-sip"]).yemot_without_sip is True
+    assert _parse_args([]).yemot_without_sip is False
+
+
+async def test_get_session(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    answer = await ask(session, pbx_simulator, "GetSession")
+    assert answer["responseStatus"] == "OK"
+    assert (answer["username"], answer["name"]) == ("0773137770", "0773137770")
+    assert isinstance(answer["units"], float | int)
+
+
+async def test_get_incoming_calls(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    waiting = state.incoming_call("+972541234567", queue_id="1")
+    ended = state.incoming_call("+972541234568", queue_id="1")
+    state.hangup(ended.id)
+    state.originate("0770770770", "0501234567")  # outgoing campaigns are not listed
+    answer = await ask(session, pbx_simulator, "GetIncomingCalls")
+    (call,) = answer["calls"]
+    assert set(call) == {"did", "callerIdNum", "duration", "transferFrom", "id", "path"}
+    assert call["id"] == yemot(pbx_simulator).call_id(waiting)
+    assert call["callerIdNum"] == "0541234567"
+    assert call["path"] == "ivr2:/801"
+    assert call["duration"].isdigit()
+
+
+async def test_send_tts_rate_and_repeat(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    answer = await ask(
+        session,
+        pbx_simulator,
+        "SendTTS",
+        phones="0501234567",
+        ttsMessage="x",
+        ttsRate="-10",
+        repeatFile="3",
+    )
+    assert (answer["TTS_RATE"], answer["REPEAT_FILE"]) == (-10, 3)
+    default = await ask(session, pbx_simulator, "SendTTS", phones="0501234567", ttsMessage="x")
+    assert (default["TTS_RATE"], default["REPEAT_FILE"]) == (0, 2)
+    for params in ({"ttsRate": "11"}, {"ttsRate": "fast"}, {"repeatFile": "0"}):
+        refused = await ask(
+            session, pbx_simulator, "SendTTS", phones="0501234567", ttsMessage="x", **params
+        )
+        assert refused["responseStatus"] == "ERROR"
+
+
+async def test_api_extension_calls_its_link(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    sim = yemot(pbx_simulator)
+    async with session.post(
+        f"{pbx_simulator.origin}/_sim/yemot/api-extension",
+        json={"url": "http://127.0.0.1:9/hook?secret=s", "extension": "/5/1"},
+    ) as response:
+        assert response.status == 200
+    assert (sim.api_link, sim.api_extension) == ("http://127.0.0.1:9/hook?secret=s", "5/1")
+    state = pbx_simulator.state
+    call = state.incoming_call("+972541234567", queue_id="1")
+    state.originate("0770770770", "0501234567")  # only incoming calls enter the extension
+    state.hangup(call.id)
+    incoming, hangup = pbx_simulator.sim.webhooks.deliveries
+    assert incoming.method == "GET"
+    url = urlsplit(incoming.url)
+    query = dict(parse_qsl(url.query))
+    assert query == {
+        "secret": "s",
+        "ApiCallId": sim.call_id(call),
+        "ApiDID": "0773137770",
+        "ApiRealDID": local_number(call.callee),
+        "ApiPhone": "0541234567",
+        "ApiExtension": "5/1",
+        "ApiTime": query["ApiTime"],
+    }
+    assert query["ApiTime"].isdigit()
+    assert dict(parse_qsl(urlsplit(hangup.url).query)) == query | {"hangup": "yes"}
+    sim.set_api_extension(None)
+    state.incoming_call("+972541234569")
+    assert len(pbx_simulator.sim.webhooks.deliveries) == 2
+    await pbx_simulator.sim.webhooks.close()

@@ -158,6 +158,9 @@ class PbxClient(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     webhook_methods: ClassVar[frozenset[str]]
     default_country_code: ClassVar[str]
+    # HTTP statuses that mean the credentials were rejected (some APIs answer 403 for a
+    # missing permission instead, which new credentials would not fix).
+    auth_failure_statuses: ClassVar[frozenset[int]] = frozenset({401, 403})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -207,6 +210,12 @@ class PbxClient(ABC):
     def __repr__(self) -> str:
         # A user may have written credentials into the URL (http://user:pass@pbx).
         return f"<{type(self).__name__} {URL(self.base_url).with_user(None)}>"
+
+    @property
+    def admin_url(self) -> str:
+        """The provider's administration page for this account (never with credentials)."""
+        address = URL(self.base_url)
+        return str(address.with_user(None).with_path(self.declaration.admin_path).with_query(None))
 
     def supports(self, capability: Capability) -> bool:
         """Whether this provider offers `capability`."""
@@ -420,7 +429,7 @@ class PbxClient(ABC):
     def _raise_for_status(self, response: HttpResponse) -> None:
         """Raise for the statuses every provider means alike: credentials, rate, server."""
         status = response.status
-        if status in (401, 403):
+        if status in self.auth_failure_statuses:
             raise PbxAuthError(f"{self.title} rejected the credentials (HTTP {status})")
         if status == 429:
             raise PbxRateLimitError(

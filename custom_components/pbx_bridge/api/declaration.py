@@ -112,11 +112,18 @@ class ProviderDeclaration:
     webhook with (empty: no push); `webhook_setup(url)` is what to paste where at the
     provider, in the provider's own syntax (a provider that registers the webhook on chosen
     targets declares an option of kind WEBHOOK_TARGETS with the key `OPTION_WEBHOOK_TARGETS`).
+    `push_sees_every_call`: False where the push reports only some calls (Yemot's API
+    extension sees the calls routed through it), so call events are also derived from
+    polling the active calls.
     `balance_currency`: the ISO 4217 code of `Snapshot.balance`. `redact_keys`: entry data,
     option and snapshot keys that diagnostics hide besides the secrets (logins, account
     numbers). `poll_interval`: how often the snapshot is read, chosen from what a refresh
     costs at the provider and whether it pushes events (README, "Polling").
     `number_plan`: how the provider writes phone numbers (`numbers.NumberPlan`).
+    `on_premises`: the phone system runs on the user's own server (not a cloud service);
+    `admin_path`: its administration page, on the host of the account's address.
+    `agent_dial_source` / `line_dial_source`: what an agent's or a SIP extension's id is as
+    the source of a dial (None: a call cannot start from that device).
     """
 
     provider: str
@@ -128,8 +135,13 @@ class ProviderDeclaration:
     options: tuple[OptionField, ...] = ()
     webhook_methods: frozenset[str] = frozenset()
     webhook_setup: Callable[[str], str] = paste_url
+    push_sees_every_call: bool = True
     balance_currency: str | None = None
     redact_keys: frozenset[str] = frozenset()
+    on_premises: bool = False
+    admin_path: str = "/"
+    agent_dial_source: DialSourceKind | None = None
+    line_dial_source: DialSourceKind | None = None
 
     @property
     def all_options(self) -> tuple[OptionField, ...]:

@@ -59,7 +59,10 @@ class PbxEventHub:
             hass,
             entry.entry_id,
             calls=client.supports(Capability.ACTIVE_CALLS)
-            and not client.supports(Capability.CALL_WEBHOOK),
+            and (
+                not client.supports(Capability.CALL_WEBHOOK)
+                or not client.declaration.push_sees_every_call
+            ),
             sms=client.supports(Capability.SMS_POLLING),
             on_call=self._async_derived_call,
             on_sms=self._async_process_sms,

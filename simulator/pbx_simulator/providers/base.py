@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
@@ -39,6 +39,13 @@ class BaseProviderSim:
     def demo_options(self) -> dict[str, str | list[str]]:
         """Integration options that make this account fully usable (the demo sets them)."""
         return {}
+
+    def set_admin_hook(self, settings: dict[str, Any]) -> None:
+        """Push an administrator sets up outside the API (`POST /_sim/<provider>/admin-hook`).
+
+        `LookupError` where the provider has none.
+        """
+        raise LookupError(f"{self.provider} has no administrator-defined hook")
 
     def setup_routes(self, app: web.Application) -> None:
         raise NotImplementedError

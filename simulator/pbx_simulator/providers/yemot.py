@@ -1,15 +1,20 @@
-"""Yemot (call2all) wire format (see shared/provider-docs/yemot-call2all.txt).
+"""Yemot (call2all) wire format (see shared/provider-docs/yemot-call2all.txt = Y).
 
 Every command lives at `/ym/api/<Command>` and takes its parameters from the query string,
 a form body or a JSON body (QueueManagement accepts only JSON). The `token` is
 `<system number>:<password>` or a session token from the *pub* `Login` command. Answers are
-JSON with HTTP 200 even on failure: `responseStatus` OK, ERROR (a refused request) or
-EXCEPTION (a bad token, an unknown command), with a `message`.
+JSON with HTTP 200 even on failure: `responseStatus` OK, ERROR (a refused request),
+FORBIDDEN (wrong login) or EXCEPTION (a bad token, an unknown command), with a `message`.
 
 Kept from the documentation as it is: the misspelt `bilingPerCall` and the `not Vaild` error
 of CallExtensionBridging, `callsTimeOut` in the request but `callsTimeout` in the answer,
 QueueManagement's `yAfastVersion`, GetSmsIncomingLog's numeric `dest`/`phone` and its
 `server_date` written time first (`22:40:54 2024-07-30`), string `via_port` in SipGetContexts.
+
+*pub* parts (public, not in provider-docs; the README cites the sources): Login, GetSession,
+GetIncomingCalls, SendTTS, RunTzintuk, the SIP user names `<system>=<account>` and the ERROR
+of servers without SIP (forum post f2.freeivr.co.il/post/135629), and the `type=api`
+extension that calls a URL (`set_api_extension` stands in for its `ext.ini`).
 """
 
 from __future__ import annotations
@@ -21,11 +26,21 @@ import json
 import re
 import secrets
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ..state import AgentStatus, CallStatus, Direction, SimAgent, SimCall, SimLine, SimQueue
+from ..state import (
+    AgentStatus,
+    CallStatus,
+    Direction,
+    SimAgent,
+    SimCall,
+    SimEvent,
+    SimLine,
+    SimQueue,
+)
 from .base import BaseProviderSim
 
 if TYPE_CHECKING:
@@ -40,6 +55,16 @@ DEFAULT_CALLS_TIMEOUT = 30
 LOCAL_NUMBER = re.compile(r"0\d{8,9}")
 LOCAL_MOBILE = re.compile(r"05\d{8}")
 INVALID_TOKEN = "IllegalStateException(session token is invalid)"
+WRONG_LOGIN = "user name or password do not match"
+NO_SIP_SUPPORT = "שרת זה אינו תומך במערכת SIP"
+NO_SIP_ANSWER = (
+    f'{{\nresponseStatus: "ERROR",\nmessage: "{NO_SIP_SUPPORT}",\nyAfastVersion: "any"\n}}\n'
+)
+SIP_COMMANDS = frozenset({"GetSipAccountsRegisteredStatus", "SipGetContexts"})
+MAX_TZINTUK_TIMEOUT = 16
+DEFAULT_TZINTUK_TIMEOUT = 9
+TTS_RATES = range(-10, 11)
+DEFAULT_REPEAT = 2
 MEMBER_STATUS = {
     AgentStatus.IDLE: "Not in use",
     AgentStatus.WRAP_UP: "Not in use",
@@ -89,8 +114,15 @@ class YemotSim(BaseProviderSim):
     def __init__(self, sim: Simulator) -> None:
         super().__init__(sim)
         self.sessions: set[str] = set()  # tokens handed out by Login
+        # A server without SIP (forum post 135629) refuses every SIP command.
+        self.sip_supported = True
+        # The URL of a `type=api` extension (its `ext.ini` `api_link`) and its path.
+        self.api_link: str | None = None
+        self.api_extension = "5"
         self.commands: dict[str, Command] = {
             "Login": self._login,
+            "GetSession": self._get_session,
+            "GetIncomingCalls": self._incoming_calls,
             "GetSipAccountsRegisteredStatus": self._sip_accounts,
             "SipGetContexts": self._sip_contexts,
             "GetQueueRealTime": self._queue_real_time,
@@ -101,6 +133,7 @@ class YemotSim(BaseProviderSim):
             "SendSms": self._send_sms,
             "RunTzintuk": self._run_tzintuk,
         }
+        self.state.subscribe(self._on_event)
 
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_route("*", self.base_path + "/{command}", self._handle)
@@ -123,7 +156,8 @@ class YemotSim(BaseProviderSim):
         return f"ivr2:/{queue.extension}"
 
     def sip_user(self, line: SimLine) -> str:
-        return f"{self.system_number}-{line.name}"
+        """`<system number>=<account number>` (forum post 135629)."""
+        return f"{self.system_number}={self.sip_lines().index(line) + 1}"
 
     def sip_lines(self) -> list[SimLine]:
         return [line for line in self.state.lines.values() if line.kind == "extension"]
@@ -136,6 +170,8 @@ class YemotSim(BaseProviderSim):
         return agent.extension
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """Every command: parameters from query, form or JSON (Y:26: QueueManagement only
+        as a JSON POST); HTTP 200 with `responseStatus` (Y:35) whatever happened."""
         command = request.match_info["command"]
         params: Params = dict(request.query)
         json_body = request.content_type == "application/json"
@@ -155,6 +191,11 @@ class YemotSim(BaseProviderSim):
             return self._exception(f"IllegalArgumentException(unknown api command {command})")
         if command != "Login" and not self._token_ok(params.get("token")):
             return self._exception(INVALID_TOKEN)
+        if command in SIP_COMMANDS and not self.sip_supported:
+            # Exactly as the forum post shows it: bare keys, not JSON.
+            return web.Response(
+                text=NO_SIP_ANSWER, content_type="application/json", charset="utf-8"
+            )
         if command == "QueueManagement" and not (request.method == "POST" and json_body):
             return self._exception(
                 "IllegalArgumentException(QueueManagement takes a POST request with a JSON body)"
@@ -169,6 +210,10 @@ class YemotSim(BaseProviderSim):
         return isinstance(token, str) and (
             token == self.credentials["token"] or token in self.sessions
         )
+
+    def expire_sessions(self) -> None:
+        """Every session token handed out by Login stops working (they expire)."""
+        self.sessions.clear()
 
     @staticmethod
     def _json(answer: Answer) -> web.Response:
@@ -245,14 +290,55 @@ class YemotSim(BaseProviderSim):
     # --- commands ---------------------------------------------------------------------
 
     async def _login(self, _request: web.Request, params: Params) -> Answer:
+        """*pub* Login: a session token for the system number and its password.
+
+        Answers as a public client records them: `{"responseStatus":"OK","token":…}`, and
+        `FORBIDDEN` with "user name or password do not match".
+        """
         number, _, password = self.credentials["token"].partition(":")
         if (self._text(params, "username"), self._text(params, "password")) != (number, password):
-            raise YemotRefusedError("username or password is incorrect")
-        token = secrets.token_hex(16)
+            return {
+                "responseStatus": "FORBIDDEN",
+                "message": WRONG_LOGIN,
+                "yemotAPIVersion": API_VERSION,
+            }
+        token = secrets.token_hex(8)
         self.sessions.add(token)
-        return self._ok(token=token)
+        return {"responseStatus": "OK", "token": token, "yemotAPIVersion": API_VERSION}
+
+    async def _get_session(self, _request: web.Request, _params: Params) -> Answer:
+        """*pub* GetSession: the account behind the token (the public client's fields)."""
+        return self._ok(
+            name=self.system_number,
+            units=round(self.state.balance, 2),
+            unitsExpireDate="2030-01-01",
+            username=self.system_number,
+        )
+
+    async def _incoming_calls(self, _request: web.Request, _params: Params) -> Answer:
+        """*pub* GetIncomingCalls: `calls[{did, callerIdNum, duration, transferFrom, id, path}]`.
+
+        Ids are those of GetQueueRealTime's entries; the stricter reading of the
+        undocumented types: every value a string.
+        """
+        now = self.state.now()
+        queue_paths = {queue.id: self.queue_path(queue) for queue in self.state.queues.values()}
+        calls = [
+            {
+                "did": local_number(call.callee),
+                "callerIdNum": local_number(call.caller),
+                "duration": str(int((now - call.created).total_seconds())),
+                "transferFrom": "",
+                "id": self.call_id(call),
+                "path": queue_paths.get(call.queue_id or "", f"ivr2:/{self.api_extension}"),
+            }
+            for call in self.state.calls.values()
+            if call.direction is Direction.IN and call.status is not CallStatus.ENDED
+        ]
+        return self._ok(calls=calls)
 
     async def _sip_accounts(self, _request: web.Request, _params: Params) -> Answer:
+        """GetSipAccountsRegisteredStatus (Y:133-140): every account, registered or not."""
         first_created = datetime(2021, 6, 26, 23, 0, tzinfo=ISRAEL)
         accounts = [
             {
@@ -265,6 +351,7 @@ class YemotSim(BaseProviderSim):
         return self._ok(accounts=accounts)
 
     async def _sip_contexts(self, _request: web.Request, params: Params) -> Answer:
+        """SipGetContexts (Y:124-132): one account by its number, the first without one."""
         lines = self.sip_lines()
         wanted = self._text(params, "accountNumber")
         if not wanted:
@@ -272,7 +359,7 @@ class YemotSim(BaseProviderSim):
         elif wanted.isdigit() and 1 <= int(wanted) <= len(lines):
             line = lines[int(wanted) - 1]
         else:
-            line = next((line for line in lines if self.sip_user(line) == wanted), None)
+            line = None
         if line is None:
             raise YemotRefusedError(f"sip account {wanted or '(first)'} not found")
         contexts = []
@@ -291,6 +378,7 @@ class YemotSim(BaseProviderSim):
         return self._ok(contexts=contexts)
 
     async def _queue_real_time(self, _request: web.Request, params: Params) -> Answer:
+        """GetQueueRealTime (Y:23, Y:46; *pub* shape): members, waiting entries, totals."""
         queue = self._find_queue(params)
         now = self.state.now()
         # The calls are read once, not once for each of thousands of members.
@@ -343,6 +431,7 @@ class YemotSim(BaseProviderSim):
         )
 
     async def _queue_management(self, _request: web.Request, params: Params) -> Answer:
+        """QueueManagement (Y:21-48): kick waiting callers, pause and unpause members."""
         queue = self._find_queue(params)
         action = self._text(params, "action")
         if action == "kick":
@@ -385,6 +474,7 @@ class YemotSim(BaseProviderSim):
         raise YemotRefusedError(f"unknown action {action or '(empty)'}")
 
     async def _call_extension_bridging(self, _request: web.Request, params: Params) -> Answer:
+        """CallExtensionBridging (Y:79-112): a campaign whose answered calls enter ivrPath."""
         ivr_path = self._text(params, "ivrPath")
         if not ivr_path.startswith("ivr2:"):
             raise YemotRefusedError("ivrPath is required, e.g. ivr2:/1/100")
@@ -413,6 +503,7 @@ class YemotSim(BaseProviderSim):
         )
 
     async def _sms_incoming_log(self, _request: web.Request, params: Params) -> Answer:
+        """GetSmsIncomingLog (Y:143-151): the latest `limit` received SMS, newest first."""
         try:
             limit = int(params.get("limit", 100))
             start = self._date(params, "startDate")
@@ -448,10 +539,16 @@ class YemotSim(BaseProviderSim):
         return datetime.strptime(text, fmt).replace(tzinfo=ISRAEL)
 
     async def _send_tts(self, _request: web.Request, params: Params) -> Answer:
+        """*pub* SendTTS: `ttsRate` -10..10, `repeatFile` times played (default 2)."""
         message = self._text(params, "ttsMessage")
         if not message:
             raise YemotRefusedError("ttsMessage is required")
-        rate = self._text(params, "ttsRate", "0")
+        rate = self._integer(params, "ttsRate", 0)
+        if rate not in TTS_RATES:
+            raise YemotRefusedError("ttsRate must be between -10 and 10")
+        repeat = self._integer(params, "repeatFile", DEFAULT_REPEAT)
+        if repeat < 1:
+            raise YemotRefusedError("repeatFile must be a positive number")
         caller_id, calls, errors = self._campaign(params, LOCAL_NUMBER, announcement=message)
         return self._ok(
             CampaignId=self._campaign_id(caller_id),
@@ -459,11 +556,19 @@ class YemotSim(BaseProviderSim):
             ErrorCalls=errors,
             billing=len(calls),
             units=round(self.state.balance, 2),
-            TTS_RATE=int(rate) if rate.lstrip("-").isdigit() else 0,
+            TTS_RATE=rate,
             TTS_VOICE=self._text(params, "ttsVoice"),
+            REPEAT_FILE=repeat,
         )
 
+    def _integer(self, params: Params, key: str, default: int) -> int:
+        text = self._text(params, key, str(default)).strip()
+        if not re.fullmatch(r"-?\d{1,4}", text):
+            raise YemotRefusedError(f"{key} must be a whole number")
+        return int(text)
+
     async def _send_sms(self, _request: web.Request, params: Params) -> Answer:
+        """*pub* SendSms: `phones` (`:` separated), `message`, `from`."""
         message = self._text(params, "message")
         if not message:
             raise YemotRefusedError("message is required")
@@ -486,8 +591,16 @@ class YemotSim(BaseProviderSim):
         )
 
     async def _run_tzintuk(self, _request: web.Request, params: Params) -> Answer:
+        """*pub* RunTzintuk: ring each phone for `TzintukTimeOut` seconds (at most 16).
+
+        The parameter is read as documented, capital T; another spelling is not it.
+        """
+        timeout = self._integer(params, "TzintukTimeOut", DEFAULT_TZINTUK_TIMEOUT)
+        if not 1 <= timeout <= MAX_TZINTUK_TIMEOUT:
+            raise YemotRefusedError(f"TzintukTimeOut must be 1 to {MAX_TZINTUK_TIMEOUT} seconds")
         caller_id, calls, errors = self._campaign(params, LOCAL_NUMBER)
-        timeout = self._text(params, "tzintukTimeOut", "9")
+        for call in calls:  # it only rings: nobody can answer a tzintuk
+            self.state.hangup(call.id, "tzintuk")
         return self._ok(
             callerId=caller_id,
             callsCount=len(calls),
@@ -495,6 +608,36 @@ class YemotSim(BaseProviderSim):
             bilingPerCall=0.1,
             biling=round(0.1 * len(calls), 1),
             errors=errors,
-            callsTimeout=int(timeout) if timeout.isdigit() else 9,
+            callsTimeout=timeout,
             campaignId=self._campaign_id(caller_id),
         )
+
+    # --- the API extension (*pub* `type=api`) --------------------------------------------
+
+    def set_api_extension(self, url: str | None, extension: str = "5") -> None:
+        """Point a `type=api` extension's `api_link` at `url` (None: no extension).
+
+        An administrator's setting in the extension's `ext.ini`, not an API command.
+        """
+        self.api_link = url
+        self.api_extension = extension.strip("/")
+
+    def _on_event(self, event: SimEvent) -> None:
+        """Incoming calls enter the extension; `api_hangup_send=yes` reports the hangup."""
+        call = event.call
+        if self.api_link is None or call is None or call.direction is not Direction.IN:
+            return
+        if event.kind not in ("call.incoming", "call.hangup"):
+            return
+        query = {
+            "ApiCallId": self.call_id(call),
+            "ApiDID": self.system_number,
+            "ApiRealDID": local_number(call.callee),
+            "ApiPhone": local_number(call.caller),
+            "ApiExtension": self.api_extension,
+            "ApiTime": str(int(self.state.now().timestamp())),
+        }
+        if event.kind == "call.hangup":
+            query["hangup"] = "yes"
+        separator = "&" if "?" in self.api_link else "?"
+        self.sim.webhooks.send("yemot", "GET", self.api_link + separator + urlencode(query))

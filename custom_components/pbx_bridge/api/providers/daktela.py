@@ -155,6 +155,9 @@ class DaktelaClient(PbxClient):
     """A Daktela instance (`https://NAME.daktela.com`), by access token or login + password."""
 
     declaration = ProviderDeclaration(
+        # CreateCall starts from a user login (the agent id) or an extension (the line id).
+        agent_dial_source=DialSourceKind.USER,
+        line_dial_source=DialSourceKind.EXTENSION,
         provider="daktela",
         title="Daktela",
         connection_fields=(

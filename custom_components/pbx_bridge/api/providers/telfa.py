@@ -302,6 +302,8 @@ class TelfaClient(PbxClient):
     """A Telfa account, by an `api_key` of one of its users."""
 
     declaration = ProviderDeclaration(
+        # Calls start from a user (login or id: the agent id).
+        agent_dial_source=DialSourceKind.USER,
         provider="telfa",
         title="Telfa",
         connection_fields=(

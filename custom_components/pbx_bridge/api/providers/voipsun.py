@@ -222,6 +222,9 @@ class VoipsunClient(PbxClient):
     """A VoIPSUN PBX, by its address and an HTTP API user (Settings -> HTTP API users)."""
 
     declaration = ProviderDeclaration(
+        on_premises=True,
+        # originate starts from a SIP username: the id of a sipstatus line.
+        line_dial_source=DialSourceKind.USER,
         provider="voipsun",
         title="VoIPSUN PBX",
         connection_fields=(
