@@ -28,7 +28,7 @@ from custom_components.pbx_bridge.entity import (
     line_identifier,
     queue_identifier,
 )
-from custom_components.pbx_bridge.helpers import translate_action_error, translate_update_error
+from custom_components.pbx_bridge.errors import translate_action_error, translate_update_error
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 

@@ -603,3 +603,17 @@ async def test_memory_stays_bounded(
     assert list(push.hub._calls) == ["late"]
     assert {key[2] for key in push.hub._seen} == {"late"}
     await hass.async_block_till_done()
+
+
+async def test_unique_call_ids_keep_memory_bounded(
+    hass: HomeAssistant, push: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls whose hangup never comes: the hub and the overlaid calls stay within bounds."""
+    monkeypatch.setattr("custom_components.pbx_bridge.events.tracking.MAX_REMEMBERED", 50)
+    for number in range(500):
+        push.hub.async_process([call_event(CallEventType.RINGING, call_id=f"u{number}")])
+    assert len(list(push.hub._calls)) == 50
+    assert len(push.hub._seen) == 50
+    assert len(push.coordinator.data.calls) == 50
+    assert "u499" in push.coordinator.data.calls
+    await hass.async_block_till_done()

@@ -118,7 +118,7 @@ def _exception_keys_in_code() -> set[str]:
                     and isinstance(node.args[0], ast.Constant)
                 ):
                     keys.add(node.args[0].value)
-            elif isinstance(node, ast.Assign) and path.name == "helpers.py":
+            elif isinstance(node, ast.Assign) and path.name == "errors.py":
                 # translate_action_error: `key = "…"` or `key, cls = "…", …`.
                 for target in node.targets:
                     if isinstance(target, ast.Name) and target.id == "key":

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from homeassistant.components.webhook import async_generate_id
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
@@ -16,7 +15,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import PbxClient, client_class
 from .const import CONF_HOOK_NUMBERS, CONF_PROVIDER, CONF_WEBHOOK_ID, DOMAIN
-from .coordinator import PbxCoordinator
+from .coordinator import PbxConfigEntry, PbxCoordinator, PbxRuntimeData
 from .entity import DeviceSync, current_identifiers, hub_device_info, hub_identifier
 from .events import PbxEventHub, async_remove_stored_events
 from .registration import async_start_registration, async_unregister_at_provider
@@ -34,18 +33,6 @@ PLATFORMS: list[Platform] = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
-
-
-@dataclass
-class PbxRuntimeData:
-    """What a loaded entry holds."""
-
-    client: PbxClient
-    coordinator: PbxCoordinator
-    events: PbxEventHub
-
-
-type PbxConfigEntry = ConfigEntry[PbxRuntimeData]
 
 
 def create_client(

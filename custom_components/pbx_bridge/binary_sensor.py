@@ -10,8 +10,7 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PbxConfigEntry
-from .coordinator import PbxCoordinator
+from .coordinator import PbxConfigEntry, PbxCoordinator
 from .entity import ObjectKind, PbxLineEntity, async_add_object_entities
 
 # Read-only: the coordinator does all the fetching.

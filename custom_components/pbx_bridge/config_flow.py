@@ -27,7 +27,7 @@ from homeassistant.helpers.selector import (
 import probatio
 from yarl import URL
 
-from . import PbxConfigEntry, create_client
+from . import create_client
 from .api import PROVIDERS, OptionField, OptionKind, PbxClient, ProviderDeclaration, client_class
 from .api.errors import (
     PbxAuthError,
@@ -40,6 +40,7 @@ from .api.errors import (
 from .api.models import AccountInfo
 from .api.numbers import normalize_number
 from .const import CONF_PROVIDER, CONF_WEBHOOK_ID, CONF_WEBHOOK_SECRET, DOMAIN, LOGGER
+from .coordinator import PbxConfigEntry
 from .webhook import webhook_setup_text
 
 BASE = "base"

@@ -1,19 +1,44 @@
-"""The coordinator: one snapshot of a provider account per refresh."""
+"""The coordinator: one snapshot of a provider account per refresh; the typed entry."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, cast
 
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .api import PbxClient
-from .api.models import Snapshot
+from .api.errors import PbxError, PbxPermissionError
+from .api.models import Snapshot, WebhookItem
 from .const import LOGGER
-from .helpers import pbx_update_errors
+from .errors import permission_of, translate_update_error
+from .repairs import ORIGIN_REFRESH, async_permission_granted, async_permission_refused
 
-if TYPE_CHECKING:
-    from . import PbxConfigEntry
+
+class PbxEventIntake(Protocol):
+    """Where an account's webhook items go: the event hub, as the entry holds it.
+
+    A protocol, so that this module needs none of the event modules (they need it).
+    """
+
+    @callback
+    def async_process(self, items: Iterable[WebhookItem]) -> None:
+        """Handle the events of one webhook delivery."""
+
+
+@dataclass
+class PbxRuntimeData:
+    """What a loaded entry holds."""
+
+    client: PbxClient
+    coordinator: PbxCoordinator
+    events: PbxEventIntake
+
+
+type PbxConfigEntry = ConfigEntry[PbxRuntimeData]
 
 
 class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
@@ -40,6 +65,15 @@ class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
         # The config flow always sets it: the provider's stable account id.
         self.unique_id = cast(str, entry.unique_id)
 
-    @pbx_update_errors
     async def _async_update_data(self) -> Snapshot:
-        return await self.client.async_fetch_snapshot()
+        """The snapshot; auth errors start reauth, a missing permission is a repair issue."""
+        try:
+            snapshot = await self.client.async_fetch_snapshot()
+        except PbxError as err:
+            if isinstance(err, PbxPermissionError):
+                async_permission_refused(
+                    self.hass, self.config_entry, ORIGIN_REFRESH, permission_of(err)
+                )
+            raise translate_update_error(err, self.client.title) from err
+        async_permission_granted(self.hass, self.config_entry, ORIGIN_REFRESH)
+        return snapshot

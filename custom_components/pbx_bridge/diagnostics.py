@@ -8,10 +8,10 @@ from typing import Any, cast
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import PbxConfigEntry
 from .api import PROVIDERS, ProviderDeclaration
 from .api.declaration import COMMON_OPTIONS
 from .const import CONF_REGISTERED_WEBHOOK, CONF_WEBHOOK_ID
+from .coordinator import PbxConfigEntry
 
 ACCOUNT_ID_MASK = "**ACCOUNT**"
 
@@ -26,6 +26,7 @@ TO_REDACT_SNAPSHOT = {
     "callee",
     "call_partner",
     "last_caller",
+    "missed_callers",
     "line",
     "sender",
     "recipient",

@@ -32,7 +32,7 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from . import PbxConfigEntry
+    from .coordinator import PbxConfigEntry
 
 # Entities only react to dispatcher signals; nothing to poll or to limit.
 PARALLEL_UPDATES = 0

@@ -10,11 +10,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PbxConfigEntry
 from .api.errors import PbxInvalidInput
 from .api.models import Capability
 from .api.numbers import normalize_number
 from .const import CONF_SMS_RECIPIENTS
+from .coordinator import PbxConfigEntry
 from .entity import hub_identifier
 from .services import async_send_sms
 

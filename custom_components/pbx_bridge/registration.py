@@ -35,7 +35,7 @@ from .repairs import (
 from .webhook import with_secret
 
 if TYPE_CHECKING:
-    from . import PbxConfigEntry
+    from .coordinator import PbxConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -6,9 +6,8 @@ from homeassistant.components.select import SelectEntity, SelectEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PbxConfigEntry
 from .api.models import Capability
-from .coordinator import PbxCoordinator
+from .coordinator import PbxConfigEntry, PbxCoordinator
 from .entity import ObjectKind, PbxAgentEntity, async_add_object_entities
 from .helpers import pbx_action_errors
 

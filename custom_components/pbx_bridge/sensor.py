@@ -16,7 +16,6 @@ from homeassistant.const import MAX_LENGTH_STATE_STATE, PERCENTAGE, EntityCatego
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PbxConfigEntry
 from .api.models import (
     Agent,
     AgentState,
@@ -26,7 +25,7 @@ from .api.models import (
     SipRegistration,
     Snapshot,
 )
-from .coordinator import PbxCoordinator
+from .coordinator import PbxConfigEntry, PbxCoordinator
 from .entity import (
     ObjectKind,
     PbxAgentEntity,
@@ -60,6 +59,7 @@ class PbxAccountSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Snapshot], float | int | str | None]
     exists_fn: Callable[[Capabilities], bool]
+    attributes_fn: Callable[[Snapshot], dict[str, Any] | None] = lambda _: None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +124,10 @@ ACCOUNT_SENSORS: tuple[PbxAccountSensorDescription, ...] = (
         # Counts today's missed calls and starts again at midnight.
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda snapshot: snapshot.missed_calls_today,
+        # Who called, where the provider lists the missed calls themselves.
+        attributes_fn=lambda snapshot: (
+            {"callers": list(snapshot.missed_callers)} if snapshot.missed_callers else None
+        ),
         exists_fn=lambda capabilities: Capability.MISSED_CALLS in capabilities,
     ),
     PbxAccountSensorDescription(
@@ -332,6 +336,10 @@ class PbxAccountSensor(PbxEntity, SensorEntity):
     def native_value(self) -> float | int | str | None:
         value = self.entity_description.value_fn(self.coordinator.data)
         return _fit_state(value) if isinstance(value, str) else value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        return self.entity_description.attributes_fn(self.coordinator.data)
 
 
 class PbxAgentSensor(PbxAgentEntity, SensorEntity):

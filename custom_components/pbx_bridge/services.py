@@ -53,7 +53,7 @@ from .entity import ObjectKind, device_object
 from .helpers import pbx_errors
 
 if TYPE_CHECKING:
-    from . import PbxConfigEntry
+    from .coordinator import PbxConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -10,10 +10,9 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import PbxConfigEntry
 from .api import PbxClient
 from .api.models import Agent, Capability
-from .coordinator import PbxCoordinator
+from .coordinator import PbxConfigEntry, PbxCoordinator
 from .entity import ObjectKind, PbxAgentEntity, async_add_object_entities
 from .helpers import pbx_action_errors
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import hmac
 from http import HTTPStatus
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -27,10 +27,9 @@ from .const import (
     CONF_WEBHOOK_SECRET,
     DOMAIN,
 )
+from .coordinator import PbxConfigEntry
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
-
     from .events import PbxEventHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,7 +90,7 @@ class PbxWebhook:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry[Any],
+        entry: PbxConfigEntry,
         client: PbxClient,
         hub: PbxEventHub,
     ) -> None:

@@ -273,6 +273,8 @@ class Snapshot:
     registrations: dict[str, SipRegistration] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
     missed_calls_today: int | None = None
+    # Who called in today's missed calls, where the provider says (the last few, newest last).
+    missed_callers: tuple[str, ...] = ()
     last_caller: str | None = None
     balance: float | None = None
     # Received SMS the provider only offers by polling (newest last).

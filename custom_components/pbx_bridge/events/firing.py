@@ -11,7 +11,6 @@ import hashlib
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -19,6 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from ..api import PbxClient
 from ..api.models import CallEvent, SmsMessage
+from ..coordinator import PbxConfigEntry
 from ..entity import agent_identifier, hub_identifier, line_identifier
 from .const import (
     ATTR_AGENT,
@@ -75,7 +75,7 @@ class EventFirer:
     """Fires the events of one entry."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry[Any], client: PbxClient, lookup: ObjectLookup
+        self, hass: HomeAssistant, entry: PbxConfigEntry, client: PbxClient, lookup: ObjectLookup
     ) -> None:
         self.hass = hass
         self.entry = entry

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 import logging
-from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from ..api import PbxClient
 from ..api.models import (
@@ -23,9 +20,9 @@ from ..api.models import (
     Capability,
     SmsDirection,
     SmsMessage,
-    Snapshot,
     WebhookItem,
 )
+from ..coordinator import PbxConfigEntry, PbxCoordinator
 from .const import ENDING_TYPES
 from .firing import EventFirer
 from .lookup import ObjectLookup
@@ -43,9 +40,9 @@ class PbxEventHub:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry[Any],
+        entry: PbxConfigEntry,
         client: PbxClient,
-        coordinator: DataUpdateCoordinator[Snapshot],
+        coordinator: PbxCoordinator,
     ) -> None:
         self.hass = hass
         self.coordinator = coordinator

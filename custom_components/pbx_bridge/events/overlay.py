@@ -15,7 +15,6 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..api.models import (
@@ -27,9 +26,10 @@ from ..api.models import (
     CallState,
     Snapshot,
 )
+from ..coordinator import PbxCoordinator
 from ..entity import ACCOUNT, ObjectKind, signal_pushed
+from . import tracking
 from .lookup import ObjectLookup
-from .tracking import MAX_REMEMBERED
 
 _BUSY = frozenset({AgentState.RINGING, AgentState.IN_CALL, AgentState.ON_HOLD})
 
@@ -41,7 +41,7 @@ class PushOverlay:
         self,
         hass: HomeAssistant,
         entry_id: str,
-        coordinator: DataUpdateCoordinator[Snapshot],
+        coordinator: PbxCoordinator,
         lookup: ObjectLookup,
     ) -> None:
         self.hass = hass
@@ -49,7 +49,7 @@ class PushOverlay:
         self.coordinator = coordinator
         self.lookup = lookup
         self._view: Snapshot | None = None  # the data we set; anything else is a new poll
-        # Calls that only webhooks told of, oldest first: at most MAX_REMEMBERED stay.
+        # Calls that only webhooks told of, oldest first: at most `tracking.MAX_REMEMBERED`.
         self._pushed_calls: OrderedDict[str, None] = OrderedDict()
 
     def current(self) -> Snapshot:
@@ -116,7 +116,7 @@ class PushOverlay:
         if known is None or event.call_id in self._pushed_calls:
             self._pushed_calls[event.call_id] = None
             self._pushed_calls.move_to_end(event.call_id)
-            if len(self._pushed_calls) > MAX_REMEMBERED:  # hangups that never came
+            if len(self._pushed_calls) > tracking.MAX_REMEMBERED:  # hangups that never came
                 calls.pop(self._pushed_calls.popitem(last=False)[0], None)
 
     def _tell(self, signal: str) -> None:

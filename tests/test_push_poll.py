@@ -1,0 +1,221 @@
+"""Push and poll as two layers, over real loopback HTTP against the simulator.
+
+Webhooks never move the poll, keep working while polling fails, never wait on the
+provider, and wake only the entities they concern.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+import itertools
+import logging
+import time
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.pbx_bridge.entity import hub_identifier
+from custom_components.pbx_bridge.events import EVENT_CALL
+from pbx_simulator.faults import Fault, FaultKind
+from pbx_simulator.testing import RunningSimulator
+
+from .conftest import async_setup_provider
+
+HOOK_PATH = "/api/webhook/hook-1234"
+POLL_ENDPOINT = "GET /telfa_users/status"
+LOOKUP_ENDPOINT = "GET /telfa_users/user_by_login"
+_call_ids = itertools.count(900000)
+
+
+def ring_hook(login: str, caller: str = "777123456", call_id: int | None = None) -> str:
+    """Telfa's documented ring_hook, for a new call unless `call_id` is given."""
+    return (
+        "<call><hook_type>ring_hook</hook_type>"
+        f"<id>{call_id if call_id is not None else next(_call_ids)}</id>"
+        f"<caller_number>{caller}</caller_number><dialed_number>245008328</dialed_number>"
+        "<start>2009-10-11T13:41:59+02:00</start>"
+        "<ring_start_at>2009-10-11T13:42:05+02:00</ring_start_at>"
+        f"<transferred_to>{login}</transferred_to></call>"
+    )
+
+
+def entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
+    """Unique id -> entity id of the entry's entities."""
+    return {
+        e.unique_id: e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+
+
+async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+async def telfa(hass: HomeAssistant, pbx_simulator: RunningSimulator) -> MockConfigEntry:
+    return await async_setup_provider(hass, pbx_simulator, "telfa")
+
+
+async def test_webhooks_never_move_the_poll(
+    hass: HomeAssistant,
+    telfa: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A hook every second: still exactly one poll every interval."""
+    client = await hass_client_no_auth()
+    interval = telfa.runtime_data.coordinator.update_interval
+    assert interval is not None
+    polls_before = len(pbx_simulator.sim.requests_for("telfa", POLL_ENDPOINT))
+    seconds = int(interval.total_seconds()) * 3
+    for _ in range(seconds):
+        assert (await client.post(HOOK_PATH, data=ring_hook("nobody.example"))).status == 200
+        await tick(hass, freezer, 1)
+    polls = len(pbx_simulator.sim.requests_for("telfa", POLL_ENDPOINT)) - polls_before
+    assert polls == 3
+    assert telfa.runtime_data.coordinator.last_update_success
+
+
+async def test_outage_hooks_still_fire_polled_entities_unavailable(
+    hass: HomeAssistant,
+    telfa: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    client = await hass_client_no_auth()
+    ids = entity_ids(hass, telfa)
+    calls_entity = ids[f"{telfa.unique_id}_call_events"]
+    active_calls = ids[f"{telfa.unique_id}_active_calls"]
+    interval = telfa.runtime_data.coordinator.update_interval
+    assert interval is not None
+    pbx_simulator.sim.faults.append(Fault(provider="telfa", kind=FaultKind.SERVER_ERROR))
+    await tick(hass, freezer, interval.total_seconds() + 1)
+    assert hass.states.get(active_calls).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+
+    fired = async_capture_events(hass, EVENT_CALL)
+    for _ in range(3):
+        assert (await client.post(HOOK_PATH, data=ring_hook("nobody.example"))).status == 200
+        await tick(hass, freezer, interval.total_seconds() + 1)
+    assert [event.data["type"] for event in fired] == ["ringing"] * 3
+    state = hass.states.get(calls_entity)
+    assert state is not None
+    assert state.state != STATE_UNAVAILABLE
+    assert state.attributes["event_type"] == "ringing"
+    # The webhooks neither hide the outage nor log it again.
+    assert hass.states.get(active_calls).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert not telfa.runtime_data.coordinator.last_update_success
+    assert caplog.text.count("Error fetching") == 1
+
+    pbx_simulator.sim.faults.clear()
+    await tick(hass, freezer, interval.total_seconds() + 1)
+    assert hass.states.get(active_calls).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert caplog.text.count("data recovered") == 1
+
+
+async def test_unknown_login_asked_once_per_period_never_inside_the_request(
+    hass: HomeAssistant,
+    telfa: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+    hass_client_no_auth: ClientSessionGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real time here: the simulator's latency is an asyncio sleep, which a frozen clock
+    would never end; the remembered period is shortened instead."""
+    monkeypatch.setattr(
+        "custom_components.pbx_bridge.api.providers.telfa.LOGIN_MEMORY_SECONDS", 3.0
+    )
+    client = await hass_client_no_auth()
+    # The provider takes 2 s to answer a lookup; the webhook must not wait for it.
+    pbx_simulator.sim.faults.append(
+        Fault(provider="telfa", kind=FaultKind.LATENCY, endpoint=LOOKUP_ENDPOINT, seconds=2)
+    )
+    fired = async_capture_events(hass, EVENT_CALL)
+    started = time.perf_counter()
+    for _ in range(5):
+        assert (await client.post(HOOK_PATH, data=ring_hook("deleted.user.example"))).status == 200
+    assert time.perf_counter() - started < 1.5
+    assert len(fired) == 5  # fired at once, with the login as the hook said it
+    assert {event.data["agent"] for event in fired} == {"deleted.user.example"}
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(pbx_simulator.sim.requests_for("telfa", LOOKUP_ENDPOINT)) == 1
+    # The failure to resolve is remembered: more hooks ask nothing within the period.
+    for _ in range(5):
+        await client.post(HOOK_PATH, data=ring_hook("deleted.user.example"))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(pbx_simulator.sim.requests_for("telfa", LOOKUP_ENDPOINT)) == 1
+    # After the period, the next hook asks once more.
+    pbx_simulator.sim.faults.clear()
+    await asyncio.sleep(3.1)
+    for _ in range(3):
+        await client.post(HOOK_PATH, data=ring_hook("deleted.user.example"))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(pbx_simulator.sim.requests_for("telfa", LOOKUP_ENDPOINT)) == 2
+
+
+async def test_hook_wakes_only_its_agent_and_writes_no_device(
+    hass: HomeAssistant,
+    telfa: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = await hass_client_no_auth()
+    agent = next(iter(pbx_simulator.state.agents.values()))
+    login = pbx_simulator.sim.providers["telfa"].login_of(agent)  # type: ignore[attr-defined]
+    # The first hook that names the login has it looked up, in the background.
+    await client.post(HOOK_PATH, data=ring_hook(login, call_id=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    devices = dr.async_get(hass)
+    registry_writes: list[str] = []
+    for method in ("async_get_or_create", "async_update_device", "async_remove_device"):
+        original = getattr(devices, method)
+
+        def spy(*args: Any, _original: Any = original, _name: str = method, **kwargs: Any) -> Any:
+            registry_writes.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(devices, method, spy)
+    changes: list[Any] = async_capture_events(hass, EVENT_STATE_CHANGED)
+
+    assert (await client.post(HOOK_PATH, data=ring_hook(login, "601601601"))).status == 200
+    await hass.async_block_till_done()
+    ids = entity_ids(hass, telfa)
+    status = ids[f"{telfa.unique_id}_agent_{agent.id}_status"]
+    assert hass.states.get(status).state == "ringing"  # type: ignore[union-attr]
+    registry = er.async_get(hass)
+    agent_device = registry.async_get(status).device_id  # type: ignore[union-attr]
+    hub_device = devices.async_get_device_by_identifier(
+        hub_identifier(str(telfa.unique_id)), telfa.entry_id
+    )
+    assert hub_device is not None
+    for change in changes:
+        entity = registry.async_get(change.data["entity_id"])
+        assert entity is not None
+        assert entity.device_id in (agent_device, hub_device.id), entity.entity_id
+    assert len(changes) < 10  # a handful of the account's and the agent's entities
+    assert registry_writes == []
+    # A poll that brings the same objects writes no device either.
+    interval = telfa.runtime_data.coordinator.update_interval
+    assert interval is not None
+    await tick(hass, freezer, interval.total_seconds() + 1)
+    assert registry_writes == []
