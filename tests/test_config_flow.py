@@ -327,6 +327,8 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_SMS_RECIPIENTS,
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
+        "announcement_route",
+        "agent_extensions",
     },
     "daktela_v6": {
         OPTION_OUTGOING_QUEUE,

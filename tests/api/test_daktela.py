@@ -60,6 +60,9 @@ PRAGUE = ZoneInfo("Europe/Prague")
 HOOK = "http://ha.example/api/webhook/abc"
 DOC_TOKEN = "1234567890123456789012345678901234567890"
 DOC_ANSWERS = {
+    "GetUser": "get_user",
+    "GetUsers": "get_users_all",
+    "StatsCalls": "stats_calls",
     "GetPauses": "get_pauses_3_3",
     "RTUsersState": "rt_users_state",
     "GetQueues": "get_queues_one",
@@ -131,7 +134,7 @@ def test_declarations() -> None:
     assert not fields["login"].secret
     assert fields["base_url"].is_url
     assert fields["base_url"].required
-    assert DaktelaClient.webhook_methods == {"GET"}
+    assert DaktelaClient.webhook_methods == {"GET", "POST"}  # the method is undocumented
     assert DaktelaClient.default_country_code == "420"
     assert DaktelaClient.capabilities == {
         Capability.AGENTS,
@@ -142,6 +145,7 @@ def test_declarations() -> None:
         Capability.QUEUE_LOGIN,
         Capability.SIP_REGISTRATIONS,
         Capability.ACTIVE_CALLS,
+        Capability.MISSED_CALLS,
         Capability.DIAL,
         Capability.HANGUP,
         Capability.TRANSFER,
@@ -227,7 +231,10 @@ async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.Client
     state.set_registered("4", False)
     client = make_client(session, pbx_simulator)
     snapshot = await client.async_fetch_snapshot()
-    assert pbx_simulator.sim.count("daktela") == 6
+    # GetUser (once: which version the server is), GetPauses, GetUsers (now and then),
+    # RTUsersState, GetQueues, RTStatsQueues, DeviceStates, RTStatsCalls, StatsCalls twice
+    # (missed calls, last caller).
+    assert pbx_simulator.sim.count("daktela") == 10
     assert snapshot.pause_reasons == ("Lunch", "Break", "Meeting", "Training")
     assert set(snapshot.agents) == {a.login for a in state.agents.values()}
     agent2 = snapshot.agents["agent2"]
@@ -291,7 +298,7 @@ async def test_snapshot_costs_the_same_whatever_the_size(
         snapshot = await make_client(session, running).async_fetch_snapshot()
         assert len(snapshot.agents) == size
         assert len(snapshot.registrations) == size
-        assert running.sim.count("daktela") == 6
+        assert running.sim.count("daktela") == 10  # as in test_snapshot
     finally:
         await runner.cleanup()
 
@@ -644,7 +651,7 @@ def test_parse_documented_hooks(session: aiohttp.ClientSession) -> None:
 @pytest.mark.parametrize(
     ("method", "query"),
     [
-        ("POST", {"action": "ringing"}),
+        ("PUT", {"action": "ringing"}),
         ("GET", {}),
         ("GET", {"action": "explode", "callerId": "1"}),
         ("GET", {"message": "x", "number": "1", "direction": "sideways"}),
@@ -740,7 +747,14 @@ async def test_documented_snapshot(
     snapshot = await client.async_fetch_snapshot()
     # Wrap and Lajdak are the PBX's own pauses.
     assert snapshot.pause_reasons == ("Backoffice", "Prestavka", "Obed", "Email", "Obed22")
-    (admin,) = snapshot.agents.values()
+    # admin is logged in (RTUsersState); hajekhu only listed by GetUsers.
+    admin = snapshot.agents["admin"]
+    hajek = snapshot.agents["hajekhu"]
+    assert (hajek.name, hajek.state, hajek.logged_in) == (
+        "Hajek Hugo",
+        AgentState.LOGGED_OUT,
+        False,
+    )
     assert (admin.agent_id, admin.name, admin.state, admin.extension, admin.queue_ids) == (
         "admin",
         "Administrator",
@@ -762,7 +776,7 @@ async def test_documented_snapshot(
         CallDirection.INCOMING,
         CallState.ANSWERED,
         "100",
-        "3",
+        "hajekhu",  # user 3 of GetUsers
         "6",
     )
     assert call.started == datetime(2012, 3, 21, 13, 44, 2, tzinfo=PRAGUE)

@@ -503,9 +503,14 @@ class YemotSim(BaseProviderSim):
         )
 
     async def _sms_incoming_log(self, _request: web.Request, params: Params) -> Answer:
-        """GetSmsIncomingLog (Y:143-151): the latest `limit` received SMS, newest first."""
+        """GetSmsIncomingLog (Y:143-151): the latest `limit` received SMS, newest first.
+
+        Y:147 marks only the dates optional: without `limit` the request is refused.
+        """
+        if "limit" not in params:
+            raise YemotRefusedError("limit is required")
         try:
-            limit = int(params.get("limit", 100))
+            limit = int(params["limit"])
             start = self._date(params, "startDate")
             end = self._date(params, "endDate")
         except TypeError, ValueError:

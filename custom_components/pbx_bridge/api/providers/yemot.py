@@ -220,6 +220,7 @@ class YemotClient(PbxClient):
         webhook_methods=frozenset({"GET", "POST"}),
         webhook_setup=webhook_setup,
         push_sees_every_call=False,
+        redact_keys=frozenset({CONF_SYSTEM_NUMBER}),  # the account number
         # Calls are pushed only where they pass the API extension; the rest and SMS come
         # from polling, and a refresh costs a request per queue.
         poll_interval=timedelta(seconds=30),
