@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api.models import Listing
 from custom_components.pbx_bridge.entity import agent_identifier, hub_identifier, line_identifier
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
@@ -228,14 +229,18 @@ async def test_agent_renamed(
 
 
 @pytest.mark.parametrize("provider", ["yemot"])
-async def test_agent_removed(
+async def test_agent_absent_from_a_partial_listing_keeps_the_device(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     loaded_entry: MockConfigEntry,
     pbx_simulator: RunningSimulator,
+    hass_ws_client: WebSocketGenerator,
 ) -> None:
-    """An agent who leaves every queue takes their device and entities along."""
+    """Yemot lists only the members of the watched queues: an agent who leaves them is not
+    gone, so the device stays (its entities unavailable) until the user deletes it."""
+    assert await async_setup_component(hass, "config", {})
     coordinator = loaded_entry.runtime_data.coordinator
+    assert Listing.AGENTS not in coordinator.data.complete
     entity_registry = er.async_get(hass)
     agent_id = next(iter(coordinator.data.agents))
     device = dr.async_get(hass).async_get_device_by_identifier(
@@ -249,8 +254,21 @@ async def test_agent_removed(
     pbx_simulator.state.remove_agent(sim_agent.id)
     await _next_poll(hass, freezer)
     assert agent_id not in coordinator.data.agents
+    assert dr.async_get(hass).async_get(device.id)
+    for entity in entities:
+        state = hass.states.get(entity.entity_id)
+        assert state is None or state.state == "unavailable", entity.entity_id
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": loaded_entry.entry_id,
+            "device_id": device.id,
+        }
+    )
+    assert (await client.receive_json())["success"]
     assert not dr.async_get(hass).async_get(device.id)
-    assert all(hass.states.get(e.entity_id) is None for e in entities)
 
 
 @pytest.mark.parametrize("provider", ["voipsun"])

@@ -214,6 +214,14 @@ def test_enum_sensor_states_are_the_options() -> None:
         assert set(states) == set(description.options), description.key
 
 
+def test_line_states_are_translated() -> None:
+    """Every state a provider declares for its SIP line status has a translation."""
+    states = {state for cls in PROVIDERS.values() for state in cls.declaration.line_states.values()}
+    assert set(STRINGS["entity"]["sensor"]["line_status"]["state"]) == states
+    # Home Assistant's own states are no options (they would read as "unavailable").
+    assert not states & {"unavailable", "unknown"}
+
+
 def test_event_types_are_translated() -> None:
     events = STRINGS["entity"]["event"]
     for key in ("calls", "agent_calls", "line_calls"):

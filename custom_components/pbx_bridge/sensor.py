@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,9 +79,10 @@ class PbxQueueSensorDescription(SensorEntityDescription):
 
 @dataclass(frozen=True, kw_only=True)
 class PbxLineSensorDescription(SensorEntityDescription):
-    """A SIP line sensor."""
+    """A SIP line sensor; `provider_states`: an enum of the provider's documented values."""
 
     value_fn: Callable[[SipRegistration], str | None]
+    provider_states: bool = False
 
 
 def _waiting_calls(snapshot: Snapshot) -> int:
@@ -252,6 +253,7 @@ LINE_SENSORS: tuple[PbxLineSensorDescription, ...] = (
         translation_key="line_status",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda registration: registration.status,
+        provider_states=True,
     ),
     # Both change with every re-registration on some phones: off unless wanted.
     PbxLineSensorDescription(
@@ -385,8 +387,22 @@ class PbxLineSensor(PbxLineEntity, SensorEntity):
     ) -> None:
         super().__init__(coordinator, registration_id, description.key)
         self.entity_description = description
+        # Where the provider documents the values, they are states (translated), not text.
+        self._states: Mapping[str, str] = {}
+        if description.provider_states:
+            declared = coordinator.client.declaration.line_states
+            self._states = {value.casefold(): state for value, state in declared.items()}
+        if self._states:
+            self._attr_device_class = SensorDeviceClass.ENUM
+            self._attr_options = sorted(set(self._states.values()))
 
     @property
     def native_value(self) -> str | None:
         value = self.entity_description.value_fn(self.registration)
-        return None if value is None else _fit_state(value)
+        if value is None:
+            return None
+        if self._states:
+            # "OK (35 ms)" is OK; a value the documentation does not name has no state.
+            words = value.split(maxsplit=1)
+            return self._states.get(words[0].casefold()) if words else None
+        return _fit_state(value)

@@ -8,8 +8,8 @@ sensor's unit and the polling interval. Pure data, no Home Assistant imports.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
@@ -124,6 +124,8 @@ class ProviderDeclaration:
     `admin_path`: its administration page, on the host of the account's address.
     `agent_dial_source` / `line_dial_source`: what an agent's or a SIP extension's id is as
     the source of a dial (None: a call cannot start from that device).
+    `line_states`: the documented values of `SipRegistration.status` (its first word, any
+    case) and the state each is shown as; with them the status is an enum sensor.
     """
 
     provider: str
@@ -142,6 +144,7 @@ class ProviderDeclaration:
     admin_path: str = "/"
     agent_dial_source: DialSourceKind | None = None
     line_dial_source: DialSourceKind | None = None
+    line_states: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def all_options(self) -> tuple[OptionField, ...]:

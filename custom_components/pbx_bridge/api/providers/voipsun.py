@@ -222,6 +222,9 @@ class VoipsunClient(PbxClient):
     """A VoIPSUN PBX, by its address and an HTTP API user (Settings -> HTTP API users)."""
 
     declaration = ProviderDeclaration(
+        # sipstatus `status` as its documented answer shows it ("OK (35 ms)", UNKNOWN,
+        # Unmonitored).
+        line_states={"OK": "ok", "UNKNOWN": "unknown_state", "UNMONITORED": "unmonitored"},
         on_premises=True,
         # originate starts from a SIP username: the id of a sipstatus line.
         line_dial_source=DialSourceKind.USER,
