@@ -129,6 +129,27 @@ def _exception_keys_in_code() -> set[str]:
                             if isinstance(name, ast.Name) and name.id == "key":
                                 assert isinstance(value, ast.Constant)
                                 keys.add(value.value)
+    return keys | _client_translation_keys()
+
+
+def _client_translation_keys() -> set[str]:
+    """Keys clients give their errors: `err.translation_key = "…"`, or the values of a
+    module-level `…_ERROR_KEYS` table (provider error code -> key)."""
+    keys: set[str] = set()
+    for path in (PACKAGE / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr == "translation_key"
+                    and isinstance(node.value, ast.Constant)
+                ):
+                    keys.add(node.value.value)
+                elif isinstance(target, ast.Name) and target.id.endswith("_ERROR_KEYS"):
+                    assert isinstance(node.value, ast.Dict), path
+                    keys.update(v.value for v in node.value.values if isinstance(v, ast.Constant))
     return keys
 
 
@@ -212,6 +233,14 @@ def test_enum_sensor_states_are_the_options() -> None:
             continue
         states = STRINGS["entity"]["sensor"][description.translation_key]["state"]
         assert set(states) == set(description.options), description.key
+
+
+def test_line_states_are_translated() -> None:
+    """Every state a provider declares for its SIP line status has a translation."""
+    states = {state for cls in PROVIDERS.values() for state in cls.declaration.line_states.values()}
+    assert set(STRINGS["entity"]["sensor"]["line_status"]["state"]) == states
+    # Home Assistant's own states are no options (they would read as "unavailable").
+    assert not states & {"unavailable", "unknown"}
 
 
 def test_event_types_are_translated() -> None:

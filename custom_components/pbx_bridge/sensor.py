@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,7 @@ class PbxAgentSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Agent], str | None]
     exists_fn: Callable[[Capabilities], bool] = lambda _: True
+    attributes_fn: Callable[[Agent], Mapping[str, Any]] = lambda _: {}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,9 +80,10 @@ class PbxQueueSensorDescription(SensorEntityDescription):
 
 @dataclass(frozen=True, kw_only=True)
 class PbxLineSensorDescription(SensorEntityDescription):
-    """A SIP line sensor."""
+    """A SIP line sensor; `provider_states`: an enum of the provider's documented values."""
 
     value_fn: Callable[[SipRegistration], str | None]
+    provider_states: bool = False
 
 
 def _waiting_calls(snapshot: Snapshot) -> int:
@@ -158,6 +160,8 @@ AGENT_SENSORS: tuple[PbxAgentSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[status for state in AgentState if (status := _agent_status(state))],
         value_fn=lambda agent: _agent_status(agent.state),
+        # Where the provider says when the state began (Telfa's presence_changed_at).
+        attributes_fn=lambda agent: {"since": agent.state_since} if agent.state_since else {},
     ),
     PbxAgentSensorDescription(
         key="call_partner",
@@ -252,6 +256,7 @@ LINE_SENSORS: tuple[PbxLineSensorDescription, ...] = (
         translation_key="line_status",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda registration: registration.status,
+        provider_states=True,
     ),
     # Both change with every re-registration on some phones: off unless wanted.
     PbxLineSensorDescription(
@@ -355,6 +360,10 @@ class PbxAgentSensor(PbxAgentEntity, SensorEntity):
         value = self.entity_description.value_fn(self.agent)
         return None if value is None else _fit_state(value)
 
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        return self.entity_description.attributes_fn(self.agent) or None
+
 
 class PbxQueueSensor(PbxQueueEntity, SensorEntity):
     """A sensor of a queue."""
@@ -385,8 +394,22 @@ class PbxLineSensor(PbxLineEntity, SensorEntity):
     ) -> None:
         super().__init__(coordinator, registration_id, description.key)
         self.entity_description = description
+        # Where the provider documents the values, they are states (translated), not text.
+        self._states: Mapping[str, str] = {}
+        if description.provider_states:
+            declared = coordinator.client.declaration.line_states
+            self._states = {value.casefold(): state for value, state in declared.items()}
+        if self._states:
+            self._attr_device_class = SensorDeviceClass.ENUM
+            self._attr_options = sorted(set(self._states.values()))
 
     @property
     def native_value(self) -> str | None:
         value = self.entity_description.value_fn(self.registration)
-        return None if value is None else _fit_state(value)
+        if value is None:
+            return None
+        if self._states:
+            # "OK (35 ms)" is OK; a value the documentation does not name has no state.
+            words = value.split(maxsplit=1)
+            return self._states.get(words[0].casefold()) if words else None
+        return _fit_state(value)

@@ -219,6 +219,14 @@ class DaktelaClient(PbxClient):
     """A Daktela instance (`https://NAME.daktela.com`), by access token or login + password."""
 
     declaration = ProviderDeclaration(
+        # DeviceStates `status` (docs: "Možnosti ve status jsou: AVAILABLE …").
+        line_states={
+            "AVAILABLE": "available",
+            "UNAVAILABLE": "not_available",
+            "ONHOLD": "on_hold",
+            "INUSE": "in_use",
+            "RINGING": "ringing",
+        },
         # CreateCall starts from a user login (the agent id) or an extension (the line id).
         agent_dial_source=DialSourceKind.USER,
         line_dial_source=DialSourceKind.EXTENSION,

@@ -222,6 +222,9 @@ class VoipsunClient(PbxClient):
     """A VoIPSUN PBX, by its address and an HTTP API user (Settings -> HTTP API users)."""
 
     declaration = ProviderDeclaration(
+        # sipstatus `status` as its documented answer shows it ("OK (35 ms)", UNKNOWN,
+        # Unmonitored).
+        line_states={"OK": "ok", "UNKNOWN": "unknown_state", "UNMONITORED": "unmonitored"},
         on_premises=True,
         # originate starts from a SIP username: the id of a sipstatus line.
         line_dial_source=DialSourceKind.USER,
@@ -258,6 +261,8 @@ class VoipsunClient(PbxClient):
             OptionField(key=OPTION_QUEUE_PENALTY, pattern="[0-9]{1,4}", default=DEFAULT_PENALTY),
         ),
         redact_keys=frozenset({"username"}),
+        # The API names no PBX: its address is all there is.
+        account_id_is_address=True,
         number_plan=CZECH_NUMBERS,
         # No push: calls come from polling the PBX, on the premises and cheap to ask.
         poll_interval=timedelta(seconds=15),

@@ -188,6 +188,8 @@ class YemotClient(PbxClient):
     """A Yemot (call2all) system, by its system number and password (or a token)."""
 
     declaration = ProviderDeclaration(
+        # The status this client writes from GetSipAccountsRegisteredStatus `registered`.
+        line_states={"registered": "registered", "unregistered": "not_registered"},
         provider="yemot",
         title="Yemot (call2all)",
         connection_fields=(
