@@ -448,6 +448,8 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
         CONF_HOOK_NUMBERS,
+        "dial_method",
+        "sms_polling",
     },
     "daktela": {
         CONF_DEFAULT_DIAL_SOURCE_KIND,
