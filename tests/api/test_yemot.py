@@ -669,6 +669,26 @@ async def test_documented_snapshot_values(doc_server: Any, session: aiohttp.Clie
     assert sms.raw["server_date"] == "22:40:54 2024-07-30"
 
 
+@pytest.mark.parametrize("server_date", ["22:40:54 2024-07-30", "2024-07-30 22:40:54"])
+async def test_sms_time_in_either_order(
+    doc_server: Any, session: aiohttp.ClientSession, server_date: str
+) -> None:
+    """Y:150 writes `server_date` time first inside right-to-left text, which reverses
+    two number runs; the page's other dates (Y:132, Y:140) are date first."""
+    row = {"dest": 972501234567, "phone": 972541234567, "message": "x", "server_date": server_date}
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": ok(accounts=[]),
+            "GetSmsIncomingLog": ok(rows=[row]),
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    (sms,) = snapshot.received_sms
+    assert sms.timestamp == datetime(2024, 7, 30, 22, 40, 54, tzinfo=ISRAEL)
+
+
 def ok(**fields: Any) -> bytes:
     return json.dumps({"responseStatus": "OK", **fields}).encode()
 

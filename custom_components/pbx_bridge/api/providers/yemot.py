@@ -153,6 +153,16 @@ def _israel_time(value: object, fmt: str) -> datetime | None:
         return None
 
 
+def _sms_time(value: object) -> datetime | None:
+    """GetSmsIncomingLog's `server_date`, in either order of its date and time.
+
+    Y:150 shows `22:40:54 2024-07-30`, time first, in a right-to-left paragraph whose
+    text flow reverses two number runs split by a space; every other date of the page
+    (Y:132, Y:140) is date first, so the server may well send `2024-07-30 22:40:54`.
+    """
+    return _israel_time(value, "%H:%M:%S %Y-%m-%d") or _israel_time(value, "%Y-%m-%d %H:%M:%S")
+
+
 def _text_or_none(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
@@ -655,7 +665,7 @@ class YemotClient(PbxClient):
                     recipient=ISRAELI_NUMBERS.read(recipient),
                     text=text,
                     status="received",
-                    timestamp=_israel_time(row.get("server_date"), "%H:%M:%S %Y-%m-%d"),
+                    timestamp=_sms_time(row.get("server_date")),
                     raw=raw,
                 )
             )
