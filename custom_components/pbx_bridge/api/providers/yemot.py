@@ -49,7 +49,7 @@ from ..declaration import (
     OptionKind,
     ProviderDeclaration,
 )
-from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
+from ..errors import PbxAuthError, PbxInvalidInput, PbxPermissionError, PbxResponseError
 from ..models import (
     AccountInfo,
     Agent,
@@ -293,13 +293,21 @@ class YemotClient(PbxClient):
         """Run one command and return its answer when `responseStatus` is OK.
 
         A session token the server calls invalid or expired is replaced by one new login
-        and the command sent again: the server refused it, so it was not carried out.
+        and the command sent again: the server refused it, so it was not carried out. A
+        command refused again right after Login accepted the credentials is refused for
+        what it asks, not for who asks: new credentials would not help (no reauth).
         """
         token = await self._session_token()
         answer = await self._send(command, token, params, json_body, once=once)
         if self._is_auth_refusal(answer) and self._credentials:
             token = await self._session_token(refused=token)
             answer = await self._send(command, token, params, json_body, once=once)
+            if self._is_auth_refusal(answer):
+                message = self.redact(str(answer.get("message") or "refused"))
+                raise PbxPermissionError(
+                    f"{self.title} refused {command} although it accepted the login: {message}",
+                    command,
+                )
         return self._checked(command, answer)
 
     async def _send(
