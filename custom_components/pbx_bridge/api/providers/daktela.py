@@ -64,6 +64,8 @@ from ..models import (
     HangupRequest,
     HangupTargetKind,
     Listing,
+    ProblemKind,
+    ProviderProblem,
     Queue,
     SipKind,
     SipRegistration,
@@ -299,7 +301,9 @@ class DaktelaClient(PbxClient):
         # Every user (GetUsers), read now and then: login -> user.
         self._users: dict[str, _User] = {}
         self._users_read_at: float | None = None
+        self._users_refused = False  # GetUsers said no (a user without that right)
         self._user_logins: dict[str, str] = {}  # user id -> login
+        self._unlisted: set[str] = set()  # live logins or ids GetUsers was asked about
         # From the polls, for actions and hooks that name things differently than we do.
         self._extensions: dict[str, str] = {}  # login -> extension last seen at
         self._line_agents: dict[str, str] = {}  # extension -> login logged in there
@@ -415,11 +419,22 @@ class DaktelaClient(PbxClient):
         """
         self._read_pauses(_rows(await self._action("3.3", "GetPauses"), "pause"))
         if self._users_read_at is None or time.monotonic() - self._users_read_at > USERS_MAX_AGE:
-            self._read_users(await self._action("3.0", "GetUsers"))
+            try:
+                self._read_users(await self._action("3.0", "GetUsers"))
+                self._users_refused = False
+            except PbxResponseError as err:
+                if self._legacy:
+                    raise  # there it is the token check
+                # Without the right to list users, the logged-in ones are still shown.
+                _LOGGER.debug("Daktela GetUsers refused, only logged-in agents: %s", err)
+                self._users_refused = True
+                self._users_read_at = time.monotonic()  # asked again in an hour
         if self._legacy:
             sessions = _rows(await self._action("3.5", "RTStatsSessions"), "session")
-            if any(_text(row.get("id")) not in self._user_logins for row in sessions):
-                self._read_users(await self._action("3.0", "GetUsers"))  # someone new
+            new = {str(row.get("id")) for row in sessions} - set(self._user_logins)
+            if new - self._unlisted:  # someone new (asked once: GetUsers may never list them)
+                self._unlisted |= new
+                self._read_users(await self._action("3.0", "GetUsers"))
             live: list[_LiveAgent] | None = None
         else:
             live = self._read_users_state(_rows(await self._action("4.1", "RTUsersState"), "user"))
@@ -447,7 +462,13 @@ class DaktelaClient(PbxClient):
             pause_reasons=tuple(self._pauses),
             # GetUsers, GetQueues and DeviceStates list everything there is (D:493, D:160,
             # D:1565): only there does a missing agent, queue or line mean it is gone.
-            complete=frozenset({Listing.AGENTS, Listing.QUEUES, Listing.REGISTRATIONS}),
+            complete=frozenset({Listing.QUEUES, Listing.REGISTRATIONS})
+            | (frozenset() if self._users_refused else {Listing.AGENTS}),
+            problems=(
+                (ProviderProblem(ProblemKind.MISSING_PERMISSION, "GetUsers"),)
+                if self._users_refused
+                else ()
+            ),
         )
 
     def _read_users(self, result: object) -> None:
@@ -484,8 +505,10 @@ class DaktelaClient(PbxClient):
             login = _text(row.get("agent_name"))
             if login is None:
                 raise PbxResponseError("Daktela sent a user without agent_name")
-            if login not in self._users:
-                self._users_read_at = None  # someone new: read GetUsers at the next poll
+            if login not in self._users and login not in self._unlisted:
+                # Someone new: read GetUsers at the next poll (once: it may never list them).
+                self._unlisted.add(login)
+                self._users_read_at = None
             calls = row.get("calls")
             calls = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
             for call in calls:
