@@ -24,7 +24,7 @@ from pbx_simulator.testing import RunningSimulator
 from .conftest import async_setup_provider, demo_options, port_free_snapshot
 
 # Values the simulator takes from the clock or makes up per run.
-VOLATILE = {"timestamp", "expires", "started", "answered", "sms_id", "call_id"}
+VOLATILE = {"timestamp", "expires", "started", "answered", "sms_id", "call_id", "state_since"}
 
 
 def _stable(value: Any) -> Any:

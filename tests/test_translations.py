@@ -129,6 +129,27 @@ def _exception_keys_in_code() -> set[str]:
                             if isinstance(name, ast.Name) and name.id == "key":
                                 assert isinstance(value, ast.Constant)
                                 keys.add(value.value)
+    return keys | _client_translation_keys()
+
+
+def _client_translation_keys() -> set[str]:
+    """Keys clients give their errors: `err.translation_key = "…"`, or the values of a
+    module-level `…_ERROR_KEYS` table (provider error code -> key)."""
+    keys: set[str] = set()
+    for path in (PACKAGE / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr == "translation_key"
+                    and isinstance(node.value, ast.Constant)
+                ):
+                    keys.add(node.value.value)
+                elif isinstance(target, ast.Name) and target.id.endswith("_ERROR_KEYS"):
+                    assert isinstance(node.value, ast.Dict), path
+                    keys.update(v.value for v in node.value.values if isinstance(v, ast.Constant))
     return keys
 
 

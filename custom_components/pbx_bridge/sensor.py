@@ -68,6 +68,7 @@ class PbxAgentSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Agent], str | None]
     exists_fn: Callable[[Capabilities], bool] = lambda _: True
+    attributes_fn: Callable[[Agent], Mapping[str, Any]] = lambda _: {}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +160,8 @@ AGENT_SENSORS: tuple[PbxAgentSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[status for state in AgentState if (status := _agent_status(state))],
         value_fn=lambda agent: _agent_status(agent.state),
+        # Where the provider says when the state began (Telfa's presence_changed_at).
+        attributes_fn=lambda agent: {"since": agent.state_since} if agent.state_since else {},
     ),
     PbxAgentSensorDescription(
         key="call_partner",
@@ -356,6 +359,10 @@ class PbxAgentSensor(PbxAgentEntity, SensorEntity):
     def native_value(self) -> str | None:
         value = self.entity_description.value_fn(self.agent)
         return None if value is None else _fit_state(value)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        return self.entity_description.attributes_fn(self.agent) or None
 
 
 class PbxQueueSensor(PbxQueueEntity, SensorEntity):

@@ -279,7 +279,7 @@ async def test_a_dropped_get_is_not_sent_again(socket_enabled: None) -> None:
 
 # What a send reads before the SMS: Telfa's numbers, Daktela's SMS settings (D:2773).
 SMS_LOOKUPS = {
-    "/recipes": b'[{"number_id": 5, "number": "777000111"}]',
+    "/recipes": b'[{"number_id": 5, "number": "777000111", "gsm_gateway": true}]',
     "/api/3.1/GetSMSSettings": b'{"status": 1, "result": {"settings": {"enabled_sms": null}}}',
 }
 

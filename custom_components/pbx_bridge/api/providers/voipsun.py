@@ -261,6 +261,8 @@ class VoipsunClient(PbxClient):
             OptionField(key=OPTION_QUEUE_PENALTY, pattern="[0-9]{1,4}", default=DEFAULT_PENALTY),
         ),
         redact_keys=frozenset({"username"}),
+        # The API names no PBX: its address is all there is.
+        account_id_is_address=True,
         number_plan=CZECH_NUMBERS,
         # No push: calls come from polling the PBX, on the premises and cheap to ask.
         poll_interval=timedelta(seconds=15),
