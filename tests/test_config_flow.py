@@ -15,11 +15,13 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import TextSelector
 from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.errors import PbxError
+from custom_components.pbx_bridge.api.models import Capability
 from custom_components.pbx_bridge.api.providers.daktela_v6 import OPTION_OUTGOING_QUEUE
 from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
 from custom_components.pbx_bridge.api.providers.yemot import (
@@ -38,6 +40,7 @@ from custom_components.pbx_bridge.const import (
     CONF_WEBHOOK_SECRET,
     DOMAIN,
 )
+from custom_components.pbx_bridge.events import EVENT_SMS
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
@@ -586,6 +589,40 @@ async def test_options_sms_dial_and_webhook(
 def _field(result: Any, key: str) -> Any:
     """The selector of option `key` on a form."""
     return next(value for marker, value in result["data_schema"].schema.items() if marker == key)
+
+
+async def test_options_telfa_dial_method_and_sms_polling(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """Telfa's own options reach the client: click-to-call's `method`, and received SMS
+    read at each refresh (an event for each new one) when Telfa cannot reach the webhook."""
+    entry = await async_setup_provider(hass, pbx_simulator, "telfa", options={})
+    assert not entry.runtime_data.client.supports(Capability.SMS_POLLING)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert _field(result, "dial_method").config["options"] == ["voip", "mobile", "both"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"dial_method": "mobile", "sms_polling": True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    client = entry.runtime_data.client
+    assert client.supports(Capability.SMS_POLLING)
+    await hass.services.async_call(
+        DOMAIN,
+        "dial",
+        {"config_entry_id": entry.entry_id, "number": "602123456"},
+        blocking=True,
+        return_response=True,
+    )
+    (dial,) = pbx_simulator.sim.requests_for("telfa", "POST /calls")
+    assert dial.query["method"] == "mobile"
+    received = async_capture_events(hass, EVENT_SMS)
+    pbx_simulator.state.receive_sms("+420608608608", "245008329", "Ahoj")
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert [(e.data["sender"], e.data["text"]) for e in received] == [("+420608608608", "Ahoj")]
+    assert pbx_simulator.sim.requests_for("telfa", "GET /sms")[-1].query["inbound"] == "true"
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_options_telfa_hook_numbers(

@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 import aiohttp
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from yarl import URL
@@ -92,3 +92,31 @@ async def test_devices_go_only_when_the_listing_is_complete(
         await coordinator.async_refresh()
         assert not registry.async_get_device_by_identifier(identifier, loaded_entry.entry_id)
     assert hub(hass, loaded_entry)
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_line_status_outside_the_documented_values(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A status the documentation does not name, or none, shows no state (not a guess)."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    line_id = next(iter(coordinator.data.registrations))
+    fetch = coordinator.client.async_fetch_snapshot
+    status: str | None = "LAGGED (2000 ms)"
+
+    async def with_status() -> Snapshot:
+        snapshot = await fetch()
+        registrations = dict(snapshot.registrations)
+        registrations[line_id] = replace(registrations[line_id], status=status)
+        return replace(snapshot, registrations=registrations)
+
+    entity_id = next(
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), loaded_entry.entry_id)
+        if e.unique_id == f"{loaded_entry.unique_id}_line_{line_id}_status"
+    )
+    with patch.object(coordinator.client, "async_fetch_snapshot", with_status):
+        for status in ("LAGGED (2000 ms)", "", None):
+            await coordinator.async_refresh()
+            await hass.async_block_till_done()
+            assert hass.states.get(entity_id).state == "unknown", status  # type: ignore[union-attr]

@@ -1051,6 +1051,13 @@ async def test_a_3x_server(pbx_simulator: RunningSimulator, session: aiohttp.Cli
     other = answered_call(state, "1")
     await fresh.async_transfer(TransferRequest(daktela(running).call_id(other), "+420601999888"))
     assert other.transferred_to == "601999888"
+    # Someone new in RTStatsSessions: GetUsers is read again in the same poll, once.
+    newcomer = state.add_agent("Nový Operátor")
+    before = len(running.sim.requests_for("daktela", "GetUsers"))
+    snapshot = await client.async_fetch_snapshot()
+    await client.async_fetch_snapshot()
+    assert snapshot.agents[newcomer.login].name == "Nový Operátor"
+    assert len(running.sim.requests_for("daktela", "GetUsers")) == before + 1
     # A wrong token on 3.x: GetUsers refuses it.
     wrong = {"base_url": running.config["daktela"]["base_url"], "access_token": "wrong"}
     with pytest.raises(PbxAuthError):
@@ -1276,3 +1283,19 @@ async def test_changing_actions_go_out_once(
     with pytest.raises(PbxOutcomeUnknownError, match="may have been carried out"):
         await run()
     assert len(pbx_simulator.sim.requests_for("daktela", endpoint)) == 1
+
+
+async def test_a_live_agent_getusers_never_lists_is_asked_about_once(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    """RTUsersState's admin is not in this GetUsers answer: one more GetUsers, not one a poll."""
+    url, answers = doc_server
+    answers["GetUsers"] = "get_users_one"  # hajekhu only
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    await client.async_fetch_snapshot()
+    assert client._users_read_at is None  # admin is new: GetUsers again at the next poll
+    await client.async_fetch_snapshot()
+    read_at = client._users_read_at
+    snapshot = await client.async_fetch_snapshot()
+    assert client._users_read_at == read_at
+    assert set(snapshot.agents) == {"admin", "hajekhu"}

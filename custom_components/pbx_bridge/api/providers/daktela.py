@@ -300,6 +300,7 @@ class DaktelaClient(PbxClient):
         self._users: dict[str, _User] = {}
         self._users_read_at: float | None = None
         self._user_logins: dict[str, str] = {}  # user id -> login
+        self._unlisted: set[str] = set()  # live logins or ids GetUsers was asked about
         # From the polls, for actions and hooks that name things differently than we do.
         self._extensions: dict[str, str] = {}  # login -> extension last seen at
         self._line_agents: dict[str, str] = {}  # extension -> login logged in there
@@ -418,8 +419,10 @@ class DaktelaClient(PbxClient):
             self._read_users(await self._action("3.0", "GetUsers"))
         if self._legacy:
             sessions = _rows(await self._action("3.5", "RTStatsSessions"), "session")
-            if any(_text(row.get("id")) not in self._user_logins for row in sessions):
-                self._read_users(await self._action("3.0", "GetUsers"))  # someone new
+            new = {str(row.get("id")) for row in sessions} - set(self._user_logins)
+            if new - self._unlisted:  # someone new (asked once: GetUsers may never list them)
+                self._unlisted |= new
+                self._read_users(await self._action("3.0", "GetUsers"))
             live: list[_LiveAgent] | None = None
         else:
             live = self._read_users_state(_rows(await self._action("4.1", "RTUsersState"), "user"))
@@ -484,8 +487,10 @@ class DaktelaClient(PbxClient):
             login = _text(row.get("agent_name"))
             if login is None:
                 raise PbxResponseError("Daktela sent a user without agent_name")
-            if login not in self._users:
-                self._users_read_at = None  # someone new: read GetUsers at the next poll
+            if login not in self._users and login not in self._unlisted:
+                # Someone new: read GetUsers at the next poll (once: it may never list them).
+                self._unlisted.add(login)
+                self._users_read_at = None
             calls = row.get("calls")
             calls = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
             for call in calls:
