@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -15,17 +16,20 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import TextSelector
 from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api import PROVIDERS, ConnectionField
 from custom_components.pbx_bridge.api.errors import PbxError
+from custom_components.pbx_bridge.api.models import Capability
 from custom_components.pbx_bridge.api.providers.daktela_v6 import OPTION_OUTGOING_QUEUE
 from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
 from custom_components.pbx_bridge.api.providers.yemot import (
     OPTION_API_RETURN_FOLDER,
     OPTION_QUEUE_PATHS,
 )
+from custom_components.pbx_bridge.config_flow import _field_errors
 from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_DEFAULT_DIAL_SOURCE,
@@ -38,6 +42,7 @@ from custom_components.pbx_bridge.const import (
     CONF_WEBHOOK_SECRET,
     DOMAIN,
 )
+from custom_components.pbx_bridge.events import EVENT_SMS
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
@@ -519,10 +524,11 @@ async def test_options_agent_pins(
     """Agent PINs are typed one per line; a bad line is refused, then corrected."""
     entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {OPTION_AGENT_PINS: "1000: 12a4"}
-    )
-    assert result["errors"] == {OPTION_AGENT_PINS: "invalid_agent_pins"}
+    for bad in ("1000: 12a4", "1000 1234", ": 1234"):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {OPTION_AGENT_PINS: bad}
+        )
+        assert result["errors"] == {OPTION_AGENT_PINS: "invalid_agent_pins"}, bad
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -586,6 +592,40 @@ async def test_options_sms_dial_and_webhook(
 def _field(result: Any, key: str) -> Any:
     """The selector of option `key` on a form."""
     return next(value for marker, value in result["data_schema"].schema.items() if marker == key)
+
+
+async def test_options_telfa_dial_method_and_sms_polling(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """Telfa's own options reach the client: click-to-call's `method`, and received SMS
+    read at each refresh (an event for each new one) when Telfa cannot reach the webhook."""
+    entry = await async_setup_provider(hass, pbx_simulator, "telfa", options={})
+    assert not entry.runtime_data.client.supports(Capability.SMS_POLLING)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert _field(result, "dial_method").config["options"] == ["voip", "mobile", "both"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"dial_method": "mobile", "sms_polling": True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    client = entry.runtime_data.client
+    assert client.supports(Capability.SMS_POLLING)
+    await hass.services.async_call(
+        DOMAIN,
+        "dial",
+        {"config_entry_id": entry.entry_id, "number": "602123456"},
+        blocking=True,
+        return_response=True,
+    )
+    (dial,) = pbx_simulator.sim.requests_for("telfa", "POST /calls")
+    assert dial.query["method"] == "mobile"
+    received = async_capture_events(hass, EVENT_SMS)
+    pbx_simulator.state.receive_sms("+420608608608", "245008329", "Ahoj")
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert [(e.data["sender"], e.data["text"]) for e in received] == [("+420608608608", "Ahoj")]
+    assert pbx_simulator.sim.requests_for("telfa", "GET /sms")[-1].query["inbound"] == "true"
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_options_telfa_hook_numbers(
@@ -670,3 +710,47 @@ async def test_flow_through_the_rest_api(
     await hass.async_block_till_done()
     for entry in hass.config_entries.async_entries(DOMAIN):
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_options_blank_lines_are_left_out(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """A list of blank lines stores nothing, rather than an empty list."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {OPTION_QUEUE_PATHS: ["  ", ""]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_of_an_unloaded_entry_list_the_webhook_targets(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """The entry is not loaded: a client of its own reads the numbers to choose from."""
+    entry = await async_setup_provider(hass, pbx_simulator, "telfa", options={})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = [option["value"] for option in _field(result, CONF_HOOK_NUMBERS).config["options"]]
+    assert values == ["1", "2"]
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+
+def test_connection_field_patterns() -> None:
+    """A declared pattern refuses other values with `invalid_format`, on that field."""
+    declaration = replace(
+        PROVIDERS["yemot"].declaration,
+        connection_fields=(
+            ConnectionField("token", secret=True, pattern="[0-9]+:.+"),
+            ConnectionField("base_url", is_url=True),
+        ),
+    )
+    assert _field_errors(declaration, {"token": "0773137770:pw"}) == {}
+    assert _field_errors(declaration, {"token": "no-colon", "base_url": "ftp://x"}) == {
+        "token": "invalid_format",
+        "base_url": "invalid_host",
+    }

@@ -333,6 +333,8 @@ class TelfaSim(BaseProviderSim):
     # --- dispatch ---------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """Every request: the path's format, the body by its Content-Type (T:8) and the
+        `api_key` in a header, the query or the body (T:5-6)."""
         path = "/" + request.match_info["path"]
         fmt = path.rpartition(".")[2]
         route = self.routes.get(self.endpoint_key(request, path))
@@ -996,6 +998,7 @@ class TelfaSim(BaseProviderSim):
     # --- webhooks -----------------------------------------------------------------------
 
     def _on_event(self, event: SimEvent) -> None:
+        """Which hook a change of the account sends (T:1034-1136)."""
         if event.kind == "agent.changed":
             agent = self.state.agents.get(event.data.get("agent", ""))
             if agent is not None and self.last_presence.get(agent.id) != agent.logged_in:
@@ -1027,7 +1030,7 @@ class TelfaSim(BaseProviderSim):
                 self._call_hook("hangup_hook", call)
 
     def hook_fields(self, hook: str, call: SimCall) -> dict[str, Any]:
-        """A hook's XML fields, in the documented order."""
+        """A hook's XML fields, in the documented order (T:1038-1123)."""
         agent = self.state.agents.get(call.agent_id or "")
         login = self.login_of(agent) if agent else None
         fields: dict[str, Any] = {
@@ -1065,6 +1068,7 @@ class TelfaSim(BaseProviderSim):
         return [url.strip() for url in number.hooks.get(hook, "").split(",") if url.strip()]
 
     def _call_hook(self, hook: str, call: SimCall) -> None:
+        """POST a call hook as XML to each URL of the number's hook field (T:1034, T:1168)."""
         urls = self._urls(self.number_of_call(call), hook)
         if not urls:
             return
@@ -1076,6 +1080,7 @@ class TelfaSim(BaseProviderSim):
             )
 
     def _sms_hook(self, sms: SimSms) -> None:
+        """POST a received SMS as JSON to the number's sms_hook_url (T:1128-1136)."""
         recipient = national(sms.recipient) if sms.recipient.startswith("+") else sms.recipient
         number = next((n for n in self.state.numbers.values() if n.number == recipient), None)
         urls = self._urls(number, "sms_hook")
