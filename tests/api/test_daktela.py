@@ -40,6 +40,8 @@ from custom_components.pbx_bridge.api.models import (
     HangupRequest,
     HangupTargetKind,
     Listing,
+    ProblemKind,
+    ProviderProblem,
     SmsDirection,
     SmsMessage,
     SmsRequest,
@@ -1299,3 +1301,21 @@ async def test_a_live_agent_getusers_never_lists_is_asked_about_once(
     snapshot = await client.async_fetch_snapshot()
     assert client._users_read_at == read_at
     assert set(snapshot.agents) == {"admin", "hajekhu"}
+
+
+async def test_getusers_refused_keeps_the_logged_in_agents(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    """A user without the right to list users: the snapshot still comes, agents not complete."""
+    url, answers = doc_server
+    answers["GetUsers"] = "pause_on_unknown"  # status 0
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    snapshot = await client.async_fetch_snapshot()
+    assert set(snapshot.agents) == {"admin"}
+    assert Listing.AGENTS not in snapshot.complete
+    assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "GetUsers"),)
+    answers["GetUsers"] = "get_users_all"
+    client._users_read_at = None  # an hour later
+    snapshot = await client.async_fetch_snapshot()
+    assert Listing.AGENTS in snapshot.complete
+    assert snapshot.problems == ()

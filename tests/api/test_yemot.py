@@ -22,6 +22,7 @@ from custom_components.pbx_bridge.api.errors import (
     PbxError,
     PbxInvalidInput,
     PbxOutcomeUnknownError,
+    PbxPermissionError,
     PbxRateLimitError,
     PbxResponseError,
     PbxUnsupportedError,
@@ -669,6 +670,26 @@ async def test_documented_snapshot_values(doc_server: Any, session: aiohttp.Clie
     assert sms.raw["server_date"] == "22:40:54 2024-07-30"
 
 
+@pytest.mark.parametrize("server_date", ["22:40:54 2024-07-30", "2024-07-30 22:40:54"])
+async def test_sms_time_in_either_order(
+    doc_server: Any, session: aiohttp.ClientSession, server_date: str
+) -> None:
+    """Y:150 writes `server_date` time first inside right-to-left text, which reverses
+    two number runs; the page's other dates (Y:132, Y:140) are date first."""
+    row = {"dest": 972501234567, "phone": 972541234567, "message": "x", "server_date": server_date}
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": ok(accounts=[]),
+            "GetSmsIncomingLog": ok(rows=[row]),
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    (sms,) = snapshot.received_sms
+    assert sms.timestamp == datetime(2024, 7, 30, 22, 40, 54, tzinfo=ISRAEL)
+
+
 def ok(**fields: Any) -> bytes:
     return json.dumps({"responseStatus": "OK", **fields}).encode()
 
@@ -857,6 +878,22 @@ async def test_an_expired_session_logs_in_once_more(
     assert len(pbx_simulator.sim.requests_for("yemot", "Login")) == 3
     for secret in (PASSWORD, old, new):
         assert secret not in caplog.text
+
+
+async def test_a_command_refused_after_a_fresh_login_is_no_auth_failure(
+    doc_server: Any, session: aiohttp.ClientSession
+) -> None:
+    """Login has just accepted the credentials: a FORBIDDEN command is no reason to ask
+    for them again (reauth), but a missing right."""
+    forbidden = json.dumps({"responseStatus": "FORBIDDEN", "message": "no access"}).encode()
+    base_url = await doc_server(
+        {"Login": fixture_bytes("login_response.json"), "SendSms": forbidden}
+    )
+    client = YemotClient(session, {"base_url": base_url, **CREDENTIALS})
+    with pytest.raises(PbxPermissionError, match="no access") as raised:
+        await client.async_send_sms(SmsRequest(("+972501234567",), "hi"))
+    assert raised.value.permission == "SendSms"
+    assert PASSWORD not in str(raised.value)
 
 
 async def test_concurrent_commands_share_one_login(

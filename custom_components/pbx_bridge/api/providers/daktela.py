@@ -64,6 +64,8 @@ from ..models import (
     HangupRequest,
     HangupTargetKind,
     Listing,
+    ProblemKind,
+    ProviderProblem,
     Queue,
     SipKind,
     SipRegistration,
@@ -299,6 +301,7 @@ class DaktelaClient(PbxClient):
         # Every user (GetUsers), read now and then: login -> user.
         self._users: dict[str, _User] = {}
         self._users_read_at: float | None = None
+        self._users_refused = False  # GetUsers said no (a user without that right)
         self._user_logins: dict[str, str] = {}  # user id -> login
         self._unlisted: set[str] = set()  # live logins or ids GetUsers was asked about
         # From the polls, for actions and hooks that name things differently than we do.
@@ -416,7 +419,16 @@ class DaktelaClient(PbxClient):
         """
         self._read_pauses(_rows(await self._action("3.3", "GetPauses"), "pause"))
         if self._users_read_at is None or time.monotonic() - self._users_read_at > USERS_MAX_AGE:
-            self._read_users(await self._action("3.0", "GetUsers"))
+            try:
+                self._read_users(await self._action("3.0", "GetUsers"))
+                self._users_refused = False
+            except PbxResponseError as err:
+                if self._legacy:
+                    raise  # there it is the token check
+                # Without the right to list users, the logged-in ones are still shown.
+                _LOGGER.debug("Daktela GetUsers refused, only logged-in agents: %s", err)
+                self._users_refused = True
+                self._users_read_at = time.monotonic()  # asked again in an hour
         if self._legacy:
             sessions = _rows(await self._action("3.5", "RTStatsSessions"), "session")
             new = {str(row.get("id")) for row in sessions} - set(self._user_logins)
@@ -450,7 +462,13 @@ class DaktelaClient(PbxClient):
             pause_reasons=tuple(self._pauses),
             # GetUsers, GetQueues and DeviceStates list everything there is (D:493, D:160,
             # D:1565): only there does a missing agent, queue or line mean it is gone.
-            complete=frozenset({Listing.AGENTS, Listing.QUEUES, Listing.REGISTRATIONS}),
+            complete=frozenset({Listing.QUEUES, Listing.REGISTRATIONS})
+            | (frozenset() if self._users_refused else {Listing.AGENTS}),
+            problems=(
+                (ProviderProblem(ProblemKind.MISSING_PERMISSION, "GetUsers"),)
+                if self._users_refused
+                else ()
+            ),
         )
 
     def _read_users(self, result: object) -> None:

@@ -49,7 +49,7 @@ from ..declaration import (
     OptionKind,
     ProviderDeclaration,
 )
-from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
+from ..errors import PbxAuthError, PbxInvalidInput, PbxPermissionError, PbxResponseError
 from ..models import (
     AccountInfo,
     Agent,
@@ -151,6 +151,16 @@ def _israel_time(value: object, fmt: str) -> datetime | None:
         return datetime.strptime(value.strip(), fmt).replace(tzinfo=ISRAEL)
     except ValueError:
         return None
+
+
+def _sms_time(value: object) -> datetime | None:
+    """GetSmsIncomingLog's `server_date`, in either order of its date and time.
+
+    Y:150 shows `22:40:54 2024-07-30`, time first, in a right-to-left paragraph whose
+    text flow reverses two number runs split by a space; every other date of the page
+    (Y:132, Y:140) is date first, so the server may well send `2024-07-30 22:40:54`.
+    """
+    return _israel_time(value, "%H:%M:%S %Y-%m-%d") or _israel_time(value, "%Y-%m-%d %H:%M:%S")
 
 
 def _text_or_none(value: object) -> str | None:
@@ -283,13 +293,21 @@ class YemotClient(PbxClient):
         """Run one command and return its answer when `responseStatus` is OK.
 
         A session token the server calls invalid or expired is replaced by one new login
-        and the command sent again: the server refused it, so it was not carried out.
+        and the command sent again: the server refused it, so it was not carried out. A
+        command refused again right after Login accepted the credentials is refused for
+        what it asks, not for who asks: new credentials would not help (no reauth).
         """
         token = await self._session_token()
         answer = await self._send(command, token, params, json_body, once=once)
         if self._is_auth_refusal(answer) and self._credentials:
             token = await self._session_token(refused=token)
             answer = await self._send(command, token, params, json_body, once=once)
+            if self._is_auth_refusal(answer):
+                message = self.redact(str(answer.get("message") or "refused"))
+                raise PbxPermissionError(
+                    f"{self.title} refused {command} although it accepted the login: {message}",
+                    command,
+                )
         return self._checked(command, answer)
 
     async def _send(
@@ -655,7 +673,7 @@ class YemotClient(PbxClient):
                     recipient=ISRAELI_NUMBERS.read(recipient),
                     text=text,
                     status="received",
-                    timestamp=_israel_time(row.get("server_date"), "%H:%M:%S %Y-%m-%d"),
+                    timestamp=_sms_time(row.get("server_date")),
                     raw=raw,
                 )
             )
