@@ -18,7 +18,6 @@ from collections.abc import Iterator
 import contextlib
 from dataclasses import dataclass
 import itertools
-import json
 import multiprocessing
 from pathlib import Path
 import shutil
@@ -353,7 +352,7 @@ class Bench:
         await asyncio.sleep(0.5)
         async with self.session.get(f"{self.ha}/api/ha_probe/results") as response:
             records = await response.json()
-        seen = {state: at for state, at in records}
+        seen = dict(records)
         sent: dict[str, float] = result["sent"]
         delays = [(seen[caller] - at) * 1000 for caller, at in sent.items() if caller in seen]
         return {
@@ -415,7 +414,8 @@ class Bench:
     async def measure(self, sizes: list[int], sims: dict[int, tuple[Simulator, str]]) -> int:
         print("setup (adding an entry while the others run):")
         print(
-            f"{'provider':9} {'size':>5} {'setup s':>8} {'hold ms':>8} {'entities':>9} {'enabled':>8}"
+            f"{'provider':9} {'size':>5} {'setup s':>8} {'hold ms':>8} "
+            f"{'entities':>9} {'enabled':>8}"
         )
         accounts: list[Account] = []
         for size in sizes:

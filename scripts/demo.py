@@ -6,8 +6,9 @@
 listen on 127.0.0.1:PORT.
 `entries URL SIM_URL`: adds one PBX Bridge entry per provider through Home Assistant's own
 config flow (REST API), skipping providers that already have one; sets each entry's options
-as a user would (the webhook registered at Telfa and Daktela), puts the webhook address into
-the simulated Daktela dialplan hooks, and makes the call-centre dashboard the default one.
+as a user would (the webhook registered at Telfa and Daktela), puts the webhook address where
+an administrator would (the simulated Daktela dialplan hooks, Daktela v6's Events action),
+and makes the call-centre dashboard the default one.
 `dashboard URL`: (re)generates the call-centre dashboard for the PBX Bridge accounts of the
 Home Assistant at URL (log in with a long-lived access token in `HA_TOKEN`).
 Exits non-zero with a message saying what failed.
@@ -39,6 +40,13 @@ CONF_AUTO_REGISTER_WEBHOOK = "auto_register_webhook"
 COMPONENTS = Path(homeassistant.__file__).parent / "components"
 INTEGRATION_DEPENDENCIES = ("http", "webhook", "diagnostics", "device_automation", "notify")
 STARTUP_TIMEOUT = 300.0  # seconds until Home Assistant reports RUNNING (first start: slow)
+# Push an administrator sets up by hand at the provider (the simulator's control API stands
+# in for its settings): Daktela's dialplan hooks, Daktela v6's Events HTTP-request action.
+# Telfa's hooks and Daktela's SMS callback are registered through the API (the options).
+ADMIN_HOOKS = {
+    "daktela": "/_sim/daktela/dialplan-hook",
+    "daktela_v6": "/_sim/daktela_v6/admin-hook",
+}
 WEBHOOK_URL = re.compile(r"`(https?://[^`]+/api/webhook/[^`]+)`")
 
 
@@ -196,6 +204,13 @@ async def wait_until_running(
         await asyncio.sleep(1)
 
 
+def _provider_of(title: str, providers: list[str]) -> str | None:
+    """The provider an entry's title names ("Daktela v6 …" is daktela_v6, not daktela)."""
+    name = title.lower().replace(" ", "_")
+    named = [provider for provider in providers if name.startswith(provider)]
+    return max(named, key=len, default=None)
+
+
 class DemoSetup:
     """The REST and websocket calls a user's clicks would make."""
 
@@ -218,16 +233,17 @@ class DemoSetup:
             f"{self.api}/entry", params={"domain": "pbx_bridge"}, headers=self.headers
         ) as response:
             existing = await _json(response, "listing the entries")
+        by_provider = {
+            _provider_of(entry["title"], list(sim_config)): entry["entry_id"] for entry in existing
+        }
         for provider, values in sim_config.items():
-            entry_id = next(
-                (e["entry_id"] for e in existing if provider in e["title"].lower()), None
-            )
+            entry_id = by_provider.get(provider)
             if entry_id is None:
                 entry_id = await self.add_entry(provider, values)
                 await self.set_options(entry_id, demo_options.get(provider, {}))
                 added = True
-            if provider == "daktela":
-                await self.set_daktela_dialplan_hook(entry_id)
+            if provider in ADMIN_HOOKS:
+                await self.set_admin_hook(provider, entry_id)
         await self.install_dashboard(regenerate=added)
 
     async def _flow(self, path: str, payload: dict[str, Any], what: str) -> dict[str, Any]:
@@ -287,16 +303,16 @@ class DemoSetup:
             pass
         match = WEBHOOK_URL.search((form.get("description_placeholders") or {}).get("urls", ""))
         if match is None:
-            raise DemoError("the Daktela entry's options show no webhook address")
+            raise DemoError("the entry's options show no webhook address")
         return match.group(1)
 
-    async def set_daktela_dialplan_hook(self, entry_id: str) -> None:
-        """What a Daktela administrator pastes into the dialplan hooks, here in the simulator."""
+    async def set_admin_hook(self, provider: str, entry_id: str) -> None:
+        """What the provider's administrator pastes into its settings, in the simulator."""
         url = await self.webhook_url(entry_id)
         async with self.session.post(
-            f"{self.sim_url}/_sim/daktela/dialplan-hook", json={"url": url}
+            f"{self.sim_url}{ADMIN_HOOKS[provider]}", json={"url": url}
         ) as response:
-            await _json(response, "setting the Daktela dialplan hook in the simulator")
+            await _json(response, f"setting the {provider} hook in the simulator")
 
     async def install_dashboard(self, regenerate: bool) -> None:
         """The call-centre dashboard for the accounts there are, made the default one."""

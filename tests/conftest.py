@@ -29,6 +29,7 @@ from custom_components.pbx_bridge.api.providers.voipsun import (
     OPTION_QUEUE_NAMES,
 )
 from custom_components.pbx_bridge.api.providers.yemot import OPTION_QUEUE_PATHS
+from custom_components.pbx_bridge.config_flow import PbxConfigFlow
 from custom_components.pbx_bridge.const import (
     CONF_PROVIDER,
     CONF_WEBHOOK_ID,
@@ -77,6 +78,17 @@ def demo_options(running: RunningSimulator, provider: str) -> dict[str, Any]:
     return {}
 
 
+# What the config flow gives an entry whose provider names no account (a ulid, fixed here).
+OWN_ENTRY_ID = "01KB0PBXBR1DGE0000000000ID"
+
+
+def entry_unique_id(provider: str, account_id: str) -> str:
+    """The unique id the config flow gives an entry of this account."""
+    if PROVIDERS[provider].declaration.account_id_is_address:
+        return f"{provider}_{OWN_ENTRY_ID}"
+    return f"{provider}_{account_id}"
+
+
 async def async_setup_provider(
     hass: HomeAssistant,
     running: RunningSimulator,
@@ -90,8 +102,9 @@ async def async_setup_provider(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=f"{PROVIDERS[provider].title}: {account.name}",
-        unique_id=f"{provider}_{account.account_id}",
+        unique_id=entry_unique_id(provider, account.account_id),
         data=data,
+        minor_version=PbxConfigFlow.MINOR_VERSION,
         options=demo_options(running, provider) if options is None else options,
     )
     entry.add_to_hass(hass)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import TextSelector
 from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
 
 from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.errors import PbxError
+from custom_components.pbx_bridge.api.models import Capability
 from custom_components.pbx_bridge.api.providers.daktela_v6 import OPTION_OUTGOING_QUEUE
 from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
 from custom_components.pbx_bridge.api.providers.yemot import (
@@ -34,6 +40,7 @@ from custom_components.pbx_bridge.const import (
     CONF_WEBHOOK_SECRET,
     DOMAIN,
 )
+from custom_components.pbx_bridge.events import EVENT_SMS
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
@@ -289,6 +296,133 @@ async def test_reconfigure(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+# Where the instance's host name is the account (NAME.daktela.com), another address is
+# another account; everywhere else the same account may move to another address.
+HOST_IS_THE_ACCOUNT = {"daktela", "daktela_v6"}
+
+
+@asynccontextmanager
+async def _moved(running: RunningSimulator, provider: str) -> AsyncIterator[str]:
+    """The provider's base URL at another address: a port that forwards to the simulator."""
+    target = URL(running.config[provider]["base_url"])
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(target.host, target.port)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    server = await asyncio.start_server(forward, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield str(target.with_port(port))
+    finally:
+        server.close()
+        server.close_clients()
+        await server.wait_closed()
+
+
+def _entity_ids(hass: HomeAssistant, entry: Any) -> set[str]:
+    registry = er.async_get(hass)
+    return {e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)}
+
+
+async def test_reconfigure_moves_to_another_address(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """The same account at another address: the entry, its entities and devices stay."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    unique_id, entities = entry.unique_id, _entity_ids(hass, entry)
+    values = _form_values(pbx_simulator, provider)
+    async with _moved(pbx_simulator, provider) as moved:
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**values, "base_url": moved}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        if provider in HOST_IS_THE_ACCOUNT:
+            assert result["reason"] == "wrong_account"
+            assert entry.data["base_url"] == values["base_url"]
+        else:
+            assert result["reason"] == "reconfigure_successful"
+            await hass.async_block_till_done()
+            assert entry.data["base_url"] == moved
+            assert entry.unique_id == unique_id
+            assert entry.runtime_data.coordinator.last_update_success
+            assert _entity_ids(hass, entry) == entities
+        await hass.async_block_till_done()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_account_known_by_its_address(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """A provider that names no account: its own unique id, duplicates refused by address."""
+    values = _form_values(pbx_simulator, provider)
+    result = await _start(hass, provider)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], values)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    first = result["result"]
+    await hass.async_block_till_done()
+    assert "127.0.0.1" not in first.unique_id
+    assert first.unique_id.startswith(f"{provider}_")
+
+    # The same PBX, however its address is written: refused.
+    for base_url in (values["base_url"] + "/", "HTTP" + values["base_url"].removeprefix("http")):
+        result = await _start(hass, provider)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**values, "base_url": base_url}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+
+    # Another address is another PBX (here the same simulator through another port).
+    async with _moved(pbx_simulator, provider) as other:
+        await _second_pbx(hass, provider, values, other, first)
+
+
+async def _second_pbx(
+    hass: HomeAssistant, provider: str, values: dict[str, str], other: str, first: Any
+) -> None:
+    result = await _start(hass, provider)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**values, "base_url": other}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    second = result["result"]
+    await hass.async_block_till_done()
+    assert second.unique_id != first.unique_id
+
+    # Reconfigure cannot move one entry onto the other's address; reauth keeps its own.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": second.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**values, "base_url": values["base_url"]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert second.data["base_url"] == other
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_REAUTH, "entry_id": second.entry_id}, data=second.data
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {_secret_key(provider): values[_secret_key(provider)]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert second.unique_id != first.unique_id
+    await hass.async_block_till_done()
+    for entry in (first, second):
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 @pytest.mark.parametrize("provider", ["yemot"])
 async def test_reconfigure_to_another_account_aborts(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
@@ -317,6 +451,8 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
         CONF_HOOK_NUMBERS,
+        "dial_method",
+        "sms_polling",
     },
     "daktela": {
         CONF_DEFAULT_DIAL_SOURCE_KIND,
@@ -325,6 +461,8 @@ OPTIONS_BY_PROVIDER: dict[str, set[str]] = {
         CONF_SMS_RECIPIENTS,
         CONF_WEBHOOK_SECRET,
         CONF_AUTO_REGISTER_WEBHOOK,
+        "announcement_route",
+        "agent_extensions",
     },
     "daktela_v6": {
         OPTION_OUTGOING_QUEUE,
@@ -451,6 +589,40 @@ async def test_options_sms_dial_and_webhook(
 def _field(result: Any, key: str) -> Any:
     """The selector of option `key` on a form."""
     return next(value for marker, value in result["data_schema"].schema.items() if marker == key)
+
+
+async def test_options_telfa_dial_method_and_sms_polling(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """Telfa's own options reach the client: click-to-call's `method`, and received SMS
+    read at each refresh (an event for each new one) when Telfa cannot reach the webhook."""
+    entry = await async_setup_provider(hass, pbx_simulator, "telfa", options={})
+    assert not entry.runtime_data.client.supports(Capability.SMS_POLLING)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert _field(result, "dial_method").config["options"] == ["voip", "mobile", "both"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"dial_method": "mobile", "sms_polling": True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    client = entry.runtime_data.client
+    assert client.supports(Capability.SMS_POLLING)
+    await hass.services.async_call(
+        DOMAIN,
+        "dial",
+        {"config_entry_id": entry.entry_id, "number": "602123456"},
+        blocking=True,
+        return_response=True,
+    )
+    (dial,) = pbx_simulator.sim.requests_for("telfa", "POST /calls")
+    assert dial.query["method"] == "mobile"
+    received = async_capture_events(hass, EVENT_SMS)
+    pbx_simulator.state.receive_sms("+420608608608", "245008329", "Ahoj")
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert [(e.data["sender"], e.data["text"]) for e in received] == [("+420608608608", "Ahoj")]
+    assert pbx_simulator.sim.requests_for("telfa", "GET /sms")[-1].query["inbound"] == "true"
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_options_telfa_hook_numbers(

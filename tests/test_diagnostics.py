@@ -6,12 +6,14 @@ import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
+from yarl import URL
 
 from custom_components.pbx_bridge.api import PROVIDERS
 from custom_components.pbx_bridge.api.providers.voipsun import OPTION_AGENT_PINS
@@ -24,7 +26,7 @@ from pbx_simulator.testing import RunningSimulator
 from .conftest import async_setup_provider, demo_options, port_free_snapshot
 
 # Values the simulator takes from the clock or makes up per run.
-VOLATILE = {"timestamp", "expires", "started", "answered", "sms_id", "call_id"}
+VOLATILE = {"timestamp", "expires", "started", "answered", "sms_id", "call_id", "state_since"}
 
 
 def _stable(value: Any) -> Any:
@@ -84,5 +86,29 @@ async def test_diagnostics(
         "Secret text",
     ]
     for secret in secrets:
+        assert secret not in text, secret
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_diagnostics_hide_credentials_in_an_address_and_line_ips(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    pbx_simulator: RunningSimulator,
+    provider: str,
+) -> None:
+    """`http://user:pass@pbx` keeps the host and loses the credentials; SIP IPs are hidden."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider)
+    url = URL(entry.data["base_url"])
+    with_credentials = str(url.with_user("admin").with_password("pa55word"))
+    hass.config_entries.async_update_entry(entry, data={**entry.data, "base_url": with_credentials})
+    result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    # The host and port are the account id of this provider, masked as everywhere.
+    assert result["entry"]["data"]["base_url"] == "http://**REDACTED**@**ACCOUNT**/voipsun"
+    ips = [line["ip"] for line in result["snapshot"]["registrations"].values()]
+    assert ips
+    assert set(ips) <= {"**REDACTED**", None}
+    text = json.dumps(result)
+    for secret in ("admin", "pa55word", "192.0.2."):
         assert secret not in text, secret
     assert await hass.config_entries.async_unload(entry.entry_id)

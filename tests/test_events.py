@@ -388,6 +388,7 @@ async def test_sms_fires_once_and_outgoing_sms_not_at_all(
             "type": "received",
             "sms_id": "9",
             "sender": "+420608608608",
+            "sender_name": None,
             "recipient": "+420602",
             "text": "Ahoj",
             "timestamp": "2026-11-23T10:00:00+00:00",

@@ -16,11 +16,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api.models import Listing
+from custom_components.pbx_bridge.const import CONF_PROVIDER, CONF_WEBHOOK_ID, DOMAIN
 from custom_components.pbx_bridge.entity import agent_identifier, hub_identifier, line_identifier
 from pbx_simulator.faults import Fault, FaultKind
 from pbx_simulator.testing import RunningSimulator
 
-from .conftest import async_setup_provider
+from .conftest import async_setup_provider, demo_options
 
 # Ticking this far triggers the next refresh of every provider.
 LONGEST_POLL_INTERVAL = max(
@@ -228,14 +230,18 @@ async def test_agent_renamed(
 
 
 @pytest.mark.parametrize("provider", ["yemot"])
-async def test_agent_removed(
+async def test_agent_absent_from_a_partial_listing_keeps_the_device(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     loaded_entry: MockConfigEntry,
     pbx_simulator: RunningSimulator,
+    hass_ws_client: WebSocketGenerator,
 ) -> None:
-    """An agent who leaves every queue takes their device and entities along."""
+    """Yemot lists only the members of the watched queues: an agent who leaves them is not
+    gone, so the device stays (its entities unavailable) until the user deletes it."""
+    assert await async_setup_component(hass, "config", {})
     coordinator = loaded_entry.runtime_data.coordinator
+    assert Listing.AGENTS not in coordinator.data.complete
     entity_registry = er.async_get(hass)
     agent_id = next(iter(coordinator.data.agents))
     device = dr.async_get(hass).async_get_device_by_identifier(
@@ -249,8 +255,21 @@ async def test_agent_removed(
     pbx_simulator.state.remove_agent(sim_agent.id)
     await _next_poll(hass, freezer)
     assert agent_id not in coordinator.data.agents
+    assert dr.async_get(hass).async_get(device.id)
+    for entity in entities:
+        state = hass.states.get(entity.entity_id)
+        assert state is None or state.state == "unavailable", entity.entity_id
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": loaded_entry.entry_id,
+            "device_id": device.id,
+        }
+    )
+    assert (await client.receive_json())["success"]
     assert not dr.async_get(hass).async_get(device.id)
-    assert all(hass.states.get(e.entity_id) is None for e in entities)
 
 
 @pytest.mark.parametrize("provider", ["voipsun"])
@@ -344,3 +363,86 @@ async def test_unchanged_poll_wakes_no_listener(
     line.registered = not line.registered
     await _next_poll(hass, freezer)
     assert updates
+
+
+@pytest.mark.parametrize("provider", ["voipsun"])
+async def test_migration_keeps_entity_ids_and_drops_the_polling_option(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """An entry of 1.1: its address-based unique id, entities and devices are renamed."""
+    old_id = "voipsun_127.0.0.1:8080"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="VoIPSUN PBX 127.0.0.1",
+        unique_id=old_id,
+        data={CONF_PROVIDER: provider, **pbx_simulator.config[provider], CONF_WEBHOOK_ID: "h"},
+        options={**demo_options(pbx_simulator, provider), "scan_interval": 45},
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    entities, devices = er.async_get(hass), dr.async_get(hass)
+    sensor = entities.async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"{old_id}_active_calls",
+        config_entry=entry,
+        suggested_object_id="pbx_active_calls",
+    )
+    agent = devices.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{old_id}_agent_1000")}
+    )
+    foreign = entities.async_get_or_create("sensor", "other", f"{old_id}_x")
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.minor_version == 2
+    assert "scan_interval" not in entry.options
+    assert entry.unique_id != old_id
+    assert "127.0.0.1" not in entry.unique_id
+    moved = entities.async_get(sensor.entity_id)
+    assert moved is not None
+    assert moved.unique_id == f"{entry.unique_id}_active_calls"
+    assert hass.states.get("sensor.pbx_active_calls") is not None
+    device = devices.async_get(agent.id)
+    assert device is not None
+    assert device.identifiers == {(DOMAIN, f"{entry.unique_id}_agent_1000")}
+    assert entities.async_get(foreign.entity_id).unique_id == f"{old_id}_x"  # type: ignore[union-attr]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_migration_keeps_a_stable_unique_id(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="yemot_0773137770",
+        data={CONF_PROVIDER: provider, **pbx_simulator.config[provider], CONF_WEBHOOK_ID: "h"},
+        options={"scan_interval": 45},
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert (entry.minor_version, entry.unique_id, dict(entry.options)) == (
+        2,
+        "yemot_0773137770",
+        {},
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("version", "provider_id"), [(2, "yemot"), (1, "a_provider_no_longer_known")]
+)
+async def test_migration_refuses_what_it_does_not_know(
+    hass: HomeAssistant, version: int, provider_id: str
+) -> None:
+    """An entry of a later version, or of an unknown provider, is left alone."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, data={CONF_PROVIDER: provider_id}, version=version, minor_version=1
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR

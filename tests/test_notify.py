@@ -168,3 +168,32 @@ async def test_no_entities_without_sms(
         hass, pbx_simulator, "voipsun", {CONF_SMS_RECIPIENTS: ["+420602123456"]}
     )
     assert er.async_entries_for_config_entry(entity_registry, entry.entry_id) == []
+
+
+async def test_removed_recipient_leaves_the_registry(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, entity_registry: er.EntityRegistry
+) -> None:
+    """A number taken out of the options takes its notify entity along, not only its state."""
+    entry = await setup_notify(
+        hass, pbx_simulator, "yemot", {CONF_SMS_RECIPIENTS: ["0501234567", "0527654321"]}
+    )
+
+    def notify_ids() -> set[str]:
+        return {
+            e.unique_id
+            for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+            if e.domain == "notify"
+        }
+
+    assert notify_ids() == {"yemot-account_sms_+972501234567", "yemot-account_sms_+972527654321"}
+    # Another integration's entity with a look-alike id stays.
+    other = entity_registry.async_get_or_create(
+        "notify", "other", "yemot-account_sms_+972527654321"
+    )
+    with patch("custom_components.pbx_bridge.PLATFORMS", [Platform.NOTIFY]):
+        hass.config_entries.async_update_entry(entry, options={CONF_SMS_RECIPIENTS: ["0501234567"]})
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert notify_ids() == {"yemot-account_sms_+972501234567"}
+    assert entity_registry.async_get(other.entity_id)
+    assert await hass.config_entries.async_unload(entry.entry_id)

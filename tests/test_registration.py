@@ -250,3 +250,55 @@ async def test_daktela_callback_follows_the_secret(
     assert not settings["incoming_callback"]
     assert CONF_REGISTERED_WEBHOOK not in entry.data
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_old_url_refused_while_moving_is_reported(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """The new URL is registered; the provider keeping the old one is a repair issue."""
+    await hass.config.async_update(external_url="https://ha.example.com")
+    numbers = pbx_simulator.state.numbers
+    entry = await setup(hass, pbx_simulator, "telfa", **{CONF_AUTO_REGISTER_WEBHOOK: True})
+    fault = Fault(
+        provider="telfa", kind=FaultKind.SERVER_ERROR, endpoint="PUT /numbers/{id}", count=1
+    )
+    pbx_simulator.sim.faults.append(fault)
+    await hass.config.async_update(external_url="https://new.example.com")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    new = "https://new.example.com/api/webhook/hook-1234"
+    assert entry.data[CONF_REGISTERED_WEBHOOK]["url"] == new
+    assert new in numbers["1"].hooks["sms_hook"]
+    assert issue(hass, entry, "webhook_registration_failed").translation_placeholders
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_no_url_at_all_takes_nothing_off(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """Home Assistant losing every URL: the registered one stays, the issue says why."""
+    await hass.config.async_update(external_url="https://ha.example.com")
+    entry = await setup(hass, pbx_simulator, "telfa", **{CONF_AUTO_REGISTER_WEBHOOK: True})
+    registered = entry.data[CONF_REGISTERED_WEBHOOK]
+    requests = len(pbx_simulator.sim.requests_for("telfa"))
+    with patch(
+        "homeassistant.components.webhook.async_generate_url", side_effect=NoURLAvailableError
+    ):
+        await hass.config.async_update(external_url=None)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.data[CONF_REGISTERED_WEBHOOK] == registered
+    assert len(pbx_simulator.sim.requests_for("telfa")) == requests
+    assert issue(hass, entry, "no_reachable_url")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_pushing_provider_without_registration_follows_the_urls(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """Yemot pushes but cannot take a URL: only the reachability issue follows the URLs."""
+    entry = await setup(hass, pbx_simulator, "yemot")
+    assert issue(hass, entry, "no_reachable_url")
+    await hass.config.async_update(external_url="https://ha.example.com")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert issue(hass, entry, "no_reachable_url", present=False) is None
+    assert CONF_REGISTERED_WEBHOOK not in entry.data
+    assert await hass.config_entries.async_unload(entry.entry_id)

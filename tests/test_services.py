@@ -768,13 +768,13 @@ async def test_telfa_send_sms(
         "send_sms",
         recipients=["+420 602 123 456", "603123456"],
         message="Ahoj, posilam ti SMS.",
-        sender="1",
+        sender="2",  # the number with a SIM card (gsm_gateway)
     )
     # Telfa's API takes one recipient a request: one request per recipient, none repeated.
     requests = pbx_simulator.sim.requests_for("telfa", "POST /sms")
     assert [sent(r)["sms"] for r in requests] == [
-        {"number_id": "1", "recipient": "602123456", "message": "Ahoj, posilam ti SMS."},
-        {"number_id": "1", "recipient": "603123456", "message": "Ahoj, posilam ti SMS."},
+        {"number_id": "2", "recipient": "602123456", "message": "Ahoj, posilam ti SMS."},
+        {"number_id": "2", "recipient": "603123456", "message": "Ahoj, posilam ti SMS."},
     ]
     assert response == {"message_ids": []}
     assert sorted(s.recipient for s in pbx_simulator.state.sms.values()) == [
@@ -783,13 +783,26 @@ async def test_telfa_send_sms(
     ]
 
 
+async def test_telfa_sms_without_a_gsm_number_asks_for_the_sender(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
+) -> None:
+    pbx_simulator.state.numbers["2"].gsm_gateway = False
+    entry = await setup_entry("telfa")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, "send_sms", recipients=["602123456"], message="Hi")
+    assert err.value.translation_key == "sms_sender_needed"
+    assert err.value.translation_placeholders["provider"] == "Telfa"
+    assert pbx_simulator.sim.requests_for("telfa", "POST /sms") == []
+
+
 async def test_telfa_sms_error_code(
     hass: HomeAssistant, pbx_simulator: RunningSimulator, setup_entry: SetupEntry
 ) -> None:
     entry = await setup_entry("telfa")
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, entry, "send_sms", recipients=["602123456"], message="Hi", sender="9")
-    assert err.value.translation_key == "provider_refused"
+    # Telfa's documented SMS errors have translated messages of their own.
+    assert err.value.translation_key == "sms_invalid_sender"
     assert err.value.translation_placeholders["error"].endswith("(902)")
     assert "INCORRECT_NUMBER_ID" in err.value.translation_placeholders["error"]
     assert len(pbx_simulator.sim.requests_for("telfa", "POST /sms")) == 1

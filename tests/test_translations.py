@@ -10,6 +10,7 @@ from pathlib import Path
 import re
 from typing import Any
 
+import homeassistant
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
 
@@ -54,7 +55,37 @@ def _json(path: Path) -> dict[str, Any]:
     return data
 
 
-STRINGS = _json(PACKAGE / "strings.json")
+# Home Assistant's own strings, which `[%key:common::…%]` references in strings.json name.
+HA_STRINGS = _json(Path(homeassistant.__file__).parent / "strings.json")
+_REFERENCE = re.compile(r"\[%key:([a-z0-9_]+(?:::[a-z0-9_]+)+)%\]")
+
+
+def resolve_references(tree: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
+    """`tree` with every `[%key:…%]` replaced by the string it names, as Home Assistant's
+    translation build does: `common::…` in Home Assistant's strings, `component::pbx_bridge::…`
+    in ours. A custom integration's translations are read as they are, so en.json holds
+    the result."""
+    root = tree if root is None else root
+
+    def lookup(match: re.Match[str]) -> str:
+        first, *path = match.group(1).split("::")
+        node: Any = HA_STRINGS["common"] if first == "common" else None
+        if first == "component":
+            assert path[0] == "pbx_bridge", match.group(0)
+            node, path = root, path[1:]
+        assert node is not None, match.group(0)
+        for part in path:
+            node = node[part]
+        assert isinstance(node, str), match.group(0)
+        return _REFERENCE.sub(lookup, node)
+
+    if isinstance(tree, dict):
+        return {key: resolve_references(value, root) for key, value in tree.items()}
+    return _REFERENCE.sub(lookup, tree)
+
+
+RAW_STRINGS = _json(PACKAGE / "strings.json")
+STRINGS = resolve_references(RAW_STRINGS)
 ICONS = _json(PACKAGE / "icons.json")
 
 
@@ -129,6 +160,27 @@ def _exception_keys_in_code() -> set[str]:
                             if isinstance(name, ast.Name) and name.id == "key":
                                 assert isinstance(value, ast.Constant)
                                 keys.add(value.value)
+    return keys | _client_translation_keys()
+
+
+def _client_translation_keys() -> set[str]:
+    """Keys clients give their errors: `err.translation_key = "…"`, or the values of a
+    module-level `…_ERROR_KEYS` table (provider error code -> key)."""
+    keys: set[str] = set()
+    for path in (PACKAGE / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr == "translation_key"
+                    and isinstance(node.value, ast.Constant)
+                ):
+                    keys.add(node.value.value)
+                elif isinstance(target, ast.Name) and target.id.endswith("_ERROR_KEYS"):
+                    assert isinstance(node.value, ast.Dict), path
+                    keys.update(v.value for v in node.value.values if isinstance(v, ast.Constant))
     return keys
 
 
@@ -179,7 +231,44 @@ def test_translation_has_every_key_of_strings(language: str) -> None:
             path,
         )
     if language == "en":
+        # strings.json with its references resolved (`python -m tests.test_translations`).
         assert translation == strings
+
+
+def test_strings_refer_to_common_strings_that_exist() -> None:
+    """Every reference names a string (resolving fails otherwise), and they are used."""
+    references = [text for _, text in _leaves(RAW_STRINGS) if _REFERENCE.search(text)]
+    assert any("[%key:common::" in text for text in references)
+    assert STRINGS
+
+
+def _plain(text: str) -> str:
+    return text.strip().rstrip(".").lower()
+
+
+def test_common_strings_are_referenced_not_copied() -> None:
+    """A text Home Assistant has already, or one repeated under another key of the same
+    kind, is a reference."""
+    common = {_plain(text) for _, text in _leaves(HA_STRINGS["common"]["config_flow"])}
+    texts = [(path, text) for path, text in _leaves(RAW_STRINGS) if not _REFERENCE.search(text)]
+    copied = [path for path, text in texts if path[0] == "config" and _plain(text) in common]
+    assert not copied, copied
+    seen: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = {}
+    repeated = []
+    for path, text in texts:
+        if path[0] != "config" or path[-2] not in ("data", "data_description"):
+            continue
+        # The same field described alike in two steps: one of them refers to the other.
+        if (where := (path[-2:], text)) in seen:
+            repeated.append((seen[where], path))
+        seen.setdefault(where, path)
+    assert not repeated, repeated
+
+
+if __name__ == "__main__":  # write translations/en.json from strings.json
+    (PACKAGE / "translations" / "en.json").write_text(
+        json.dumps(STRINGS, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def test_entity_keys_match_the_code() -> None:
@@ -212,6 +301,14 @@ def test_enum_sensor_states_are_the_options() -> None:
             continue
         states = STRINGS["entity"]["sensor"][description.translation_key]["state"]
         assert set(states) == set(description.options), description.key
+
+
+def test_line_states_are_translated() -> None:
+    """Every state a provider declares for its SIP line status has a translation."""
+    states = {state for cls in PROVIDERS.values() for state in cls.declaration.line_states.values()}
+    assert set(STRINGS["entity"]["sensor"]["line_status"]["state"]) == states
+    # Home Assistant's own states are no options (they would read as "unavailable").
+    assert not states & {"unavailable", "unknown"}
 
 
 def test_event_types_are_translated() -> None:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.pbx_bridge.api.providers.yemot import OPTION_API_RETURN_FOLDER
+from custom_components.pbx_bridge.api.providers.yemot import (
+    OPTION_API_RETURN_FOLDER,
+    OPTION_QUEUE_PATHS,
+)
 from custom_components.pbx_bridge.const import CONF_WEBHOOK_SECRET, DOMAIN
 from custom_components.pbx_bridge.events import EVENT_CALL
+from pbx_simulator.providers.yemot import YemotSim
 from pbx_simulator.testing import RunningSimulator
 
 from .conftest import async_setup_provider, demo_options
@@ -106,7 +116,9 @@ async def test_the_options_refuse_a_return_folder_that_is_not_a_path(
 
 
 async def test_setup_with_system_number_and_password(
-    hass: HomeAssistant, pbx_simulator: RunningSimulator
+    hass: HomeAssistant,
+    pbx_simulator: RunningSimulator,
+    hass_client: ClientSessionGenerator,
 ) -> None:
     """The form's system number and password: the entry logs in for a session token."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -133,5 +145,34 @@ async def test_setup_with_system_number_and_password(
     assert dict(parse_qsl(logins[-1].body)) == {
         "username": "0773137770",
         "password": "ym-4567-pass",
+    }
+    await async_setup_component(hass, "diagnostics", {})
+    diagnostics = json.dumps(await get_diagnostics_for_config_entry(hass, hass_client, entry))
+    sim = pbx_simulator.sim.providers["yemot"]
+    assert isinstance(sim, YemotSim)
+    for secret in ("ym-4567-pass", *sim.sessions):
+        assert secret not in diagnostics
+    assert '"system_number": "**REDACTED**"' in diagnostics
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_bad_queue_path_becomes_a_repair_issue(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """The path Yemot refuses is named in a repair issue; the other queue still shows."""
+    await hass.config.async_update(external_url="https://ha.example.com")
+    entry = await async_setup_provider(
+        hass, pbx_simulator, "yemot", {OPTION_QUEUE_PATHS: ["/801", "/999"]}
+    )
+    assert list(entry.runtime_data.coordinator.data.queues) == ["ivr2:/801"]
+    issues = {
+        issue_id.removeprefix(f"{entry.entry_id}_"): issue
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue_id.startswith(entry.entry_id)
+    }
+    assert set(issues) == {"problem_unknown_queue_ivr2:/999"}
+    assert issues["problem_unknown_queue_ivr2:/999"].translation_placeholders == {
+        "account": entry.title,
+        "subject": "ivr2:/999",
     }
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -17,10 +17,10 @@ import asyncio
 import cProfile
 from datetime import timedelta
 import gc
+from http import HTTPStatus
 import io
 from pathlib import Path
 import pstats
-from http import HTTPStatus
 import time
 from types import MappingProxyType
 from typing import Any
@@ -55,7 +55,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 def resident_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
+    with Path("/proc/self/status").open(encoding="ascii") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
@@ -110,7 +110,7 @@ class Probe:
             profile.disable()
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)
-            Path(body["profile"]).write_text(out.getvalue())
+            await hass.async_add_executor_job(Path(body["profile"]).write_text, out.getvalue())
         if entry.state is not ConfigEntryState.LOADED:
             return {"error": f"entry state {entry.state}"}
         coordinator = entry.runtime_data.coordinator

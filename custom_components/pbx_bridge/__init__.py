@@ -9,11 +9,16 @@ from homeassistant.components.webhook import async_generate_id
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.ulid import ulid_now
 
-from .api import PbxClient, client_class
+from .api import PROVIDERS, PbxClient, client_class
 from .const import CONF_HOOK_NUMBERS, CONF_PROVIDER, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import PbxConfigEntry, PbxCoordinator, PbxRuntimeData
 from .entity import DeviceSync, current_identifiers, hub_device_info, hub_identifier
@@ -55,6 +60,48 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions, once for every account."""
     async_setup_services(hass)
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:
+    """Bring an entry of an earlier version up to this one; False for a later version."""
+    if entry.version > 1 or (cls := PROVIDERS.get(entry.data.get(CONF_PROVIDER, ""))) is None:
+        return False
+    if entry.minor_version < 2:
+        # The polling interval is the provider's now, not an option.
+        options = {key: value for key, value in entry.options.items() if key != "scan_interval"}
+        if cls.declaration.account_id_is_address and (unique_id := entry.unique_id):
+            # The address was the id: give the entry its own, keeping entity ids and history.
+            new_id = f"{cls.declaration.provider}_{ulid_now()}"
+            await _async_rename_registry_ids(hass, entry, unique_id, new_id)
+            hass.config_entries.async_update_entry(entry, unique_id=new_id)
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+    return True
+
+
+async def _async_rename_registry_ids(
+    hass: HomeAssistant, entry: PbxConfigEntry, old: str, new: str
+) -> None:
+    """Entity unique ids and device identifiers built from `old` are built from `new`."""
+
+    def renamed(value: str) -> str | None:
+        if value == old or value.startswith(f"{old}_"):
+            return new + value[len(old) :]
+        return None
+
+    @callback
+    def entity_update(entity: er.RegistryEntry) -> dict[str, Any] | None:
+        unique_id = renamed(entity.unique_id)
+        return {"new_unique_id": unique_id} if unique_id else None
+
+    await er.async_migrate_entries(hass, entry.entry_id, entity_update)
+    devices = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
+        identifiers = {
+            (domain, (renamed(value) or value) if domain == DOMAIN else value)
+            for domain, value in device.identifiers
+        }
+        if identifiers != device.identifiers:
+            devices.async_update_device(device.id, new_identifiers=identifiers)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> bool:

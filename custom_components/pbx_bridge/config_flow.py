@@ -14,6 +14,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.selector import (
     BooleanSelector,
     SelectOptionDict,
@@ -24,6 +25,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.util.ulid import ulid_now
 import probatio
 from yarl import URL
 
@@ -77,6 +79,12 @@ def _connection_values(
     }
 
 
+def _address(declaration: ProviderDeclaration, data: Mapping[str, Any]) -> tuple[str, int | None]:
+    """The host and port an entry's address field names, to tell accounts apart by."""
+    url = URL(str(data.get(_url_field(declaration), "")).strip())
+    return (url.host or "").lower(), url.port
+
+
 def _auth_error_field(declaration: ProviderDeclaration) -> str:
     """Where a rejected login shows: on the one secret field, or on the form for several."""
     secrets = declaration.secret_fields
@@ -123,6 +131,8 @@ class PbxConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a phone system account: the menu's choice leads to `async_step_<provider>`."""
 
     VERSION = 1
+    # 2: no polling-interval option; an id of its own where the API names no account.
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -166,8 +176,7 @@ class PbxConfigFlow(ConfigFlow, domain=DOMAIN):
             values = _connection_values(declaration, user_input)
             account, errors = await self._async_validate(declaration, values)
             if account is not None:
-                await self.async_set_unique_id(f"{provider}_{account.account_id}")
-                self._abort_if_unique_id_configured()
+                await self._async_claim_account(declaration, account, values)
                 webhook_id = webhook.async_generate_id()
                 data = {CONF_PROVIDER: provider, **values, CONF_WEBHOOK_ID: webhook_id}
                 title = account.name  # the client names the provider and the account
@@ -192,6 +201,36 @@ class PbxConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def _async_claim_account(
+        self,
+        declaration: ProviderDeclaration,
+        account: AccountInfo,
+        values: Mapping[str, str],
+        entry: PbxConfigEntry | None = None,
+    ) -> None:
+        """Refuse an account that is configured already, or (for `entry`) another one.
+
+        Accounts are known by the stable id their provider returns; where the API returns
+        none, the entry has an id of its own and an account is known by its address.
+        """
+        if not declaration.account_id_is_address:
+            await self.async_set_unique_id(f"{declaration.provider}_{account.account_id}")
+            if entry is None:
+                self._abort_if_unique_id_configured()
+            else:
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+            return
+        address = _address(declaration, values)
+        for other in self._async_current_entries(include_ignore=False):
+            if (
+                other.entry_id != (entry.entry_id if entry else None)
+                and other.data.get(CONF_PROVIDER) == declaration.provider
+                and _address(declaration, other.data) == address
+            ):
+                raise AbortFlow("already_configured")
+        if entry is None:
+            await self.async_set_unique_id(f"{declaration.provider}_{ulid_now()}")
+
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """The provider rejected the stored credentials."""
         return await self.async_step_reauth_confirm()
@@ -214,8 +253,7 @@ class PbxConfigFlow(ConfigFlow, domain=DOMAIN):
                     values.pop(fld.key, None)
             account, errors = await self._async_validate(declaration, values)
             if account is not None:
-                await self.async_set_unique_id(f"{declaration.provider}_{account.account_id}")
-                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                await self._async_claim_account(declaration, account, values, entry)
                 return self.async_update_reload_and_abort(entry, data=_entry_data(entry, values))
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -242,8 +280,7 @@ class PbxConfigFlow(ConfigFlow, domain=DOMAIN):
             values = {**kept_secrets, **entered}
             account, errors = await self._async_validate(declaration, values)
             if account is not None:
-                await self.async_set_unique_id(f"{declaration.provider}_{account.account_id}")
-                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                await self._async_claim_account(declaration, account, values, entry)
                 return self.async_update_reload_and_abort(entry, data=_entry_data(entry, values))
             suggested = entered
         return self.async_show_form(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+import re
 from typing import Any, cast
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .api import PROVIDERS, ProviderDeclaration
@@ -26,13 +27,17 @@ TO_REDACT_SNAPSHOT = {
     "callee",
     "call_partner",
     "last_caller",
+    "missed_callers",
     "line",
     "sender",
     "recipient",
     "text",
     "raw",
     "contact",
+    "ip",
 }
+# Credentials a user wrote into an address (http://user:pass@pbx).
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 def _keys_to_redact(declaration: ProviderDeclaration) -> set[str]:
@@ -69,7 +74,7 @@ async def async_get_config_entry_diagnostics(
 
 
 def _without(value: Any, account_id: str) -> Any:
-    """`value` with `account_id` masked in every key and text."""
+    """`value` with `account_id` and credentials in URLs masked in every key and text."""
     if isinstance(value, dict):
         return {
             _without(key, account_id): _without(item, account_id) for key, item in value.items()
@@ -77,7 +82,8 @@ def _without(value: Any, account_id: str) -> Any:
     if isinstance(value, list):
         return [_without(item, account_id) for item in value]
     if isinstance(value, str):
-        return value.replace(account_id, ACCOUNT_ID_MASK)
+        text = _URL_CREDENTIALS.sub(f"{REDACTED}@", value)
+        return text.replace(account_id, ACCOUNT_ID_MASK) if account_id else text
     return value
 
 

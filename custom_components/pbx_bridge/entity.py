@@ -22,7 +22,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .api.models import Agent, Queue, SipKind, SipRegistration, Snapshot
+from .api.models import Agent, Listing, Queue, SipKind, SipRegistration, Snapshot
 from .const import DOMAIN
 from .coordinator import PbxCoordinator
 
@@ -105,6 +105,14 @@ def device_object(
             if value.startswith(prefix):
                 return kind, value.removeprefix(prefix)
     return None
+
+
+# The listing of a snapshot that names every object of a kind (`Snapshot.complete`).
+LISTING_OF: dict[ObjectKind, Listing] = {
+    ObjectKind.AGENT: Listing.AGENTS,
+    ObjectKind.QUEUE: Listing.QUEUES,
+    ObjectKind.LINE: Listing.REGISTRATIONS,
+}
 
 
 # Device models by the kind of object; `model_id`s are what action selectors filter on.
@@ -328,7 +336,7 @@ class DeviceSync:
     def __init__(self, hass: HomeAssistant, coordinator: PbxCoordinator) -> None:
         self.hass = hass
         self.coordinator = coordinator
-        self._synced: dict[tuple[ObjectKind, str], str] | None = None
+        self._synced: tuple[dict[tuple[ObjectKind, str], str], frozenset[Listing]] | None = None
 
     @callback
     def async_sync(self) -> None:
@@ -341,9 +349,11 @@ class DeviceSync:
             for kind in ObjectKind
             for object_id, name in _object_names(snapshot, kind)
         }
-        if objects == self._synced:
+        # What removal depends on, too: a listing that became complete may remove devices.
+        synced = (objects, snapshot.complete)
+        if synced == self._synced:
             return
-        self._synced = objects
+        self._synced = synced
         entry_id = self.coordinator.config_entry.entry_id
         registry = dr.async_get(self.hass)
         for kind, object_id in objects:
@@ -355,9 +365,16 @@ class DeviceSync:
                 info.get("model"),
             ):
                 registry.async_get_or_create(config_entry_id=entry_id, **info)
-        wanted = current_identifiers(self.coordinator.unique_id, snapshot)
+        hub = hub_identifier(self.coordinator.unique_id)
         for device in dr.async_entries_for_config_entry(registry, entry_id):
-            if not device.identifiers & wanted:
+            if hub in device.identifiers:
+                continue
+            found = device_object(self.coordinator.unique_id, device.identifiers)
+            # Absent from a listing of only some objects (logged-in agents, say) is not gone:
+            # only the provider's full listing of that kind removes a device.
+            if found is None or (
+                LISTING_OF[found[0]] in snapshot.complete and found not in objects
+            ):
                 registry.async_remove_device(device.id)
 
 

@@ -70,7 +70,9 @@ def _classify(err: PbxError, provider: str, *, update: bool) -> tuple[str, bool]
             # An answer the client could not use (it says so, naming the provider), or a
             # refusal during a refresh.
             key = "invalid_response"
-    return key, user_error
+    if isinstance(err, PbxPartialSendError) or not err.translation_key:
+        return key, user_error
+    return err.translation_key, user_error  # the client knows a more precise message
 
 
 def _placeholders(err: PbxError, provider: str, recipients: int | None) -> dict[str, str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from homeassistant.components.notify import NotifyEntity
-from homeassistant.components.notify.const import NotifyEntityFeature
-from homeassistant.core import HomeAssistant
+from homeassistant.components.notify.const import DOMAIN as NOTIFY_DOMAIN, NotifyEntityFeature
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -29,10 +30,8 @@ async def async_setup_entry(
     entry: PbxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a notify entity for each SMS recipient of the account."""
+    """Add a notify entity for each SMS recipient of the account, forget removed ones."""
     client = entry.runtime_data.client
-    if not client.supports(Capability.SEND_SMS):
-        return
     numbers: list[str] = []
     for raw in entry.options.get(CONF_SMS_RECIPIENTS, []):
         try:
@@ -45,7 +44,34 @@ async def async_setup_entry(
             continue
         if number not in numbers:
             numbers.append(number)
+    if not client.supports(Capability.SEND_SMS):
+        numbers = []
+    _async_remove_former_recipients(hass, entry, numbers)
     async_add_entities(PbxSmsNotifyEntity(entry, number) for number in numbers)
+
+
+def _unique_id(entry: PbxConfigEntry, number: str) -> str:
+    return f"{entry.runtime_data.coordinator.unique_id}_sms_{number}"
+
+
+@callback
+def _async_remove_former_recipients(
+    hass: HomeAssistant, entry: PbxConfigEntry, numbers: list[str]
+) -> None:
+    """Take the entities of recipients no longer in the options out of the registry.
+
+    Otherwise they would stay as "unavailable, no longer provided" for ever.
+    """
+    registry = er.async_get(hass)
+    prefix = _unique_id(entry, "")
+    wanted = {_unique_id(entry, number) for number in numbers}
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if (
+            entity.domain == NOTIFY_DOMAIN
+            and entity.unique_id.startswith(prefix)
+            and entity.unique_id not in wanted
+        ):
+            registry.async_remove(entity.entity_id)
 
 
 class PbxSmsNotifyEntity(NotifyEntity):
@@ -60,7 +86,7 @@ class PbxSmsNotifyEntity(NotifyEntity):
         self._entry = entry
         self._number = number
         unique_id = entry.runtime_data.coordinator.unique_id
-        self._attr_unique_id = f"{unique_id}_sms_{number}"
+        self._attr_unique_id = _unique_id(entry, number)
         self._attr_translation_placeholders = {"recipient": number}
         self._attr_device_info = DeviceInfo(identifiers={hub_identifier(unique_id)})
 

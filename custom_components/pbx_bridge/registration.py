@@ -113,6 +113,8 @@ async def async_sync_registration(
         except NoURLAvailableError:
             return  # the reachability issue says so; a URL change tries again
     chosen = entry.options.get(CONF_HOOK_NUMBERS)
+    # The provider's refusal to take the old URL off, which the new one does not undo.
+    refused: str | None = None
     if registered and (
         registered["url"] != wanted
         or (chosen and set(chosen) != set(registered.get("numbers", ())))
@@ -122,8 +124,9 @@ async def async_sync_registration(
                 registered["url"]
             )
         except PbxError as err:
-            async_registration_failed(hass, entry, client.title, str(err))
+            refused = str(err)
             if wanted is None:
+                async_registration_failed(hass, entry, client.title, refused)
                 return  # still remembered: taken off at the next start
         # What replaces it is what we hold from now on.
         _async_set_registered(hass, entry, None)
@@ -134,7 +137,11 @@ async def async_sync_registration(
             async_registration_failed(hass, entry, client.title, str(err))
             return
         _async_set_registered(hass, entry, {"url": wanted, "numbers": numbers})
-    async_clear_registration_failed(hass, entry)
+    if refused is not None:
+        # Registered anew, but the old URL is still at the provider: say so once.
+        async_registration_failed(hass, entry, client.title, refused)
+    else:
+        async_clear_registration_failed(hass, entry)
 
 
 async def async_unregister_at_provider(

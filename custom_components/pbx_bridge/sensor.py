@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -58,6 +59,7 @@ class PbxAccountSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Snapshot], float | int | str | None]
     exists_fn: Callable[[Capabilities], bool]
+    attributes_fn: Callable[[Snapshot], dict[str, Any] | None] = lambda _: None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +68,7 @@ class PbxAgentSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Agent], str | None]
     exists_fn: Callable[[Capabilities], bool] = lambda _: True
+    attributes_fn: Callable[[Agent], Mapping[str, Any]] = lambda _: {}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,9 +80,10 @@ class PbxQueueSensorDescription(SensorEntityDescription):
 
 @dataclass(frozen=True, kw_only=True)
 class PbxLineSensorDescription(SensorEntityDescription):
-    """A SIP line sensor."""
+    """A SIP line sensor; `provider_states`: an enum of the provider's documented values."""
 
     value_fn: Callable[[SipRegistration], str | None]
+    provider_states: bool = False
 
 
 def _waiting_calls(snapshot: Snapshot) -> int:
@@ -121,6 +125,10 @@ ACCOUNT_SENSORS: tuple[PbxAccountSensorDescription, ...] = (
         # Counts today's missed calls and starts again at midnight.
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda snapshot: snapshot.missed_calls_today,
+        # Who called, where the provider lists the missed calls themselves.
+        attributes_fn=lambda snapshot: (
+            {"callers": list(snapshot.missed_callers)} if snapshot.missed_callers else None
+        ),
         exists_fn=lambda capabilities: Capability.MISSED_CALLS in capabilities,
     ),
     PbxAccountSensorDescription(
@@ -152,6 +160,8 @@ AGENT_SENSORS: tuple[PbxAgentSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[status for state in AgentState if (status := _agent_status(state))],
         value_fn=lambda agent: _agent_status(agent.state),
+        # Where the provider says when the state began (Telfa's presence_changed_at).
+        attributes_fn=lambda agent: {"since": agent.state_since} if agent.state_since else {},
     ),
     PbxAgentSensorDescription(
         key="call_partner",
@@ -246,6 +256,7 @@ LINE_SENSORS: tuple[PbxLineSensorDescription, ...] = (
         translation_key="line_status",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda registration: registration.status,
+        provider_states=True,
     ),
     # Both change with every re-registration on some phones: off unless wanted.
     PbxLineSensorDescription(
@@ -328,6 +339,10 @@ class PbxAccountSensor(PbxEntity, SensorEntity):
         value = self.entity_description.value_fn(self.coordinator.data)
         return _fit_state(value) if isinstance(value, str) else value
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        return self.entity_description.attributes_fn(self.coordinator.data)
+
 
 class PbxAgentSensor(PbxAgentEntity, SensorEntity):
     """A sensor of an agent."""
@@ -344,6 +359,10 @@ class PbxAgentSensor(PbxAgentEntity, SensorEntity):
     def native_value(self) -> str | None:
         value = self.entity_description.value_fn(self.agent)
         return None if value is None else _fit_state(value)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        return self.entity_description.attributes_fn(self.agent) or None
 
 
 class PbxQueueSensor(PbxQueueEntity, SensorEntity):
@@ -375,8 +394,22 @@ class PbxLineSensor(PbxLineEntity, SensorEntity):
     ) -> None:
         super().__init__(coordinator, registration_id, description.key)
         self.entity_description = description
+        # Where the provider documents the values, they are states (translated), not text.
+        self._states: Mapping[str, str] = {}
+        if description.provider_states:
+            declared = coordinator.client.declaration.line_states
+            self._states = {value.casefold(): state for value, state in declared.items()}
+        if self._states:
+            self._attr_device_class = SensorDeviceClass.ENUM
+            self._attr_options = sorted(set(self._states.values()))
 
     @property
     def native_value(self) -> str | None:
         value = self.entity_description.value_fn(self.registration)
-        return None if value is None else _fit_state(value)
+        if value is None:
+            return None
+        if self._states:
+            # "OK (35 ms)" is OK; a value the documentation does not name has no state.
+            words = value.split(maxsplit=1)
+            return self._states.get(words[0].casefold()) if words else None
+        return _fit_state(value)

@@ -12,6 +12,7 @@ import sys
 from aiohttp import web
 
 from .app import Simulator
+from .providers.daktela import DaktelaSim
 from .state import SimState
 
 
@@ -29,6 +30,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         metavar="SECONDS",
         help="generate calls and agent changes every SECONDS (0: off)",
+    )
+    parser.add_argument(
+        "--daktela-version",
+        default="4.1",
+        metavar="VERSION",
+        help="the legacy API version Daktela serves (3.9: a 3.x server without 4.x actions)",
     )
     parser.add_argument(
         "--yemot-without-sip",
@@ -66,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     state = SimState(seed=args.seed, agents=args.agents, queues=args.queues, lines=args.lines)
     sim = Simulator(state)
+    daktela = sim.providers["daktela"]
+    if isinstance(daktela, DaktelaSim):
+        daktela.set_max_version(args.daktela_version)
     if args.yemot_without_sip:
         from .providers.yemot import YemotSim
 

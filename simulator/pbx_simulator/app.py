@@ -258,6 +258,20 @@ def _add_control_routes(app: web.Application, sim: Simulator) -> None:
         daktela.set_dialplan_hook((await body(request)).get("url"))
         return ok()
 
+    @routes.post(f"{CONTROL_PREFIX}/daktela/version")
+    async def set_daktela_version(request: web.Request) -> web.Response:
+        # Which legacy API version the server is (3.9: a 3.x server without 4.x actions).
+        from .providers.daktela import DaktelaSim
+
+        daktela = sim.providers["daktela"]
+        if not isinstance(daktela, DaktelaSim):
+            raise web.HTTPNotFound
+        try:
+            daktela.set_max_version(str((await body(request))["version"]))
+        except (KeyError, ValueError) as err:
+            raise web.HTTPBadRequest(text=str(err)) from None
+        return ok()
+
     @routes.post(f"{CONTROL_PREFIX}/yemot/api-extension")
     async def set_yemot_api_extension(request: web.Request) -> web.Response:
         # The `ext.ini` of a `type=api` extension, set in Yemot's web interface.

@@ -147,6 +147,7 @@ class SimNumber:
     number: str  # national form as the providers show it, e.g. "245008328"
     name: str
     hooks: dict[str, str] = field(default_factory=dict)
+    gsm_gateway: bool = False  # a SIM card in a GSM gateway: it sends and receives SMS (Telfa)
 
 
 @dataclass
@@ -252,7 +253,7 @@ class SimState:
         for _ in range(trunks):
             self.add_line(kind="trunk")
         self.numbers["1"] = SimNumber("1", "245008328", "Main line")
-        self.numbers["2"] = SimNumber("2", "245008329", "Support line")
+        self.numbers["2"] = SimNumber("2", "245008329", "Support line", gsm_gateway=True)
 
     # --- helpers ------------------------------------------------------------
 

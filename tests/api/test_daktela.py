@@ -39,6 +39,9 @@ from custom_components.pbx_bridge.api.models import (
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    Listing,
+    ProblemKind,
+    ProviderProblem,
     SmsDirection,
     SmsMessage,
     SmsRequest,
@@ -46,13 +49,15 @@ from custom_components.pbx_bridge.api.models import (
     WebhookRequest,
 )
 from custom_components.pbx_bridge.api.providers.daktela import (
+    OPTION_AGENT_EXTENSIONS,
+    OPTION_ANNOUNCEMENT_ROUTE,
     STRAY_AFTER_JSON,
     DaktelaClient,
 )
 from custom_components.pbx_bridge.api.registry import client_class
 from pbx_simulator.faults import Fault, FaultKind
-from pbx_simulator.providers.daktela import DaktelaSim
-from pbx_simulator.state import CallStatus, SimCall, SimState
+from pbx_simulator.providers.daktela import DaktelaSim, to_ascii
+from pbx_simulator.state import AgentStatus, CallStatus, SimCall, SimState
 from pbx_simulator.testing import RunningSimulator, start_simulator
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "daktela"
@@ -60,6 +65,9 @@ PRAGUE = ZoneInfo("Europe/Prague")
 HOOK = "http://ha.example/api/webhook/abc"
 DOC_TOKEN = "1234567890123456789012345678901234567890"
 DOC_ANSWERS = {
+    "GetUser": "get_user",
+    "GetUsers": "get_users_all",
+    "StatsCalls": "stats_calls",
     "GetPauses": "get_pauses_3_3",
     "RTUsersState": "rt_users_state",
     "GetQueues": "get_queues_one",
@@ -131,7 +139,7 @@ def test_declarations() -> None:
     assert not fields["login"].secret
     assert fields["base_url"].is_url
     assert fields["base_url"].required
-    assert DaktelaClient.webhook_methods == {"GET"}
+    assert DaktelaClient.webhook_methods == {"GET", "POST"}  # the method is undocumented
     assert DaktelaClient.default_country_code == "420"
     assert DaktelaClient.capabilities == {
         Capability.AGENTS,
@@ -142,6 +150,7 @@ def test_declarations() -> None:
         Capability.QUEUE_LOGIN,
         Capability.SIP_REGISTRATIONS,
         Capability.ACTIVE_CALLS,
+        Capability.MISSED_CALLS,
         Capability.DIAL,
         Capability.HANGUP,
         Capability.TRANSFER,
@@ -227,7 +236,10 @@ async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.Client
     state.set_registered("4", False)
     client = make_client(session, pbx_simulator)
     snapshot = await client.async_fetch_snapshot()
-    assert pbx_simulator.sim.count("daktela") == 6
+    # GetUser (once: which version the server is), GetPauses, GetUsers (now and then),
+    # RTUsersState, GetQueues, RTStatsQueues, DeviceStates, RTStatsCalls, StatsCalls twice
+    # (missed calls, last caller).
+    assert pbx_simulator.sim.count("daktela") == 10
     assert snapshot.pause_reasons == ("Lunch", "Break", "Meeting", "Training")
     assert set(snapshot.agents) == {a.login for a in state.agents.values()}
     agent2 = snapshot.agents["agent2"]
@@ -291,7 +303,7 @@ async def test_snapshot_costs_the_same_whatever_the_size(
         snapshot = await make_client(session, running).async_fetch_snapshot()
         assert len(snapshot.agents) == size
         assert len(snapshot.registrations) == size
-        assert running.sim.count("daktela") == 6
+        assert running.sim.count("daktela") == 10  # as in test_snapshot
     finally:
         await runner.cleanup()
 
@@ -644,7 +656,7 @@ def test_parse_documented_hooks(session: aiohttp.ClientSession) -> None:
 @pytest.mark.parametrize(
     ("method", "query"),
     [
-        ("POST", {"action": "ringing"}),
+        ("PUT", {"action": "ringing"}),
         ("GET", {}),
         ("GET", {"action": "explode", "callerId": "1"}),
         ("GET", {"message": "x", "number": "1", "direction": "sideways"}),
@@ -740,7 +752,14 @@ async def test_documented_snapshot(
     snapshot = await client.async_fetch_snapshot()
     # Wrap and Lajdak are the PBX's own pauses.
     assert snapshot.pause_reasons == ("Backoffice", "Prestavka", "Obed", "Email", "Obed22")
-    (admin,) = snapshot.agents.values()
+    # admin is logged in (RTUsersState); hajekhu only listed by GetUsers.
+    admin = snapshot.agents["admin"]
+    hajek = snapshot.agents["hajekhu"]
+    assert (hajek.name, hajek.state, hajek.logged_in) == (
+        "Hajek Hugo",
+        AgentState.LOGGED_OUT,
+        False,
+    )
     assert (admin.agent_id, admin.name, admin.state, admin.extension, admin.queue_ids) == (
         "admin",
         "Administrator",
@@ -762,7 +781,7 @@ async def test_documented_snapshot(
         CallDirection.INCOMING,
         CallState.ANSWERED,
         "100",
-        "3",
+        "hajekhu",  # user 3 of GetUsers
         "6",
     )
     assert call.started == datetime(2012, 3, 21, 13, 44, 2, tzinfo=PRAGUE)
@@ -853,3 +872,450 @@ async def test_unreadable_records(
         await client.async_register_webhook(HOOK)
     with pytest.raises(PbxResponseError, match="no number"):
         await client.async_queue_login("agent", "77")
+
+
+# --- issue 12: what the documentation asks of the client -------------------------------------
+
+
+def legacy(running: RunningSimulator) -> RunningSimulator:
+    """Make the simulator a 3.9 server: no GetUser 4.0, RTUsersState 4.1, StatsCalls 4.1."""
+    daktela(running).set_max_version("3.9")
+    return running
+
+
+async def test_every_user_is_an_agent(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """GetUsers lists the logged-out too: a fresh client (after a restart) keeps them."""
+    state = pbx_simulator.state
+    state.agent_logout("5")
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    agent5 = snapshot.agents["agent5"]
+    assert (agent5.state, agent5.logged_in, agent5.name) == (
+        AgentState.LOGGED_OUT,
+        False,
+        state.agents["5"].name,
+    )
+    assert snapshot.complete == {Listing.AGENTS, Listing.QUEUES, Listing.REGISTRATIONS}
+    # GetUsers is read now and then, not at every poll.
+    client = make_client(session, pbx_simulator)
+    await client.async_fetch_snapshot()
+    await client.async_fetch_snapshot()
+    assert len(pbx_simulator.sim.requests_for("daktela", "GetUsers")) == 2  # one per client
+    # Someone RTUsersState names but GetUsers did not list yet: read again at the next poll.
+    state.add_agent("Nová Agentka")
+    await client.async_fetch_snapshot()
+    await client.async_fetch_snapshot()
+    assert len(pbx_simulator.sim.requests_for("daktela", "GetUsers")) == 3
+
+
+async def test_wrap_up_system_pauses_and_not_in_queue(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    state.agents["1"].status = AgentStatus.WRAP_UP
+    for queue_id in list(state.agents["2"].queue_ids):
+        state.queue_logout("2", queue_id)
+    state.agent_pause("3", "Lunch")
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    agent1 = snapshot.agents["agent1"]
+    assert (agent1.state, agent1.paused, agent1.pause_reason) == (
+        AgentState.WRAP_UP,
+        True,
+        "Wrap",
+    )
+    assert snapshot.agents["agent2"].state is AgentState.NOT_IN_QUEUE
+    assert snapshot.agents["agent3"].state is AgentState.PAUSED
+    assert snapshot.agents["agent3"].pause_reason == "Lunch"
+    # The PBX's own pauses are listed by GetPauses, but are not for choosing.
+    assert snapshot.pause_reasons == ("Lunch", "Break", "Meeting", "Training")
+    with pytest.raises(PbxInvalidInput, match="Wrap"):
+        await client.async_agent_pause("agent4", "Wrap")
+
+
+def test_documented_wrap_pause(session: aiohttp.ClientSession) -> None:
+    """The documented RTUsersState agent on the documented Wrap pause (GetPauses 3.3 id 2)."""
+    body = (FIXTURES / "rt_users_state_response.json").read_bytes()
+    paused = body.replace(b'"agent_state":"Idle"', b'"agent_state":"Paused"').replace(
+        b'"id_pause":null', b'"id_pause":"2"'
+    )
+    client = DaktelaClient(session, {"base_url": "https://a.daktela.com", "access_token": "t"})
+    pauses = read_json((FIXTURES / "get_pauses_3_3_response.json").read_bytes())["result"]
+    client._read_pauses(list(pauses.values()))
+    live = client._read_users_state(list(read_json(paused)["result"].values()))
+    admin = client._agents(live)["admin"]
+    assert (admin.state, admin.pause_reason) == (AgentState.WRAP_UP, "Wrap")
+
+
+async def test_login_with_the_extension(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    lineless = state.add_agent("Bez Linky")  # no bound line: Login needs the extension
+    state.agent_logout(lineless.id)
+    client = make_client(session, pbx_simulator)
+    with pytest.raises(PbxResponseError, match="extension"):
+        await client.async_agent_login(lineless.login)
+    pbx_simulator.sim.requests.clear()
+    await client.async_agent_login(lineless.login, "150")
+    assert sent(pbx_simulator, "Login")[1] == {"user": lineless.login, "extension": "150"}
+    # Seen at 150 by the poll: later logins use it without being told.
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.agents[lineless.login].extension == "150"
+    await client.async_agent_logout(lineless.login)
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.agents[lineless.login].extension == "150"  # still known, logged out
+    pbx_simulator.sim.requests.clear()
+    await client.async_queue_login(lineless.login, "1")  # in no queue: needs it too
+    assert sent(pbx_simulator, "LoginQueue")[1] == {
+        "user": lineless.login,
+        "queue": "2000",
+        "extension": "150",
+    }
+    # The options name an agent's extension for a client that has seen nothing yet.
+    state.agent_logout(lineless.login.removeprefix("agent"))
+    configured = make_client(
+        session, pbx_simulator, options={OPTION_AGENT_EXTENSIONS: {lineless.login: "151"}}
+    )
+    pbx_simulator.sim.requests.clear()
+    await configured.async_agent_login(lineless.login)
+    assert sent(pbx_simulator, "Login")[1] == {"user": lineless.login, "extension": "151"}
+
+
+async def test_bad_token_on_a_refresh_starts_reauth(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """No HTTP 401: a refused read is checked with GetUser, which names a dead token."""
+    client = make_client(session, pbx_simulator)
+    await client.async_fetch_snapshot()
+    credentials = pbx_simulator.state.credentials["daktela"]
+    token, credentials["access_token"] = credentials["access_token"], "changed"
+    with pytest.raises(PbxAuthError, match="Uživatel neexistuje"):
+        await client.async_fetch_snapshot()
+    statuses = {r.status for r in pbx_simulator.sim.requests_for("daktela")}
+    assert 401 not in statuses
+    # A refusal with a good token stays what it was.
+    credentials["access_token"] = token
+    pbx_simulator.sim.faults.append(
+        Fault(provider="daktela", kind=FaultKind.HTML, endpoint="DeviceStates")
+    )
+    with pytest.raises(PbxResponseError, match="unreadable"):
+        await client.async_fetch_snapshot()
+
+
+async def test_documented_bad_token_and_users(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    url, answers = doc_server
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    await client.async_fetch_snapshot()
+    answers["RTStatsQueues"] = "pause_on_unknown"  # a status:0 on a refresh…
+    answers["GetUser"] = "get_user_wrong_token"  # …and GetUser says nobody has the token
+    with pytest.raises(PbxAuthError):
+        await client.async_fetch_snapshot()
+    answers["GetUser"] = "get_user"
+    with pytest.raises(PbxResponseError, match="Tato pauza nebyla nalezena"):
+        await client.async_fetch_snapshot()
+    answers["GetUsers"] = "get_users_one"  # one user, written as the record itself
+    client._users_read_at = None
+    answers["RTStatsQueues"] = "rt_stats_queues"
+    snapshot = await client.async_fetch_snapshot()
+    assert set(snapshot.agents) == {"admin", "hajekhu"}
+
+
+async def test_a_3x_server(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+    """RTStatsSessions 3.5 and GetUsers 3.0 instead of RTUsersState 4.1 and GetUser 4.0."""
+    running, state = legacy(pbx_simulator), pbx_simulator.state
+    call = answered_call(state, "2")
+    state.agent_pause("3", "Meeting")
+    state.agent_logout("5")
+    client = make_client(session, running)
+    assert (await client.async_validate()).account_id
+    snapshot = await client.async_fetch_snapshot()
+    assert running.sim.requests_for("daktela", "RTUsersState") == []
+    assert running.sim.requests_for("daktela", "StatsCalls") == []
+    agent2 = snapshot.agents["agent2"]
+    assert (agent2.state, agent2.extension, agent2.call_partner, agent2.name) == (
+        AgentState.IN_CALL,
+        "102",
+        "+420601222333",
+        state.agents["2"].name,
+    )
+    assert snapshot.agents["agent3"].pause_reason == "Meeting"
+    assert snapshot.agents["agent5"].state is AgentState.LOGGED_OUT
+    assert snapshot.missed_calls_today is None  # StatsCalls needs 4.1
+    assert snapshot.calls[daktela(running).call_id(call)].agent_id == "agent2"
+    # Actions on a live call find its agent through RTStatsCalls.
+    fresh = make_client(session, running)
+    await fresh.async_validate()
+    await fresh.async_hangup(HangupRequest(HangupTargetKind.USER, "agent2"))
+    other = answered_call(state, "1")
+    await fresh.async_transfer(TransferRequest(daktela(running).call_id(other), "+420601999888"))
+    assert other.transferred_to == "601999888"
+    # Someone new in RTStatsSessions: GetUsers is read again in the same poll, once.
+    newcomer = state.add_agent("Nový Operátor")
+    before = len(running.sim.requests_for("daktela", "GetUsers"))
+    snapshot = await client.async_fetch_snapshot()
+    await client.async_fetch_snapshot()
+    assert snapshot.agents[newcomer.login].name == "Nový Operátor"
+    assert len(running.sim.requests_for("daktela", "GetUsers")) == before + 1
+    # A wrong token on 3.x: GetUsers refuses it.
+    wrong = {"base_url": running.config["daktela"]["base_url"], "access_token": "wrong"}
+    with pytest.raises(PbxAuthError):
+        await make_client(session, running, config=wrong).async_validate()
+
+
+async def test_missed_calls_and_last_caller(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    client = make_client(session, pbx_simulator)
+    assert (await client.async_fetch_snapshot()).missed_calls_today == 0
+    missed = state.incoming_call("+420777111222", queue_id="1")
+    state.hangup(missed.id)  # never answered, never seen by a poll
+    answered = state.incoming_call("+420777333444", queue_id="2", agent_id="1")
+    state.answer(answered.id)
+    state.hangup(answered.id)
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.missed_calls_today == 1
+    (missed_request,) = [
+        r.query
+        for r in pbx_simulator.sim.requests_for("daktela", "StatsCalls")
+        if r.query.get("answered") == "false"
+    ][-1:]
+    assert missed_request["take"] == "1"
+    assert {missed_request["queues[0]"], missed_request["queues[1]"]} == {"1", "2"}
+    # Both calls ended between polls: the newer one is the last caller.
+    assert snapshot.last_caller in ("+420777111222", "+420777333444")
+    newest = max((missed, answered), key=lambda c: (c.created, int(c.id)))
+    assert snapshot.last_caller == "+420" + national_of(newest.caller)
+    # No new call: the next poll keeps the last caller.
+    assert (await client.async_fetch_snapshot()).last_caller == snapshot.last_caller
+
+
+def national_of(number: str) -> str:
+    return number.removeprefix("+420")
+
+
+async def test_announce_to_a_number(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, pbx_simulator, options={OPTION_ANNOUNCEMENT_ROUTE: "9999"})
+    result = await client.async_announce(
+        AnnounceRequest(number="+420226211245", recording="zprava")
+    )
+    path, query = sent(pbx_simulator, "CreateRemoteCall")
+    assert (path, query) == (
+        "/api/3.8/CreateRemoteCall/json",
+        {
+            "primarynumber": "226211245",
+            "secondarynumber": "9999",
+            "directdid": "true",
+            "variables[recording]": "zprava",
+        },
+    )
+    (call,) = pbx_simulator.state.calls.values()
+    assert call.announcement == "9999"
+    assert result.call_id == daktela(pbx_simulator).call_id(call)
+    assert daktela(pbx_simulator).remote_call_variables[call.id] == {"recording": "zprava"}
+    with pytest.raises(PbxInvalidInput, match="no text to speech"):
+        await client.async_announce(AnnounceRequest(number="+420226211245", text="Dobrý den"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Dobrý den, volá Žluťoučký kůň", "שלום, יש שיחה שלא נענתה"],
+    ids=["czech", "hebrew"],
+)
+async def test_sms_not_ascii_goes_with_unicode(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, text: str
+) -> None:
+    state = pbx_simulator.state
+    await make_client(session, pbx_simulator).async_send_sms(SmsRequest(("+420601111222",), text))
+    assert sent(pbx_simulator, "SendSMS")[1]["unicode"] == "yes"
+    (sms,) = state.sms.values()
+    assert sms.text == text  # intact
+    # Without `unicode` Daktela sends ASCII, as documented (the simulator does the same).
+    pbx_simulator.sim.requests.clear()
+    await make_client(session, pbx_simulator, options={OPTION_SMS_SENDER: "Firma"}).async_send_sms(
+        SmsRequest(("+420601111222",), "Ahoj")
+    )
+    assert "unicode" not in sent(pbx_simulator, "SendSMSConnect")[1]
+
+
+def test_simulator_converts_to_ascii_without_unicode() -> None:
+    assert to_ascii("Žluťoučký kůň") == "Zlutoucky kun"
+    assert to_ascii("שלום") == "????"
+
+
+async def test_sms_connect_only_account(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """`enabled_sms: CONNECT` (D:2787): SendSMSConnect, never SendSMS, which it refuses."""
+    sim = daktela(pbx_simulator)
+    sim.enabled_sms = "CONNECT"
+    client = make_client(session, pbx_simulator)
+    result = await client.async_send_sms(SmsRequest(("+420601111222",), "Přijďte"))
+    assert sent(pbx_simulator, "SendSMSConnect")[1] == {
+        "number": "+420601111222",
+        "message": "Přijďte",
+        "unicode": "yes",
+    }
+    assert pbx_simulator.sim.requests_for("daktela", "SendSMS") == []
+    assert result.message_ids
+    (sms,) = pbx_simulator.state.sms.values()
+    assert sms.text == "Přijďte"
+    # The simulator refuses SendSMS on such an account.
+    sms_gateway = DaktelaClient(session, pbx_simulator.config["daktela"])
+    sms_gateway._sms_connect = False
+    with pytest.raises(PbxResponseError, match="SMS bránu"):
+        await sms_gateway.async_send_sms(SmsRequest(("+420601111222",), "x"))
+    # On a 3.x server: SendGroupSMSConnect 3.1, one number a request.
+    legacy(pbx_simulator)
+    old = make_client(session, pbx_simulator)
+    await old.async_validate()
+    pbx_simulator.sim.requests.clear()
+    result = await old.async_send_sms(SmsRequest(("+420601111222",), "Ahoj"))
+    assert sent(pbx_simulator, "SendGroupSMSConnect")[1] == {
+        "number[0]": "+420601111222",
+        "message[0]": "Ahoj",
+    }
+    assert result.message_ids == (list(pbx_simulator.state.sms)[-1],)
+
+
+async def test_documented_group_sms_answer(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    url, answers = doc_server
+    answers.update(SendGroupSMSConnect="send_group_sms_connect", GetUser="device_states")
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    client._legacy = True
+    result = await client.async_send_sms(SmsRequest(("+420123456789",), "Ahoj", sender="Info"))
+    assert result.message_ids == ("2446",)  # 2445 is the group
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_hooks_by_get_or_post(session: aiohttp.ClientSession, method: str) -> None:
+    client = DaktelaClient(session, {"base_url": "https://a.daktela.com", "access_token": "t"})
+    hook = "callerId=603927227&calleeId=226211245&line=101&idcall=1.2&action=answer"
+    sms = "number=603927227&message=Dobr%C3%BD+den&id=7&direction=in"
+    for query in (hook, sms):
+        request = (
+            WebhookRequest("GET", {}, dict(parse_qsl(query)), b"")
+            if method == "GET"
+            else WebhookRequest(
+                "POST",
+                {"Content-Type": "application/x-www-form-urlencoded"},
+                {},
+                query.encode(),
+            )
+        )
+        (item,) = client.parse_webhook(request)
+        if isinstance(item, SmsMessage):
+            assert item.text == "Dobrý den"
+        else:
+            assert (item.event_type, item.line) == (CallEventType.ANSWERED, "101")
+    with pytest.raises(PbxInvalidInput):
+        client.parse_webhook(WebhookRequest("POST", {}, {}, b"\xff\xfe"))
+
+
+async def test_hook_line_names_the_agent(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """`line=${REAL_EXTEN}` is resolved through RTUsersState's `exten`, without a request."""
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    requests = len(pbx_simulator.sim.requests)
+    query = {"callerId": "603927227", "calleeId": "", "line": "103", "action": "ringing"}
+    items = client.parse_webhook(WebhookRequest("GET", {}, query, b""))
+    (event,) = client.resolve_webhook_items(items, snapshot)
+    assert isinstance(event, CallEvent)
+    assert event.agent_id == "agent3"
+    assert len(pbx_simulator.sim.requests) == requests
+    unknown = client.parse_webhook(WebhookRequest("GET", {}, {**query, "line": "999"}, b""))
+    assert client.resolve_webhook_items(unknown, snapshot) == unknown
+    assert client.resolve_webhook_items(items, None) == items
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "action"),
+    [
+        ("Transfer", "transfer"),
+        ("Hangup", "hangup"),
+        ("Login", "login"),
+        ("Logout", "logout"),
+        ("PauseOn", "pause"),
+        ("PauseOff", "unpause"),
+        ("LoginQueue", "queue_login"),
+        ("LogoutQueue", "queue_logout"),
+        ("ControlPlayback", "announce"),
+        ("CreateRemoteCall", "announce_number"),
+        ("SetSMSSettings", "register"),
+    ],
+)
+async def test_changing_actions_go_out_once(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, endpoint: str, action: str
+) -> None:
+    """A dropped connection after sending: one request, and 'may have been carried out'."""
+    state = pbx_simulator.state
+    call = answered_call(state, "1")
+    client = make_client(session, pbx_simulator, options={OPTION_ANNOUNCEMENT_ROUTE: "9999"})
+    await client.async_fetch_snapshot()
+    id_call = daktela(pbx_simulator).call_id(call)
+    pbx_simulator.sim.faults.append(
+        Fault(provider="daktela", kind=FaultKind.DISCONNECT, endpoint=endpoint)
+    )
+    pbx_simulator.sim.requests.clear()
+    run = {
+        "transfer": lambda: client.async_transfer(TransferRequest(id_call, "102")),
+        "hangup": lambda: client.async_hangup(HangupRequest(HangupTargetKind.CALL, id_call)),
+        "login": lambda: client.async_agent_login("agent2"),
+        "logout": lambda: client.async_agent_logout("agent2"),
+        "pause": lambda: client.async_agent_pause("agent2", "Lunch"),
+        "unpause": lambda: client.async_agent_unpause("agent2"),
+        "queue_login": lambda: client.async_queue_login("agent2", "2"),
+        "queue_logout": lambda: client.async_queue_logout("agent2", "1"),
+        "announce": lambda: client.async_announce(AnnounceRequest(call_id=id_call, recording="a")),
+        "announce_number": lambda: client.async_announce(
+            AnnounceRequest(number="+420601222333", recording="a")
+        ),
+        "register": lambda: client.async_register_webhook(HOOK),
+    }[action]
+    with pytest.raises(PbxOutcomeUnknownError, match="may have been carried out"):
+        await run()
+    assert len(pbx_simulator.sim.requests_for("daktela", endpoint)) == 1
+
+
+async def test_a_live_agent_getusers_never_lists_is_asked_about_once(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    """RTUsersState's admin is not in this GetUsers answer: one more GetUsers, not one a poll."""
+    url, answers = doc_server
+    answers["GetUsers"] = "get_users_one"  # hajekhu only
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    await client.async_fetch_snapshot()
+    assert client._users_read_at is None  # admin is new: GetUsers again at the next poll
+    await client.async_fetch_snapshot()
+    read_at = client._users_read_at
+    snapshot = await client.async_fetch_snapshot()
+    assert client._users_read_at == read_at
+    assert set(snapshot.agents) == {"admin", "hajekhu"}
+
+
+async def test_getusers_refused_keeps_the_logged_in_agents(
+    doc_server: tuple[str, dict[str, str]], session: aiohttp.ClientSession
+) -> None:
+    """A user without the right to list users: the snapshot still comes, agents not complete."""
+    url, answers = doc_server
+    answers["GetUsers"] = "pause_on_unknown"  # status 0
+    client = DaktelaClient(session, {"base_url": url, "access_token": DOC_TOKEN})
+    snapshot = await client.async_fetch_snapshot()
+    assert set(snapshot.agents) == {"admin"}
+    assert Listing.AGENTS not in snapshot.complete
+    assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "GetUsers"),)
+    answers["GetUsers"] = "get_users_all"
+    client._users_read_at = None  # an hour later
+    snapshot = await client.async_fetch_snapshot()
+    assert Listing.AGENTS in snapshot.complete
+    assert snapshot.problems == ()

@@ -40,6 +40,8 @@ from custom_components.pbx_bridge.api.models import (
 from custom_components.pbx_bridge.api.providers.daktela_v6 import (
     WEBHOOK_TEMPLATE,
     DaktelaV6Client,
+    _messages,
+    _records,
 )
 from custom_components.pbx_bridge.api.registry import client_class
 from pbx_simulator.faults import Fault, FaultKind
@@ -317,9 +319,10 @@ async def doc_server(socket_enabled: None) -> AsyncGenerator[tuple[str, dict[str
     answers: dict[str, bytes] = {}
 
     async def handle(request: web.Request) -> web.Response:
-        endpoint = request.match_info["endpoint"]
-        status = 403 if endpoint == "forbidden" else 200
-        return web.Response(body=answers[endpoint], status=status, content_type="application/json")
+        # An answer may start with its HTTP status: b"403 {...}".
+        answer = answers[request.match_info["endpoint"]]
+        status, body = (int(answer[:3]), answer[4:]) if answer[:3].isdigit() else (200, answer)
+        return web.Response(body=body, status=status, content_type="application/json")
 
     app = web.Application()
     app.router.add_route("*", "/api/v6/{endpoint}.json", handle)
@@ -364,9 +367,12 @@ async def test_documented_login_answer(
     answers.update(login=(FIXTURES / "login_response.json").read_bytes(), whoim=b'{"error": []}')
     client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
     await client.async_validate()
-    # The documented expiry lies in the past: the next request logs in first.
+    # The tokens are secrets from now on.
+    assert client.redact("token <jwt>, refresh <rt>") == "token **REDACTED**, refresh **REDACTED**"
+    assert client._refresh_token == "<rt>"
+    # The documented expiry (2026-02-14) lies in the past: the next request refreshes first.
     await client.async_validate()
-    assert "<jwt>" in client.redact("token <jwt>") or client.redact("<jwt>") == "**REDACTED**"
+    assert client._token == "<jwt>"
 
 
 @pytest.mark.parametrize(
@@ -404,6 +410,98 @@ async def test_form_error_with_echoed_result(
     client = DaktelaV6Client(session, {"base_url": url, "access_token": DOC_TOKEN})
     with pytest.raises(PbxResponseError, match=r"customFields: email: bad"):
         await client.async_validate()
+
+
+def test_error_and_list_shapes() -> None:
+    assert _messages({"primary": "Busy", "other": ["x"]}) == ["Busy", "other: x"]
+    assert _messages({"form": {"a": {"b": ["c"]}}}) == ["a: b: c"]
+    assert _messages(42) == ["42"]
+    assert _messages([]) == []
+    assert _records({"data": None, "total": "0"}) == ([], 0)
+    assert _records({"data": {"p1": {"name": "p1"}}}) == ([{"name": "p1"}], None)
+    for bad in (None, [], {"data": [1]}, {"data": "x"}):
+        with pytest.raises(PbxResponseError):
+            _records(bad)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"403 {}", PbxPermissionError),
+        (b'403 {"error": ["No right"]}', PbxPermissionError),
+        (b"400 {}", PbxResponseError),
+        (b'304 {"error": []}', PbxResponseError),
+        (b"[]", PbxResponseError),
+        (b"not json", PbxResponseError),
+    ],
+)
+async def test_refusals_without_messages(
+    doc_server: tuple[str, dict[str, bytes]],
+    session: aiohttp.ClientSession,
+    answer: bytes,
+    error: type[Exception],
+) -> None:
+    url, answers = doc_server
+    answers["whoim"] = answer
+    client = DaktelaV6Client(session, {"base_url": url, "access_token": DOC_TOKEN})
+    with pytest.raises(error):
+        await client.async_validate()
+
+
+async def test_login_without_token_and_only_token(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
+) -> None:
+    url, answers = doc_server
+    answers.update(login=b'{"error": [], "result": {}}', whoim=b'{"error": []}')
+    client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
+    with pytest.raises(PbxResponseError, match="without a token"):
+        await client.async_validate()
+    answers["login"] = b'{"error": [], "result": "bare-token-string-0123"}'  # only_token form
+    await client.async_validate()
+    assert client._token == "bare-token-string-0123"
+
+
+async def test_undocumented_agent_state_is_unknown(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
+) -> None:
+    url, answers = doc_server
+    answers.update(
+        queues=b'{"error": [], "result": {"data": [{"name": 2000, "deleted": true}, {}]}}',
+        pauses=_empty_list(),
+        activitiesCall=b'{"error": [], "result": {"data": [{"id_call": "9"}], "total": 1}}',
+        realtimeSessions=b'{"error": [], "result": {"data": [{"id_agent": "a", "state":'
+        b' "Session"}], "total": 1}}',
+        users=b'{"error": [], "result": {"data": [{"name": "a"}, {"name": "b", "deactivated":'
+        b' "1"}], "total": 2}}',
+    )
+    snapshot = await DaktelaV6Client(
+        session, {"base_url": url, "access_token": DOC_TOKEN}
+    ).async_fetch_snapshot()
+    assert {a.agent_id: a.state for a in snapshot.agents.values()} == {"a": AgentState.UNKNOWN}
+    assert snapshot.queues == {}
+    assert snapshot.registrations == {}
+    assert snapshot.calls == {}
+
+
+@pytest.mark.parametrize(
+    ("answer", "call_id"),
+    [
+        (b'201 {"error": [], "result": {"name": "activities_1"}}', "activities_1"),
+        (b'201 {"error": [], "result": null}', None),
+    ],
+)
+async def test_dial_answers(
+    doc_server: tuple[str, dict[str, bytes]],
+    session: aiohttp.ClientSession,
+    answer: bytes,
+    call_id: str | None,
+) -> None:
+    url, answers = doc_server
+    answers["activities"] = answer
+    client = DaktelaV6Client(
+        session, {"base_url": url, "access_token": DOC_TOKEN}, options={"outgoing_queue": "2000"}
+    )
+    assert (await client.async_dial(DialRequest(number="+420603927227"))).call_id == call_id
 
 
 # --- actions ----------------------------------------------------------------------------

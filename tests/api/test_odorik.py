@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -176,10 +177,13 @@ async def test_snapshot_matches_the_simulator(
     state.answer(talking.id)
     state.balance = 123.45
 
-    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
 
     assert snapshot.account.account_id == USER
     assert snapshot.missed_calls_today == 2
+    assert snapshot.missed_callers == ("+420601000001", "+420601000002")
+    assert snapshot.last_caller == "+420601000003"
     assert snapshot.balance == 123.45
     assert (snapshot.agents, snapshot.queues, snapshot.registrations) == ({}, {}, {})
     assert set(snapshot.calls) == {ringing.id, talking.id}
@@ -198,17 +202,27 @@ async def test_snapshot_matches_the_simulator(
 
     assert sent(pbx_simulator, "GET /active_calls") == {"user": USER, "password": PASSWORD}
     assert sent(pbx_simulator, "GET /balance") == {"user": USER, "password": PASSWORD}
-    period = sent(pbx_simulator, "GET /call_statistics/missed_calls")
+    # Today's calls from the history (O:29-68), not missed_calls.json, which has no period.
+    period = sent(pbx_simulator, "GET /calls")
     midnight = datetime.combine(datetime.now(PRAGUE).date(), datetime.min.time(), PRAGUE)
-    assert period == {
+    assert period.pop("from") == midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert datetime.fromisoformat(period.pop("to")) >= state.now() - timedelta(seconds=2)
+    assert period == {"user": USER, "password": PASSWORD}
+    assert pbx_simulator.sim.count("odorik") == 3
+
+    # The next poll asks only for what came after the newest call it read.
+    state.hangup(ringing.id)  # missed too
+    pbx_simulator.sim.requests.clear()
+    snapshot = await client.async_fetch_snapshot()
+    assert sent(pbx_simulator, "GET /calls") == {
         "user": USER,
         "password": PASSWORD,
-        "from": midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "to": (midnight + timedelta(days=1, seconds=-1))
-        .astimezone(UTC)
-        .strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "since_id": answered.id,  # the newest of today's list
     }
-    assert pbx_simulator.sim.count("odorik") == 3
+    assert snapshot.missed_calls_today == 3  # yesterday's call, listed now, does not count
+    assert snapshot.missed_callers[-1] == snapshot.last_caller == "+420601000005"
+    pbx_simulator.sim.requests.clear()
+    assert (await client.async_fetch_snapshot()).missed_calls_today == 3  # nothing new
 
 
 @pytest.mark.parametrize("size", [10, 500])
@@ -268,6 +282,76 @@ async def test_dial_from_a_number(
     }
     (call,) = pbx_simulator.state.calls.values()
     assert (call.caller, call.line_id) == ("+420601000001", None)
+
+
+@pytest.mark.parametrize(
+    ("delay", "single_attempt", "extra"),
+    [
+        (timedelta(minutes=5), None, {"delayed": "5"}),
+        (timedelta(seconds=61), True, {"delayed": "2", "simple": "true"}),
+        (None, False, {"simple": "false"}),
+    ],
+)
+async def test_dial_delayed_and_simple(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    delay: timedelta | None,
+    single_attempt: bool | None,
+    extra: dict[str, str],
+) -> None:
+    """Callback's `delayed` (minutes) and `simple` (O:14-16) from the dial request."""
+    odorik = pbx_simulator.sim.providers["odorik"]
+    assert isinstance(odorik, OdorikSim)
+    await make_client(session, pbx_simulator).async_dial(
+        DialRequest(
+            "+420777000111",
+            DialSource(DialSourceKind.LINE, FIRST_LINE),
+            delay=delay,
+            single_attempt=single_attempt,
+        )
+    )
+    assert sent(pbx_simulator, "POST /callback") == {
+        "user": USER,
+        "password": PASSWORD,
+        "caller": FIRST_LINE,
+        "recipient": "00420777000111",
+        "line": FIRST_LINE,
+        **extra,
+    }
+    if delay is not None:  # ordered for later: successfully_enqueued, nothing rings yet
+        (later,) = odorik.delayed_callbacks
+        assert later.simple is bool(single_attempt)
+        assert pbx_simulator.state.calls == {}
+    else:
+        (call,) = pbx_simulator.state.calls.values()
+        assert (call.id in odorik.simple_calls) is bool(single_attempt)
+
+
+async def test_dial_cannot_only_ring(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(PbxInvalidInput, match="cannot only ring"):
+        await make_client(session, pbx_simulator).async_dial(
+            DialRequest(
+                "+420777000111", DialSource(DialSourceKind.LINE, FIRST_LINE), ring_once=True
+            )
+        )
+    assert pbx_simulator.sim.count("odorik") == 0
+
+
+async def test_hangup_goes_out_once(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A connection dropped after the DELETE: "may have been carried out", never resent."""
+    call = pbx_simulator.state.incoming_call("+420601000001")
+    pbx_simulator.sim.faults.append(
+        Fault(provider="odorik", kind=FaultKind.DISCONNECT, endpoint="DELETE /active_calls/{id}")
+    )
+    with pytest.raises(PbxOutcomeUnknownError, match="may have been carried out"):
+        await make_client(session, pbx_simulator).async_hangup(
+            HangupRequest(HangupTargetKind.CALL, call.id)
+        )
+    assert len(pbx_simulator.sim.requests_for("odorik", "DELETE /active_calls/{id}")) == 1
 
 
 @pytest.mark.parametrize("source", [None, DialSource(DialSourceKind.LINE, " ")])
@@ -437,8 +521,8 @@ async def test_faults_on_snapshot(
 @pytest.mark.parametrize(
     ("endpoint", "kind"),
     [
-        ("GET /call_statistics/missed_calls", FaultKind.TRUNCATED),
-        ("GET /call_statistics/missed_calls", FaultKind.HTML),
+        ("GET /calls", FaultKind.TRUNCATED),
+        ("GET /calls", FaultKind.HTML),
         ("GET /balance", FaultKind.HTML),
         ("GET /balance", FaultKind.MALFORMED),
     ],
@@ -564,7 +648,7 @@ async def test_documented_snapshot_values(
     base_url = await doc_server(
         {
             "active_calls.json": fixture_bytes("active_calls.json"),
-            "call_statistics/missed_calls.json": fixture_bytes("call_statistics_missed_calls.json"),
+            "calls.json": fixture_bytes("calls.json"),
             "balance": b"554.0288",
         }
     )
@@ -575,8 +659,35 @@ async def test_documented_snapshot_values(
     assert call.state is CallState.ANSWERED
     assert call.started == datetime(2013, 8, 15, 6, 34, 43, tzinfo=UTC)
     assert call.answered == datetime(2013, 8, 15, 6, 34, 46, tzinfo=UTC)
-    assert snapshot.missed_calls_today == 5  # 2 + 3, over both numbers
+    # The documented history holds one redirected call of 2014: no missed call today, and
+    # no caller (the redirection's caller is that of its parent, an incoming call).
+    assert (snapshot.missed_calls_today, snapshot.missed_callers) == (0, ())
+    assert snapshot.last_caller is None
     assert snapshot.balance == 554.0288
+
+
+async def test_history_records_in_the_documented_form(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    """The documented record (O:54-68) as an incoming call: missed today, then yesterday."""
+    (record,) = json.loads(fixture_bytes("calls.json"))
+    now = datetime.now(UTC).replace(microsecond=0)
+    rows = [
+        {**record, "id": 1, "direction": "in", "status": "missed", "date": f"{now:%FT%TZ}"},
+        {**record, "id": 3, "direction": "in", "status": "answered", "source_number": "00420601"},
+        {**record, "id": 2, "direction": "out", "status": "missed"},
+        {**record, "id": 4, "direction": "in", "status": "missed", "date": "2014-10-01T11:28:31Z"},
+    ]
+    base_url = await doc_server(
+        {
+            "active_calls.json": b"[]",
+            "calls.json": json.dumps(rows).encode(),
+            "balance": b"1",
+        }
+    )
+    snapshot = await client_for(session, base_url).async_fetch_snapshot()
+    assert (snapshot.missed_calls_today, snapshot.missed_callers) == (1, ("+420555444333",))
+    assert snapshot.last_caller == "+420555444333"  # id 4, the newest incoming call
 
 
 async def test_documented_callback_answers(
@@ -600,12 +711,9 @@ async def test_documented_callback_answers(
         {"active_calls.json": b"[14990661]"},
         {"active_calls.json": b'[{"source_number": "00420533533013"}]'},
         {"active_calls.json": b'[{"id": 1'},
-        {"active_calls.json": b"[]", "call_statistics/missed_calls.json": b'[{"count": "x"}]'},
-        {
-            "active_calls.json": b"[]",
-            "call_statistics/missed_calls.json": b"[]",
-            "balance": b"lots",
-        },
+        {"active_calls.json": b"[]", "calls.json": b'[{"id": "x"}]'},
+        {"active_calls.json": b"[]", "calls.json": b'{"calls": []}'},
+        {"active_calls.json": b"[]", "calls.json": b"[]", "balance": b"lots"},
         {"active_calls.json": (400, b"Bad Request")},
         {"nothing": b""},  # a wrong base URL: 404 everywhere
     ],
@@ -627,7 +735,7 @@ async def test_loose_answers_are_read(
                 b'[{"id": "7", "source_number": "", "destination_number": "*300000",'
                 b' "start_date": "2024-01-01T10:00:00", "answer_date": "soon", "line": ""}]'
             ),
-            "call_statistics/missed_calls.json": b'[{"destination_number": "x"}]',
+            "calls.json": b'[{"id": "5", "direction": "in", "date": "later"}]',
             "balance": b" 10 \n",
         }
     )

@@ -40,6 +40,9 @@ from custom_components.pbx_bridge.api.models import (
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    Listing,
+    ProblemKind,
+    ProviderProblem,
     SmsDirection,
     SmsMessage,
     SmsRequest,
@@ -49,6 +52,7 @@ from custom_components.pbx_bridge.api.models import (
 from custom_components.pbx_bridge.api.providers.telfa import (
     OPTION_DIAL_METHOD,
     OPTION_HOOK_NUMBERS,
+    OPTION_SMS_POLLING,
     TelfaClient,
     parse_time,
     safe_xml,
@@ -237,7 +241,7 @@ def test_typed_values_of_unusual_elements() -> None:
         (
             "transfer_hook.xml",
             (
-                [CallEventType.TRANSFERRED, CallEventType.ANSWERED],
+                [CallEventType.ANSWERED],  # "when the operator picks up" (T:1065)
                 CallDirection.INCOMING,
                 "2009-10-11T13:42:10+02:00",
                 "jan.kubr.livispace.cz",
@@ -258,7 +262,7 @@ def test_typed_values_of_unusual_elements() -> None:
                 [CallEventType.OUTGOING],
                 CallDirection.OUTGOING,
                 "2017-10-11T13:41:59+02:00",
-                None,
+                "marek.telfa.cz",  # the caller is the user's login (T:1101)
             ),
         ),
         (
@@ -373,16 +377,17 @@ async def test_webhooks_are_posts(session: aiohttp.ClientSession) -> None:
 async def test_documented_responses_over_http(
     session: aiohttp.ClientSession, socket_enabled: None
 ) -> None:
-    """A snapshot built from the documented examples, served as Telfa would."""
-    # The documented call group JSON lacks a comma after "name"; the real one has it.
-    fixed_group = fixture("call_group.json").replace(
-        'Slivanský"\n'.encode(), 'Slivanský",\n'.encode()
-    )
+    """A snapshot built from the documented examples, served as Telfa would.
+
+    The group's members come from its XML (T:484-498): the documented JSON of it lacks
+    the comma after "name" (T:508), and no JSON parser reads it.
+    """
     group_id = json.loads(fixture("call_groups.json"))["id"]
     bodies = {
         "/telfa_users/status.json": fixture("users_status.json"),
         "/call_groups.json": fixture("call_groups.json"),
-        f"/call_groups/{group_id}.json": fixed_group,
+        f"/call_groups/{group_id}.xml": fixture("call_group.xml"),
+        f"/call_groups/{group_id}.json": fixture("call_group.json"),
         "/calls/all_current.xml": fixture("calls.xml"),
         "/calls.json": fixture("calls.json"),
     }
@@ -401,15 +406,16 @@ async def test_documented_responses_over_http(
         client = TelfaClient(session, {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{port}"})
         client._account = AccountInfo("95", "Telfa 95")
         snapshot = await client.async_fetch_snapshot()
-        bodies[f"/call_groups/{group_id}.json"] = fixture("call_group.json")
-        with pytest.raises(PbxResponseError, match="unreadable JSON"):
-            await client.async_fetch_snapshot()
     finally:
         await runner.cleanup()
     (agent,) = snapshot.agents.values()
     assert (agent.agent_id, agent.name, agent.state) == ("744", "Marek Livispace", AgentState.IDLE)
+    assert agent.state_since == datetime(2014, 6, 16, 23, 41, 8, tzinfo=UTC)
     queue = snapshot.queues["1"]
     assert (queue.name, queue.member_ids, queue.waiting_calls) == ("Operátoři", ("2",), 0)
+    assert queue.average_talk_time == 321
+    assert snapshot.complete == {Listing.AGENTS, Listing.QUEUES}
+    assert snapshot.problems == ()
     call = snapshot.calls["13576"]
     assert (call.state, call.direction, call.caller, call.queue_id, call.agent_id) == (
         CallState.ANSWERED,  # bridged at 13:42:19
@@ -525,7 +531,6 @@ async def test_snapshot_pages_through_a_busy_day(
         ("/telfa_users/user_by_id.json", "[]", "not an object"),
         ("/telfa_users/user_by_id.json", '{"id": 1}', "user_id"),
         ("/call_groups.json", '[{"name": "x"}]', "without an id"),
-        ("/call_groups/1.json", '{"id": 1, "call_groups_telfa_users": 5}', "members"),
         ("/telfa_users/status.json", '[{"id": 1}, {"name": "x"}]', "without an id"),
         ("/calls/all_current.xml", "<calls", "unreadable XML"),
     ],
@@ -537,7 +542,7 @@ async def test_snapshot_refuses_malformed_answers(
         "/telfa_users/status.json": '[{"id": 1, "present": true}]',
         "/telfa_users/user_by_id.json": '{"id": 1, "user_id": 95}',
         "/call_groups.json": '[{"id": 1}]',
-        "/call_groups/1.json": '{"id": 1}',
+        "/call_groups/1.xml": '<call-group><id type="integer">1</id></call-group>',
         "/calls/all_current.xml": '<nil-classes type="array"/>',
         "/calls.json": "[]",
     }
@@ -711,7 +716,10 @@ async def test_announce(pbx_simulator: RunningSimulator, session: aiohttp.Client
         AnnounceRequest(number="+420245008328", text="x", recording="1"),
         AnnounceRequest(text="x"),
         AnnounceRequest(number="+420245008328", recording="welcome.wav"),
-        AnnounceRequest(call_id="1", recording="1"),
+        AnnounceRequest(call_id="1", text="x"),
+        AnnounceRequest(call_id="1", recording="1", number="+420245008328"),
+        AnnounceRequest(call_id="1"),
+        AnnounceRequest(call_id="x1", recording="1"),
         AnnounceRequest(number="+420245008328", text="x", caller_id="+420245008329"),
     ],
 )
@@ -790,18 +798,19 @@ async def test_unsupported_actions(
     assert pbx_simulator.sim.requests_for("telfa") == []
 
 
-async def test_send_sms_from_the_first_number(
+async def test_send_sms_from_the_first_gsm_number(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
+    """Without a sender: the first number with a GSM gateway, never the landline before it."""
     client = make_client(session, pbx_simulator)
     result = await client.async_send_sms(SmsRequest(("+420602123456",), "Ahoj"))
     assert result.message_ids == ()
     request = only_request(pbx_simulator, "POST /sms")
     assert json.loads(request.body) == {
-        "sms": {"number_id": "1", "recipient": "602123456", "message": "Ahoj"}
+        "sms": {"number_id": "2", "recipient": "602123456", "message": "Ahoj"}
     }
     (sms,) = pbx_simulator.state.sms.values()
-    assert (sms.sender, sms.recipient, sms.text) == ("245008328", "602123456", "Ahoj")
+    assert (sms.sender, sms.recipient, sms.text) == ("245008329", "602123456", "Ahoj")
 
 
 async def test_send_sms_from_a_chosen_number(
@@ -813,24 +822,37 @@ async def test_send_sms_from_a_chosen_number(
     assert [b["sms"]["number_id"] for b in bodies] == ["2", "2"]
     assert [b["sms"]["recipient"] for b in bodies] == ["602123456", "602123457"]
     # A sender given as a number of the account is looked up.
+    pbx_simulator.state.numbers["1"].gsm_gateway = True
     await client.async_send_sms(SmsRequest(("+420602123456",), "x", sender="+420245008329"))
     await client.async_send_sms(SmsRequest(("+420602123456",), "x", sender="245008328"))
     bodies = [json.loads(r.body) for r in pbx_simulator.sim.requests_for("telfa", "POST /sms")]
     assert [b["sms"]["number_id"] for b in bodies[2:]] == ["2", "1"]
+    # A landline is refused before anything is sent.
+    pbx_simulator.state.numbers["1"].gsm_gateway = False
+    with pytest.raises(PbxInvalidInput) as err:
+        await client.async_send_sms(SmsRequest(("+420602123456",), "x", sender="245008328"))
+    assert err.value.translation_key == "sms_invalid_sender"
+    assert len(pbx_simulator.sim.requests_for("telfa", "POST /sms")) == 4
     with pytest.raises(PbxInvalidInput):
         await client.async_send_sms(SmsRequest(("+420602123456",), "x", sender="+420111111111"))
     with pytest.raises(PbxInvalidInput):
         await client.async_send_sms(SmsRequest((), "x"))
 
 
-async def test_send_sms_without_numbers(
-    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+@pytest.mark.parametrize("numbers", ["landlines", "none"])
+async def test_send_sms_without_a_gsm_number_asks_for_the_sender(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, numbers: str
 ) -> None:
-    pbx_simulator.state.numbers.clear()
-    with pytest.raises(PbxResponseError, match="no numbers"):
+    if numbers == "none":
+        pbx_simulator.state.numbers.clear()
+    else:
+        pbx_simulator.state.numbers["2"].gsm_gateway = False
+    with pytest.raises(PbxInvalidInput, match="sms_sender") as err:
         await make_client(session, pbx_simulator).async_send_sms(
             SmsRequest(("+420602123456",), "x")
         )
+    assert err.value.translation_key == "sms_sender_needed"
+    assert pbx_simulator.sim.requests_for("telfa", "POST /sms") == []
 
 
 @pytest.mark.parametrize(
@@ -850,7 +872,7 @@ async def test_sms_error_codes(
 ) -> None:
     recipient, message, sender = sms
     code, reason = error
-    client = make_client(session, pbx_simulator, options={OPTION_SMS_SENDER: sender or "1"})
+    client = make_client(session, pbx_simulator, options={OPTION_SMS_SENDER: sender or "2"})
     with pytest.raises(PbxResponseError) as err:
         await client.async_send_sms(SmsRequest((recipient,), message))
     assert (err.value.code, err.value.reason) == (code, reason)
@@ -918,7 +940,6 @@ async def test_hooks_the_simulator_sends_parse_back(
     assert calls == [
         (CallEventType.INCOMING, ringing.id),
         (CallEventType.RINGING, ringing.id),
-        (CallEventType.TRANSFERRED, ringing.id),
         (CallEventType.ANSWERED, ringing.id),
         (CallEventType.HANGUP, ringing.id),
         (CallEventType.INCOMING, queued.id),
@@ -964,8 +985,9 @@ async def test_faults_map_to_errors_without_secrets(
     ("kind", "error"),
     [
         (FaultKind.HANG, PbxOutcomeUnknownError),
-        (FaultKind.HTML, PbxResponseError),
-        (FaultKind.TRUNCATED, PbxResponseError),
+        # A 2xx means the call went out, whatever its body (T:87-117 document none).
+        (FaultKind.HTML, None),
+        (FaultKind.TRUNCATED, None),
         (FaultKind.SERVER_ERROR, PbxConnectionError),
         (FaultKind.DISCONNECT, PbxOutcomeUnknownError),
     ],
@@ -975,14 +997,17 @@ async def test_dial_faults_are_never_retried(
     session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
     kind: FaultKind,
-    error: type[PbxError],
+    error: type[PbxError] | None,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     pbx_simulator.sim.faults.append(Fault(provider="telfa", kind=kind, endpoint="POST /calls"))
     client = make_client(session, pbx_simulator, timeout=0.3)
-    with pytest.raises(error) as err:
-        await client.async_dial(DialRequest("+420245008328"))
-    assert API_KEY not in str(err.value)
+    if error is None:
+        assert (await client.async_dial(DialRequest("+420245008328"))).call_id is None
+    else:
+        with pytest.raises(error) as err:
+            await client.async_dial(DialRequest("+420245008328"))
+        assert API_KEY not in str(err.value)
     assert len(pbx_simulator.sim.requests_for("telfa", "POST /calls")) == 1
     assert API_KEY not in caplog.text
 
@@ -1080,3 +1105,372 @@ async def test_hook_logins_resolve_to_user_ids_once(
     sms = client.parse_webhook(webhook(fixture("sms_hook.json")))
     await client.async_look_up_webhook_names(client.webhook_names_to_look_up(unknown + sms))
     assert client.resolve_webhook_items(unknown + sms, None) == unknown + sms
+    # outgoing_hook names the caller's login (T:1101): the agent, resolved the same way.
+    outgoing = fixture("outgoing_hook.xml").replace(b"marek.telfa.cz", login.encode())
+    (event,) = client.resolve_webhook_items(client.parse_webhook(webhook(outgoing)), None)
+    assert isinstance(event, CallEvent)
+    assert (event.agent_id, event.caller) == (agent.id, login)
+
+
+# --- issue 11: what the documentation says, read to the letter -----------------------------
+
+
+async def serve(bodies: Mapping[str, web.Response]) -> tuple[str, web.AppRunner]:
+    """A stub Telfa on loopback answering each path with its response."""
+
+    async def answer(request: web.Request) -> web.Response:
+        template = bodies[request.path]  # a response is sent once: answer with a copy
+        return web.Response(
+            body=template.body, status=template.status, content_type=template.content_type
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return f"http://127.0.0.1:{runner.addresses[0][1]}", runner
+
+
+def documented_sms_errors() -> list[tuple[int, str]]:
+    """The error list of T:743-750, read from its verbatim copy."""
+    rows = []
+    for line in fixture("sms_error_codes.txt").decode().splitlines():
+        code, name, _ = (part.strip() for part in line.split(" - ", 2))
+        rows.append((int(code), name))
+    return rows
+
+
+@pytest.mark.parametrize("status", [200, 422, 500, 550, 503])
+async def test_sms_refusals_are_read_before_the_status(
+    session: aiohttp.ClientSession, socket_enabled: None, status: int
+) -> None:
+    """Each documented SMS error, in a 2xx, 4xx or 5xx answer, reaches the user with its
+    code, its text and a translated message of its own; nothing is sent twice."""
+    for code, name in documented_sms_errors():
+        body = json.dumps({"error_code": code, "error_text": name})
+        origin, runner = await serve({"/sms.json": web.json_response(text=body, status=status)})
+        try:
+            client = TelfaClient(
+                session,
+                {"api_key": API_KEY, "base_url": origin},
+                options={OPTION_SMS_SENDER: "1799"},
+            )
+            with pytest.raises(PbxResponseError) as err:
+                await client.async_send_sms(SmsRequest(("+420602123456",), "x"))
+        finally:
+            await runner.cleanup()
+        assert not isinstance(err.value, PbxConnectionError)
+        assert (err.value.code, err.value.reason) == (str(code), name)
+        expected = {
+            400: "sms_invalid_recipient",
+            413: "sms_too_long",
+            500: None,  # OTHER_ERROR: Telfa's words under the generic refusal
+            550: "sms_limit_or_sim",
+            900: "sms_gateway_error",
+            901: "sms_empty_recipient",
+            902: "sms_invalid_sender",
+        }[code]
+        assert err.value.translation_key == expected
+
+
+async def test_sms_answers_without_a_refusal(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """An empty 2xx is a sent SMS (T:734); an XML refusal is read too; a 5xx without a
+    refusal is a server error, a 401 still the credentials."""
+    answers = {
+        "/sms.json": web.Response(status=200, body=b""),
+    }
+    origin, runner = await serve(answers)
+    try:
+        client = TelfaClient(
+            session, {"api_key": API_KEY, "base_url": origin}, options={OPTION_SMS_SENDER: "1"}
+        )
+        assert await client.async_send_sms(SmsRequest(("+420602123456",), "x"))
+        answers["/sms.json"] = web.Response(
+            status=200,
+            text="<error><error_code>901</error_code><error_text>EMPTY_RECIPIENT</error_text>"
+            "</error>",
+        )
+        with pytest.raises(PbxResponseError) as err:
+            await client.async_send_sms(SmsRequest(("+420602123456",), "x"))
+        assert (err.value.code, err.value.translation_key) == ("901", "sms_empty_recipient")
+        answers["/sms.json"] = web.Response(status=502, text="<html>Bad gateway</html>")
+        with pytest.raises(PbxConnectionError):
+            await client.async_send_sms(SmsRequest(("+420602123456",), "x"))
+        answers["/sms.json"] = web.Response(status=401, text="HTTP Basic: Access denied.")
+        with pytest.raises(PbxAuthError):
+            await client.async_send_sms(SmsRequest(("+420602123456",), "x"))
+        answers["/sms.json"] = web.Response(status=200, text='{"error_text": "no code"}')
+        assert await client.async_send_sms(SmsRequest(("+420602123456",), "x"))
+    finally:
+        await runner.cleanup()
+
+
+async def test_sms_limit_from_the_simulator_is_a_refusal(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """The simulator sends 550 as the HTTP status too: a refusal, not a server error."""
+    telfa = pbx_simulator.sim.providers["telfa"]
+    telfa.sms_limit = 0  # type: ignore[attr-defined]
+    with pytest.raises(PbxResponseError) as err:
+        await make_client(session, pbx_simulator).async_send_sms(
+            SmsRequest(("+420602123456",), "x")
+        )
+    assert (err.value.code, err.value.translation_key) == ("550", "sms_limit_or_sim")
+    assert len(pbx_simulator.sim.requests_for("telfa", "POST /sms")) == 1
+
+
+@pytest.mark.parametrize("caller", [b"", b"anonymous", b"Anonymous"])
+async def test_hidden_callers_are_incoming(session: aiohttp.ClientSession, caller: bytes) -> None:
+    """An incoming_hook without a caller number keeps its line and can be missed."""
+    client = TelfaClient(session, {"api_key": API_KEY})
+    incoming = fixture("incoming_hook.xml").replace(b"777123456", caller)
+    (event,) = client.parse_webhook(webhook(incoming))
+    assert isinstance(event, CallEvent)
+    assert (event.event_type, event.direction, event.caller, event.line) == (
+        CallEventType.INCOMING,
+        CallDirection.INCOMING,
+        None,
+        "+420245008328",
+    )
+    hangup = (
+        fixture("hangup_hook.xml")
+        .replace(b"<caller_number>777123456", b"<caller_number>" + caller)
+        .replace(b"<answered_at>2009-10-11T13:42:05+02:00</answered_at>", b"<answered_at/>")
+    )
+    events = client.parse_webhook(webhook(hangup))
+    assert [e.event_type for e in events if isinstance(e, CallEvent)] == [
+        CallEventType.HANGUP,
+        CallEventType.MISSED,
+    ]
+    assert all(isinstance(e, CallEvent) and e.line == "+420245008328" for e in events)
+
+
+async def test_ring_hook_to_an_external_number_is_a_forward(
+    session: aiohttp.ClientSession,
+) -> None:
+    """A dial step that forwards the call out (T:1049): the target is no agent."""
+    client = TelfaClient(session, {"api_key": API_KEY})
+    body = fixture("ring_hook.xml").replace(b"jan.kubr.livispace.cz", b"602123456")
+    (event,) = client.parse_webhook(webhook(body))
+    assert isinstance(event, CallEvent)
+    assert (event.event_type, event.agent_id, event.callee, event.line, event.caller) == (
+        CallEventType.TRANSFERRED,
+        None,
+        "+420602123456",
+        "+420245008328",
+        "+420777123456",
+    )
+    assert client.resolve_webhook_items([event], None) == [event]
+
+
+async def test_hangup_of_an_outgoing_call(session: aiohttp.ClientSession) -> None:
+    """The caller is the user's login: an outgoing call of that agent, never missed."""
+    client = TelfaClient(session, {"api_key": API_KEY})
+    body = (
+        fixture("hangup_hook.xml")
+        .replace(b"<caller_number>777123456", b"<caller_number>marek.telfa.cz")
+        .replace(b"<answered_at>2009-10-11T13:42:05+02:00</answered_at>", b"<answered_at/>")
+        .replace(b"<answered_by_user>jan.kubr.livispace.cz</answered_by_user>", b"")
+    )
+    (event,) = client.parse_webhook(webhook(body))
+    assert isinstance(event, CallEvent)
+    assert (event.direction, event.agent_id, event.caller, event.line) == (
+        CallDirection.OUTGOING,
+        "marek.telfa.cz",
+        "marek.telfa.cz",
+        None,
+    )
+
+
+async def test_sms_hook_sender_name(session: aiohttp.ClientSession) -> None:
+    client = TelfaClient(session, {"api_key": API_KEY})
+    (message,) = client.parse_webhook(webhook(fixture("sms_hook.json")))
+    assert isinstance(message, SmsMessage)
+    assert message.sender_name is None  # null in the documented example
+    named = fixture("sms_hook.json").replace(b'"sender_name":null', b'"sender_name":"Banka"')
+    (message,) = client.parse_webhook(webhook(named))
+    assert isinstance(message, SmsMessage)
+    assert (message.sender_name, message.raw["sender_name"]) == ("Banka", "Banka")
+
+
+async def test_play_a_recording_into_a_live_call(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """announce with a call id and a recording: POST /calls/play_recording.xml (T:124-134)."""
+    call = pbx_simulator.state.incoming_call("+420777123456")
+    client = make_client(session, pbx_simulator)
+    result = await client.async_announce(AnnounceRequest(call_id=call.id, recording="6"))
+    assert result.call_id == call.id
+    request = only_request(pbx_simulator, "POST /calls/play_recording")
+    assert request.headers["Content-Type"] == "application/xml"
+    sent = safe_xml(request.body.encode())
+    documented = safe_xml(fixture("play_recording_request.xml"))
+    assert sent.tag == documented.tag == "play_recording"
+    assert [c.tag for c in sent] == [c.tag for c in documented if c.tag != "side"]  # optional
+    assert [(c.tag, c.text) for c in sent] == [("call_id", call.id), ("recording_id", "6")]
+    telfa = pbx_simulator.sim.providers["telfa"]
+    assert telfa.played == [(call.id, "6", "both")]  # type: ignore[attr-defined]
+    pbx_simulator.state.hangup(call.id)
+    with pytest.raises(PbxResponseError, match="Call not found"):
+        await client.async_announce(AnnounceRequest(call_id=call.id, recording="6"))
+
+
+async def test_one_unreadable_call_group_is_left_out(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The other groups and the agents stay; the group is a problem, logged once."""
+    state = pbx_simulator.state
+    name = state.queues["1"].name
+    client = make_client(session, pbx_simulator)
+    for _ in range(2):
+        pbx_simulator.sim.faults.append(
+            Fault(
+                provider="telfa",
+                kind=FaultKind.MALFORMED,
+                endpoint="GET /call_groups/{id}",
+                count=1,
+            )
+        )
+        snapshot = await client.async_fetch_snapshot()
+        assert set(snapshot.queues) == {"2"}
+        assert set(snapshot.agents) == set(state.agents)
+        assert snapshot.problems == (ProviderProblem(ProblemKind.UNKNOWN_QUEUE, name),)
+        # Not a full listing now: the group's device must stay.
+        assert snapshot.complete == {Listing.AGENTS}
+    assert caplog.text.count("cannot be read") == 1
+    snapshot = await client.async_fetch_snapshot()
+    assert set(snapshot.queues) == {"1", "2"}
+    assert snapshot.problems == ()
+    assert snapshot.complete == {Listing.AGENTS, Listing.QUEUES}
+    # A server error is no unreadable group: the refresh fails, as for any other request.
+    pbx_simulator.sim.faults.append(
+        Fault(
+            provider="telfa", kind=FaultKind.SERVER_ERROR, endpoint="GET /call_groups/{id}", count=1
+        )
+    )
+    with pytest.raises(PbxConnectionError):
+        await client.async_fetch_snapshot()
+
+
+async def test_snapshot_fields_the_documentation_gives(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """presence_changed_at is the agent's "since"; a group's average_call_length its
+    average talk time."""
+    state = pbx_simulator.state
+    call = state.incoming_call("+420777123456", queue_id="1")
+    state.answer(call.id, state.queues["1"].member_ids[0])
+    state.now_offset = timedelta(seconds=90)
+    state.hangup(call.id)
+    state.agent_logout("4")
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    telfa = pbx_simulator.sim.providers["telfa"]
+    assert snapshot.agents["4"].state_since == telfa.presence_time(state.agents["4"])  # type: ignore[attr-defined]
+    assert snapshot.queues["1"].average_talk_time == 90
+    assert snapshot.queues["2"].average_talk_time is None  # null: no call yet
+
+
+async def test_received_sms_polling(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Turned on: today's received SMS from GET /sms.json?inbound=true (T:753-777)."""
+    state = pbx_simulator.state
+    plain = make_client(session, pbx_simulator)
+    assert not plain.supports(Capability.SMS_POLLING)
+    assert (await plain.async_fetch_snapshot()).received_sms == ()
+    assert pbx_simulator.sim.requests_for("telfa", "GET /sms") == []
+    state.receive_sms("+420608608608", "245008329", "Ahoj")
+    state.send_sms("245008329", "602123456", "Odchozí")
+    state.receive_sms("+421900123456", "245008329", "Druhá")
+    client = make_client(session, pbx_simulator, options={OPTION_SMS_POLLING: True})
+    assert client.supports(Capability.SMS_POLLING)
+    snapshot = await client.async_fetch_snapshot()
+    assert [(m.sender, m.recipient, m.text) for m in snapshot.received_sms] == [
+        ("+420608608608", "+420245008329", "Ahoj"),
+        ("+421900123456", "+420245008329", "Druhá"),
+    ]
+    assert all(m.direction is SmsDirection.INCOMING and m.sms_id for m in snapshot.received_sms)
+    (request,) = pbx_simulator.sim.requests_for("telfa", "GET /sms")
+    assert request.path == "/sms.json"
+    assert request.query["inbound"] == "true"
+    assert request.query["from"] == datetime.now(PRAGUE).strftime("%Y-%m-%d 00:00")
+
+
+async def test_documented_sms_list(session: aiohttp.ClientSession, socket_enabled: None) -> None:
+    """The documented /sms.json row is a sent SMS: not received. As received, it is read."""
+    received = fixture("sms_list.json").replace(b'"inbound":false', b'"inbound":true')
+    answers = {"/sms.json": web.Response(body=fixture("sms_list.json"))}
+    for path in ("/telfa_users/status.json", "/call_groups.json", "/calls.json"):
+        answers[path] = web.Response(text="[]")
+    answers["/calls/all_current.xml"] = web.Response(text='<nil-classes type="array"/>')
+    origin, runner = await serve(answers)
+    try:
+        client = TelfaClient(
+            session,
+            {"api_key": API_KEY, "base_url": origin},
+            options={OPTION_SMS_POLLING: True},
+        )
+        client._account = AccountInfo("95", "Telfa 95")
+        assert (await client.async_fetch_snapshot()).received_sms == ()
+        answers["/sms.json"] = web.Response(body=received)
+        (message,) = (await client.async_fetch_snapshot()).received_sms
+    finally:
+        await runner.cleanup()
+    assert message == SmsMessage(
+        sms_id="11",
+        direction=SmsDirection.INCOMING,
+        sender="+420603603603",
+        recipient="+420602123456",
+        text="Ahoj, jak se máš?",
+        status="received",
+        timestamp=datetime(2014, 2, 9, 9, 43, 32, tzinfo=UTC),  # created_at: no received_at
+    )
+    (row,) = xml_records(safe_xml(fixture("sms_list.xml")))
+    assert (row["id"], row["inbound"], row["received_at"]) == (205, False, None)
+
+
+ACTIONS_THAT_CHANGE_TELFA = [
+    ("POST /calls", lambda c, call: c.async_dial(DialRequest("+420245008328"))),
+    (
+        "POST /calls/announce",
+        lambda c, call: c.async_announce(AnnounceRequest(number="+420245008328", text="x")),
+    ),
+    (
+        "POST /calls/play_recording",
+        lambda c, call: c.async_announce(AnnounceRequest(call_id=call, recording="6")),
+    ),
+    (
+        "POST /calls/interrupt",
+        lambda c, call: c.async_hangup(HangupRequest(HangupTargetKind.CALL, call)),
+    ),
+    ("POST /calls/transfer_call", lambda c, call: c.async_transfer(TransferRequest(call, "534"))),
+    ("POST /telfa_users/{id}/operator_log_in", lambda c, call: c.async_agent_login("2")),
+    ("POST /telfa_users/{id}/operator_log_out", lambda c, call: c.async_agent_logout("2")),
+    ("POST /sms", lambda c, call: c.async_send_sms(SmsRequest(("+420602123456",), "x"))),
+    ("PUT /numbers/{id}", lambda c, call: c.async_register_webhook(HOOK)),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "action"), ACTIONS_THAT_CHANGE_TELFA)
+async def test_changes_go_out_once_and_a_drop_may_have_been_carried_out(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    endpoint: str,
+    action: Any,
+) -> None:
+    """The connection drops once the request arrived: "may have been carried out", and
+    the request reached Telfa exactly once (aiohttp resends a dropped PUT otherwise)."""
+    call = pbx_simulator.state.incoming_call("+420777123456")
+    pbx_simulator.sim.faults.append(
+        Fault(provider="telfa", kind=FaultKind.DISCONNECT, endpoint=endpoint)
+    )
+    client = make_client(session, pbx_simulator, options={OPTION_HOOK_NUMBERS: ["1"]})
+    with pytest.raises(PbxOutcomeUnknownError, match="may have been carried out"):
+        await action(client, call.id)
+    assert len(pbx_simulator.sim.requests_for("telfa", endpoint)) == 1

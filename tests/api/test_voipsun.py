@@ -631,6 +631,11 @@ async def test_a_missing_right_is_no_login_failure(
         await client.async_agent_pause("1000")
     assert raised.value.permission == "agentpause"
     assert not is_paused(pbx_simulator.state, "1")
+    sim.denied_actions = {"agentstatus"}
+    pbx_simulator.state.agent_logout("5")  # in no queue: agentstatus would tell
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "agentstatus"),)
+    assert snapshot.agents["1004"].state is AgentState.UNKNOWN
     sim.denied_actions = {"listcalls", "sipstatus"}
     with pytest.raises(PbxAuthError):  # nothing readable: the login is taken as wrong
         await client.async_validate()
@@ -691,6 +696,19 @@ async def test_agent_login_from_the_configured_line(
         "agentPin": "1001",
     }
     assert sim.login_line(state.agents["1"]) is state.lines[line_id]
+
+
+async def test_agent_login_from_a_line_device(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A line named by the caller (a line device: its id is the SIP user) beats the option."""
+    state = pbx_simulator.state
+    state.agent_logout("1")
+    options = {**OPTIONS, OPTION_AGENT_LINES: {"1000": "101"}}
+    client = make_client(session, pbx_simulator, options=options)
+    await client.async_agent_login("1000", extension="sip206")
+    assert sent(pbx_simulator, "agentlogin")["srcSipUsername"] == "sip206"
+    assert voipsun(pbx_simulator).login_line(state.agents["1"]) is state.lines["6"]
 
 
 @pytest.mark.parametrize("line", ["", "sip:", "@plan", "100@", "id: "])
@@ -1142,6 +1160,8 @@ async def test_loose_answers_are_read(
     )
     client = doc_client(session, base_url)
     snapshot = await client.async_fetch_snapshot()
+    # Without queue names the call without one lists every queue here: a full listing.
+    assert snapshot.complete == {Listing.REGISTRATIONS, Listing.QUEUES}
     registration = snapshot.registrations["x"]
     assert (registration.registered, registration.port, registration.kind) == (
         False,

@@ -1292,3 +1292,35 @@ async def test_api_extension_time_and_missing_fields(session: aiohttp.ClientSess
     assert isinstance(event, CallEvent)
     assert event.callee == "+972773137770"
     assert event.raw == {"ApiCallId": "abc", "ApiDID": "0773137770"}  # only Yemot's fields
+
+
+async def test_no_token_and_no_credentials(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = YemotClient(session, {"base_url": pbx_simulator.config["yemot"]["base_url"]})
+    with pytest.raises(PbxAuthError, match="needs the system number"):
+        await client.async_validate()
+    assert pbx_simulator.sim.count("yemot") == 0
+
+
+async def test_queue_exceptions_and_empty_contexts(
+    doc_server: Any, session: aiohttp.ClientSession
+) -> None:
+    """Only an ERROR for a path is the user's to fix; an EXCEPTION fails the refresh."""
+    accounts = ok(accounts=[{"userName": "0773137770=1", "registered": True}])
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": accounts,
+            "SipGetContexts": ok(contexts=[]),
+            "GetQueueRealTime": json.dumps(
+                {"responseStatus": "EXCEPTION", "message": "NullPointerException"}
+            ).encode(),
+        }
+    )
+    client = YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}, options={OPTION_QUEUE_PATHS: ["/5"]}
+    )
+    with pytest.raises(PbxResponseError, match="NullPointerException"):
+        await client.async_fetch_snapshot()
+    registration = (await client._registrations())["0773137770=1"]
+    assert (registration.registered, registration.user_agent) == (True, None)

@@ -1,10 +1,10 @@
 """The demo the way a newcomer sees it, in Debian's Chromium driven by Playwright.
 
 Logs in through the login page, adds a Telfa account by clicking through the config flow
-(menu, form, webhook step), opens the account's device page and watches a call the
-simulator places show up, then opens the call-centre dashboard. Screenshots of each step
-go to tests/artifacts/browser/ (git-ignored). Fails when the frontend shows an error or
-stays on "Loading…".
+(menu, form, webhook step), sees the integration's brand icon, opens the account's device
+page and watches the simulator's calls show up, then opens the call-centre dashboard.
+Screenshots of each step go to tests/artifacts/browser/ (git-ignored). Fails when the
+frontend shows an error or stays on "Loading…".
 """
 
 from __future__ import annotations
@@ -107,6 +107,16 @@ def _add_telfa(page: Page, url: str, telfa: dict[str, str]) -> None:
     expect(webhook).to_have_count(0, timeout=TIMEOUT_MS)
 
 
+def _brand_icon(page: Page, url: str) -> None:
+    """The integration's card shows our icon (custom_components/pbx_bridge/brand)."""
+    page.goto(f"{url}/config/integrations/dashboard")
+    icon = page.locator('img[src*="/brands/integration/pbx_bridge/icon"]').first
+    expect(icon).to_be_visible(timeout=TIMEOUT_MS)
+    page.wait_for_function("image => image.complete", arg=icon.element_handle())
+    assert icon.evaluate("image => image.naturalWidth") > 0, "broken brand image"
+    _shot(page, "05-integrations")
+
+
 def _device_page(page: Page, url: str, sim_url: str) -> None:
     page.goto(f"{url}/config/integrations/integration/pbx_bridge")
     # The hub lists its devices: the account's row is the one described as "Account".
@@ -122,7 +132,7 @@ def _device_page(page: Page, url: str, sim_url: str) -> None:
     while last_caller.count() <= seen:
         assert time.monotonic() < deadline, "the device page showed no new call in 60 s"
         page.wait_for_timeout(500)
-    _shot(page, "05-device-page")
+    _shot(page, "06-device-page")
 
 
 def _dashboard(page: Page, url: str) -> None:
@@ -137,7 +147,7 @@ def _dashboard(page: Page, url: str) -> None:
     expect(page.get_by_text("Recent calls and SMS")).to_be_visible()
     expect(page.locator("hui-tile-card").first).to_be_visible()
     _expect_no_frontend_error(page)
-    _shot(page, "06-dashboard")
+    _shot(page, "07-dashboard")
 
 
 def test_newcomer_sees_live_demo(demo_home_assistant: DemoHomeAssistant, browser: Browser) -> None:
@@ -149,6 +159,7 @@ def test_newcomer_sees_live_demo(demo_home_assistant: DemoHomeAssistant, browser
     try:
         _log_in(page, url)
         _add_telfa(page, url, telfa)
+        _brand_icon(page, url)
         _device_page(page, url, sim_url)
         _dashboard(page, url)
     finally:

@@ -475,12 +475,19 @@ async def test_sms_incoming_log_dates_and_limit(
     state = pbx_simulator.state
     state.receive_sms("+972541234567", "+972501234567", "old")
     state.send_sms("0773137770", "0501234567", "outgoing is not listed")
-    everything = await ask(session, pbx_simulator, "GetSmsIncomingLog")
+    everything = await ask(session, pbx_simulator, "GetSmsIncomingLog", limit="100")
     assert [row["message"] for row in everything["rows"]] == ["old"]
-    future = await ask(session, pbx_simulator, "GetSmsIncomingLog", startDate="2999-01-01")
+    future = await ask(
+        session, pbx_simulator, "GetSmsIncomingLog", limit="100", startDate="2999-01-01"
+    )
     assert future["rows"] == []
-    past = await ask(session, pbx_simulator, "GetSmsIncomingLog", endDate="2000-01-01 00:00:00")
+    past = await ask(
+        session, pbx_simulator, "GetSmsIncomingLog", limit="100", endDate="2000-01-01 00:00:00"
+    )
     assert past["rows"] == []
+    # Y:147: only the dates are optional.
+    missing = await ask(session, pbx_simulator, "GetSmsIncomingLog")
+    assert missing == {"responseStatus": "ERROR", "message": "limit is required"}
     bad = await ask(session, pbx_simulator, "GetSmsIncomingLog", limit="many")
     assert bad["responseStatus"] == "ERROR"
 
@@ -553,7 +560,7 @@ async def test_every_request_is_counted_under_its_command(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
     await ask(session, pbx_simulator, "GetSipAccountsRegisteredStatus")
-    await ask(session, pbx_simulator, "GetSmsIncomingLog")
+    await ask(session, pbx_simulator, "GetSmsIncomingLog", limit="1")
     assert pbx_simulator.sim.counters["yemot", "GetSipAccountsRegisteredStatus"] == 1
     assert pbx_simulator.sim.counters["yemot", "GetSmsIncomingLog"] == 1
     assert pbx_simulator.sim.count("yemot") == 2

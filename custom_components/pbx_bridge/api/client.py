@@ -369,11 +369,14 @@ class PbxClient(ABC):
         data: str | bytes | Mapping[str, str] | None = None,
         json: object = None,
         once: bool = False,
+        check_status: bool = True,
     ) -> HttpResponse:
         """Send one request and map transport failures to `PbxError`s.
 
         `once` marks requests that must not be repeated (dial, announce, SMS): a timeout
-        then means the outcome is unknown.
+        then means the outcome is unknown. `check_status=False` returns any status, for a
+        provider whose error bodies must be read before the status decides (the caller
+        then calls `_raise_for_status`).
         """
         url = self._url(path)
         if _LOGGER.isEnabledFor(logging.DEBUG):
@@ -418,16 +421,23 @@ class PbxClient(ABC):
             raise PbxConnectionError(f"Cannot reach {self.title} ({type(err).__name__})") from None
         if len(body) > MAX_RESPONSE_BYTES:
             raise PbxConnectionError(f"{self.title} sent a response that is too large")
+        answer = HttpResponse(status, response_headers, body)
+        if check_status:
+            self._raise_for_status(answer)
+        return answer
+
+    def _raise_for_status(self, response: HttpResponse) -> None:
+        """Raise for the statuses every provider means alike: credentials, rate, server."""
+        status = response.status
         if status in self.auth_failure_statuses:
             raise PbxAuthError(f"{self.title} rejected the credentials (HTTP {status})")
         if status == 429:
             raise PbxRateLimitError(
                 f"{self.title} is rate limiting requests",
-                parse_retry_after(response_headers.get("retry-after")),
+                parse_retry_after(response.headers.get("retry-after")),
             )
         if status >= 500:
             raise PbxConnectionError(f"{self.title} answered with a server error (HTTP {status})")
-        return HttpResponse(status, response_headers, body)
 
     async def _send_to_each(
         self, recipients: Sequence[str], send: Callable[[str], Awaitable[str | None]]

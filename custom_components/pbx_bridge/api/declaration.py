@@ -8,8 +8,8 @@ sensor's unit and the polling interval. Pure data, no Home Assistant imports.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
@@ -120,10 +120,15 @@ class ProviderDeclaration:
     numbers). `poll_interval`: how often the snapshot is read, chosen from what a refresh
     costs at the provider and whether it pushes events (README, "Polling").
     `number_plan`: how the provider writes phone numbers (`numbers.NumberPlan`).
+    `account_id_is_address`: the API names no account, so `async_validate`'s account id
+    is only the address it was given; the entry then gets an id of its own (its address
+    may change), and an account is recognised by its address.
     `on_premises`: the phone system runs on the user's own server (not a cloud service);
     `admin_path`: its administration page, on the host of the account's address.
     `agent_dial_source` / `line_dial_source`: what an agent's or a SIP extension's id is as
     the source of a dial (None: a call cannot start from that device).
+    `line_states`: the documented values of `SipRegistration.status` (its first word, any
+    case) and the state each is shown as; with them the status is an enum sensor.
     """
 
     provider: str
@@ -138,10 +143,12 @@ class ProviderDeclaration:
     push_sees_every_call: bool = True
     balance_currency: str | None = None
     redact_keys: frozenset[str] = frozenset()
+    account_id_is_address: bool = False
     on_premises: bool = False
     admin_path: str = "/"
     agent_dial_source: DialSourceKind | None = None
     line_dial_source: DialSourceKind | None = None
+    line_states: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def all_options(self) -> tuple[OptionField, ...]:

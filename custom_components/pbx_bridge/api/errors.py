@@ -7,7 +7,14 @@ from __future__ import annotations
 
 
 class PbxError(Exception):
-    """Base of every error the client library raises."""
+    """Base of every error the client library raises.
+
+    `translation_key`, where a client sets one, names a specific message the integration
+    shows (`exceptions.<key>`, placeholders `provider` and `error`) instead of the generic
+    message of the error's class: "set the SMS sender option" rather than "cannot be used".
+    """
+
+    translation_key: str | None = None
 
 
 class PbxConnectionError(PbxError):

@@ -147,6 +147,7 @@ class Agent:
     pause_reason: str | None = None
     call_partner: str | None = None
     queue_ids: tuple[str, ...] = ()
+    state_since: datetime | None = None  # when the state (or the login) last changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +232,7 @@ class SmsMessage:
     text: str
     status: str | None = None
     timestamp: datetime | None = None
+    sender_name: str | None = None  # the name the sender's network gave, where it gave one
     raw: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -271,6 +273,8 @@ class Snapshot:
     registrations: dict[str, SipRegistration] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
     missed_calls_today: int | None = None
+    # Who called in today's missed calls, where the provider says (the last few, newest last).
+    missed_callers: tuple[str, ...] = ()
     last_caller: str | None = None
     balance: float | None = None
     # Received SMS the provider only offers by polling (newest last).

@@ -28,6 +28,7 @@ ATTR_LINE: Final = "line"
 ATTR_TIMESTAMP: Final = "timestamp"
 ATTR_SMS_ID: Final = "sms_id"
 ATTR_SENDER: Final = "sender"
+ATTR_SENDER_NAME: Final = "sender_name"
 ATTR_RECIPIENT: Final = "recipient"
 ATTR_TEXT: Final = "text"
 

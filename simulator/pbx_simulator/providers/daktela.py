@@ -4,10 +4,14 @@ Every action is `GET /api/<VERSION>/<ACTION>[/<ID>]/<FORMAT>?access_token=…&<p
 token and parameters may also come as cookies (and we take a form body too). FORMAT is
 `json` or `xml`. The token is SHA1(login + password). Answers are HTTP 200 with
 `{"status":1,"error":null,"result":…}`, or `status:0` and a Czech `error` text; a bad token
-is the documented `Uživatel neexistuje` for GetUser and HTTP 401 elsewhere.
+is the documented `Uživatel neexistuje` for GetUser (D:481-486); other actions' answer to one is
+undocumented, so they give the stricter one: HTTP 200, `status: 0` and a text of their own,
+which a client cannot recognise without asking GetUser.
 
 Each action has the version it requires; an older version is refused (CreateCall by
-`user` needs 3.1, by `extension` 3.0).
+`user` needs 3.1, by `extension` 3.0). `max_version` makes the simulator an older server:
+at 3.9 it has no 4.x actions, and asking for a version it lacks is an HTTP 404 (how a real
+server answers that is undocumented).
 
 Kept from the documentation as it is: the JSON is PHP's (`\\/`, `\\u` escapes), the key order
 and the missing `result` of some answers (`{"error":null,"status":1}`), the extra closing
@@ -30,6 +34,7 @@ import hashlib
 import json
 import re
 from typing import TYPE_CHECKING, Any
+import unicodedata
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
@@ -64,6 +69,14 @@ WRONG_TOKEN = "Neplatný přístupový token"
 NOT_LOGGED_IN_OUTBOUND = "Agent není přihlášen do odchozí kampaně/fronty"
 PAUSE_NOT_FOUND = "Tato pauza nebyla nalezena"
 SMS_PLACEHOLDERS = ("number", "message", "id", "direction")
+# GetSMSSettings `enabled_sms`: the documented SMS-Connect-only value (D:2787), and the value
+# this simulator shows for a hosted-gateway account (undocumented).
+SMS_CONNECT = "CONNECT"
+SMS_GATEWAY = "SIM"
+SMS_GATEWAY_OFF = "Odesílání přes SMS bránu není pro tento účet povoleno"
+# The PBX's own pauses (GetPauses 3.3 `type`, D:1735): after a call, and for idling.
+SYSTEM_PAUSES = (("Wrap", "wrap"), ("Lajdak", "lajdak"))
+NEEDS_EXTENSION = "Agent nemá svázanou linku, je třeba předat extension"
 CALL_STATES = {
     CallStatus.QUEUED: "Waiting",
     CallStatus.RINGING: "Ringing",
@@ -123,6 +136,15 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(PRAGUE).strftime("%Y-%m-%d %H:%M:%S") if moment else None
 
 
+def to_ascii(text: str) -> str:
+    """Text as Daktela sends it without `unicode`: diacritics dropped (`Žluťoučký` ->
+    `Zlutoucky`), letters with no ASCII form (Hebrew) as `?`."""
+    plain = unicodedata.normalize("NFKD", text)
+    return "".join(
+        char if char.isascii() else "?" for char in plain if not unicodedata.combining(char)
+    )
+
+
 def _xml(value: Any, tag: str, key: str | None = None) -> str:
     attr = f" key={quoteattr(key)}" if key is not None else ""
     if isinstance(value, dict):
@@ -163,12 +185,16 @@ class DaktelaSim(BaseProviderSim):
             "allowed_hour_end": "0",
         }
         self.playback: dict[str, str] = {}  # call id -> recording being played
+        self.max_version: tuple[int, int] = SUPPORTED_VERSIONS[1]
+        self.enabled_sms = SMS_GATEWAY
+        self.login_extensions: dict[str, str] = {}  # agent id -> extension named at login
         self.remote_call_variables: dict[str, dict[str, str]] = {}  # call id -> `variables`
         self._seen_login = (self.credentials.get("login"), self.credentials.get("password"))
         self._seen_token = self.credentials.get("access_token")
         # Action -> (required version, handler).
         self.actions: dict[str, tuple[tuple[int, int], Action]] = {
             "GetUser": ((4, 0), self._get_user),
+            "GetUsers": ((3, 0), self._get_users),
             "GetQueues": ((3, 0), self._get_queues),
             "LoginQueue": ((3, 0), self._login_queue),
             "LogoutQueue": ((3, 0), self._logout_queue),
@@ -186,6 +212,7 @@ class DaktelaSim(BaseProviderSim):
             "DeviceStates": ((3, 0), self._device_states),
             "RTStatsCalls": ((3, 5), self._rt_stats_calls),
             "RTUsersState": ((4, 1), self._rt_users_state),
+            "RTStatsSessions": ((3, 5), self._rt_stats_sessions),
             "RTStatsQueues": ((3, 5), self._rt_stats_queues),
             "RTStatsQueuesSummary": ((3, 5), self._rt_stats_queues_summary),
             "LastCall": ((3, 9), self._last_call),
@@ -194,6 +221,7 @@ class DaktelaSim(BaseProviderSim):
             "StatsCalls": ((4, 1), self._stats_calls),
             "SendSMS": ((3, 1), self._send_sms),
             "SendSMSConnect": ((4, 1), self._send_sms_connect),
+            "SendGroupSMSConnect": ((3, 1), self._send_group_sms_connect),
             "GetSMSSettings": ((3, 1), self._get_sms_settings),
             "SetSMSSettings": ((3, 1), self._set_sms_settings),
         }
@@ -209,6 +237,14 @@ class DaktelaSim(BaseProviderSim):
             return parts[3]
         return f"{request.method} {path}"
 
+    def set_max_version(self, version: str) -> None:
+        """Serve as a server of this version (`3.9`: no 4.x actions)."""
+        major, _, minor = version.partition(".")
+        wanted = (int(major), int(minor or 0))
+        if not SUPPORTED_VERSIONS[0] <= wanted <= SUPPORTED_VERSIONS[1]:
+            raise ValueError(f"Daktela's legacy API has no version {version}")
+        self.max_version = wanted
+
     def set_dialplan_hook(self, url: str | None) -> None:
         """The URL the administrator put into the dialplan hooks (None: no hooks)."""
         self.dialplan_hook = url
@@ -216,6 +252,7 @@ class DaktelaSim(BaseProviderSim):
     # --- transport ------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """The URL format (D:1-17): token and parameters from the query, cookies or a form."""
         fmt = request.match_info["format"]
         _FORMAT.set(fmt if fmt in ("json", "xml") else "json")
         params: Params = MultiDict(request.cookies)
@@ -224,14 +261,6 @@ class DaktelaSim(BaseProviderSim):
             form: MultiDictProxy[Any] = await request.post()
             params.update((k, v) for k, v in form.items() if isinstance(v, str))
         action = request.match_info["action"]
-        if not self._token_ok(params.get("access_token")):
-            if action == "GetUser":
-                # As documented: HTTP 200, the text in raw UTF-8 rather than escaped.
-                return self._body(
-                    php_json({"error": WRONG_TOKEN_GET_USER, "status": 0}, ascii_only=False),
-                    {"error": WRONG_TOKEN_GET_USER, "status": 0},
-                )
-            return self._error(WRONG_TOKEN, status=401)
         if fmt not in ("json", "xml"):
             return self._error(f"Nepodporovaný formát {fmt}", status=404)
         entry = self.actions.get(action)
@@ -242,8 +271,17 @@ class DaktelaSim(BaseProviderSim):
             version = tuple(int(part) for part in request.match_info["version"].split("."))
         except ValueError:
             return self._error("Neplatná verze API", status=404)
-        if not SUPPORTED_VERSIONS[0] <= version <= SUPPORTED_VERSIONS[1]:
+        # A server older than an action has no such action at all.
+        if not SUPPORTED_VERSIONS[0] <= version <= self.max_version or required > self.max_version:
             return self._error("Neplatná verze API", status=404)
+        if not self._token_ok(params.get("access_token")):
+            if action == "GetUser":
+                # As documented (D:481-486): HTTP 200, the text in raw UTF-8, not escaped.
+                return self._body(
+                    php_json({"error": WRONG_TOKEN_GET_USER, "status": 0}, ascii_only=False),
+                    {"error": WRONG_TOKEN_GET_USER, "status": 0},
+                )
+            return self._error(WRONG_TOKEN)
         if action == "CreateCall" and params.get("user"):
             required = (3, 1)  # the call-centre form of CreateCall
         _VERSION.set(version)
@@ -394,10 +432,15 @@ class DaktelaSim(BaseProviderSim):
             return "On Hold"
         return "Idle" if agent.queue_ids else "Logged"
 
-    def _pause_id(self, title: str | None) -> str | None:
-        if title is None or title not in self.state.pause_reasons:
+    def _pause_id(self, agent: SimAgent) -> str | None:
+        """The pause an agent is on: the Wrap pause during wrap-up."""
+        if agent.status is AgentStatus.WRAP_UP and not agent.paused:
+            title = SYSTEM_PAUSES[0][0]
+        elif agent.paused:
+            title = agent.pause_reason or ""
+        else:
             return None
-        return str(self.state.pause_reasons.index(title) + 1)
+        return next((pause_id for pause_id, t, _ in self._pauses() if t == title), None)
 
     def _queue_object(self, queue: SimQueue) -> dict[str, Any]:
         return {
@@ -421,9 +464,39 @@ class DaktelaSim(BaseProviderSim):
     # --- users and queues -------------------------------------------------------------
 
     async def _get_user(self, _params: Params, _item_id: str | None) -> web.Response:
+        """GetUser 4.0 (D:460-486); the bad-token answer is given in `_handle`."""
         return self._ok("")  # the documented answer to a valid token: an empty string
 
+    def _user_row(self, agent: SimAgent) -> dict[str, Any]:
+        return {
+            "user": agent.id,
+            "role": "role_43h424k432",
+            "profile": "profile_hj34242342",
+            "name": agent.login,
+            "title": agent.name,
+            "description": "",
+            "password": f"heslo{agent.pin}",  # fictional, as the documented example shows one
+            "email": agent.email,
+            "deleted": "0",
+        }
+
+    async def _get_users(self, params: Params, item_id: str | None) -> web.Response:
+        """GetUsers 3.0 (daktela-legacy-api.txt D:487-523): every user, logged in or not, keyed
+        by id; one user (the record itself) by ID; `extension`: the users bound to it."""
+        wanted = item_id or params.get("id")
+        if wanted:
+            agent = self.state.agents.get(wanted)
+            if agent is None:
+                raise DaktelaRefusedError(f"Uživatel s ID {wanted} neexistuje")
+            return self._ok(self._user_row(agent))
+        agents = list(self.state.agents.values())
+        if extension := params.get("extension", "").strip():
+            lines = self.state.lines_by_agent()
+            agents = [a for a in agents if (line := lines.get(a.id)) and line.name == extension]
+        return self._ok({agent.id: self._user_row(agent) for agent in agents})
+
     async def _get_queues(self, params: Params, item_id: str | None) -> web.Response:
+        """GetQueues 3.0 (D:154-180): all queues, or one (the record itself) by ID."""
         wanted = item_id or params.get("id")
         if wanted:
             queue = self.state.queues.get(wanted)
@@ -433,16 +506,25 @@ class DaktelaSim(BaseProviderSim):
         return self._ok({q.id: self._queue_object(q) for q in self.state.queues.values()})
 
     async def _login_queue(self, params: Params, _item_id: str | None) -> web.Response:
+        """LoginQueue 3.0 (D:182-215, D:563-596): `extension` may be left out only while the
+        agent is logged in to some queue (D:201, D:582); a bound line does not excuse it
+        there (the stricter reading)."""
         agent = self._agent_by_login(self._required(params, "user"))
         queue = self._queue_by_number(self._required(params, "queue"))
         if params.get("priority", "0") not in ("0", "1", "2"):
             raise DaktelaRefusedError("Neplatná priorita")
+        extension = params.get("extension", "").strip()
+        if not extension and not (agent.logged_in and agent.queue_ids):
+            raise DaktelaRefusedError(NEEDS_EXTENSION)
+        if extension:
+            self.login_extensions[agent.id] = extension
         if not agent.logged_in:
             self.state.agent_login(agent.id)
         self.state.queue_login(agent.id, queue.id)
         return self._done()
 
     async def _logout_queue(self, params: Params, _item_id: str | None) -> web.Response:
+        """LogoutQueue 3.0 (D:217-253, D:629-663): refused while a call of that queue runs."""
         agent = self._agent_by_login(self._required(params, "user"))
         queue = self._queue_by_number(self._required(params, "queue"))
         busy = next(
@@ -462,21 +544,29 @@ class DaktelaSim(BaseProviderSim):
         return self._done()
 
     async def _login(self, params: Params, _item_id: str | None) -> web.Response:
+        """Login 3.4 (D:598-627): `extension` may be left out only for an agent with a bound
+        line (D:615)."""
         agent = self._agent_by_login(self._required(params, "user"))
         extension = params.get("extension", "").strip()
         if not extension and self.state.line_of_agent(agent) is None:
-            raise DaktelaRefusedError("Agent nemá svázanou linku, je třeba předat extension")
+            raise DaktelaRefusedError(NEEDS_EXTENSION)
+        if extension:
+            self.login_extensions[agent.id] = extension
         self.state.agent_login(agent.id)
         return self._ok()
 
     async def _logout(self, params: Params, _item_id: str | None) -> web.Response:
+        """Logout 3.4 (D:665-689): out of every queue and the call centre."""
         agent = self._agent_by_login(self._required(params, "user"))
+        self.login_extensions.pop(agent.id, None)
         self.state.agent_logout(agent.id)
         return self._ok()
 
     # --- pauses -----------------------------------------------------------------------
 
     async def _pause_on(self, params: Params, _item_id: str | None) -> web.Response:
+        """PauseOn 3.0 (D:749-789, D:1847-1890): an unknown pause gets the documented error;
+        the PBX's own pauses cannot be chosen (the stricter reading)."""
         agent = self._agent_of(params)
         pause = self._required(params, "pause")
         titles = self.state.pause_reasons
@@ -491,37 +581,49 @@ class DaktelaSim(BaseProviderSim):
         return self._done()
 
     async def _pause_off(self, params: Params, _item_id: str | None) -> web.Response:
+        """PauseOff 3.0 (D:721-747, D:1819-1845)."""
         agent = self._agent_of(params)
         self.state.agent_unpause(agent.id)
         return self._done()
 
+    def _pauses(self) -> list[tuple[str, str, str]]:
+        """(id, title, type) of every pause: the ones to choose, then the PBX's own."""
+        normal = [(str(i), t, "") for i, t in enumerate(self.state.pause_reasons, start=1)]
+        system = [
+            (str(len(normal) + i), title, kind)
+            for i, (title, kind) in enumerate(SYSTEM_PAUSES, start=1)
+        ]
+        return normal + system
+
     async def _get_pauses(self, params: Params, item_id: str | None) -> web.Response:
-        """3.0-3.2: the `pcode_*` rows; from 3.3: `pause`, `name`, `title`, `type`, `paid`."""
+        """GetPauses 3.3 (D:1764-1783): `pause`, `name`, `title`, `type`, `paid`, including
+        the system pauses Wrap and Lajdak; 3.0-3.2 (D:1785-1817): the `pcode_*` rows, where
+        `pauseType` is `w` for the system pauses as in the documented example."""
         wanted = item_id or params.get("id")
         new_shape = _VERSION.get() >= (3, 3)
         rows: dict[str, Any] = {}
-        for index, title in enumerate(self.state.pause_reasons, start=1):
-            pause_id = str(index)
+        for pause_id, title, kind in self._pauses():
             if wanted and wanted != pause_id:
                 continue
+            code = str(10 + int(pause_id))
             if new_shape:
                 rows[pause_id] = {
                     "pause": pause_id,
-                    "name": str(10 + index),
+                    "name": code,
                     "title": title,
-                    "type": "",
-                    "paid": "0",
+                    "type": kind,
+                    "paid": "1" if kind == "wrap" else "0",
                     "deleted": "0",
                 }
             else:
                 rows[pause_id] = {
                     "pcode_id": pause_id,
-                    "pcode": str(10 + index),
+                    "pcode": code,
                     "pcode_desc": title,
                     "read_key": "",
                     "isBillable": "0",
                     "isPayable": "0",
-                    "pauseType": "-",
+                    "pauseType": "w" if kind else "-",
                     "sys_dt_creazione": "0000-00-00 00:00:00",
                     "sys_user_creazione": "0",
                     "sys_dt_modifica": "0000-00-00 00:00:00",
@@ -533,6 +635,8 @@ class DaktelaSim(BaseProviderSim):
     # --- calls ------------------------------------------------------------------------
 
     async def _transfer(self, params: Params, _item_id: str | None) -> web.Response:
+        """Transfer 3.0 (D:813-850, D:1387-1423): `user` or `extension`; one of `number`,
+        `dst_queue` (queue ID), `dst_user` (user ID)."""
         call = self._live_call_on(params)
         if number := params.get("number", "").strip():
             destination = number
@@ -554,6 +658,7 @@ class DaktelaSim(BaseProviderSim):
         return self._done()
 
     async def _hangup(self, params: Params, _item_id: str | None) -> web.Response:
+        """Hangup 3.0 (D:525-561, D:1268-1304): by `user`, `extension` or `call`."""
         if id_call := params.get("call", "").strip():
             call = self._call_by_id(id_call)
         else:
@@ -562,6 +667,8 @@ class DaktelaSim(BaseProviderSim):
         return self._done()
 
     async def _control_playback(self, params: Params, _item_id: str | None) -> web.Response:
+        """ControlPlayback 3.6 (D:285-336, D:988-1039): commands on the call at
+        `user`/`extension`."""
         command = self._required(params, "command")
         if command not in ("play", "rewind", "pause", "forward", "stop", "status"):
             raise DaktelaRefusedError(f"Neznámý příkaz {command}")
@@ -581,6 +688,8 @@ class DaktelaSim(BaseProviderSim):
         return self._ok()
 
     async def _create_call(self, params: Params, _item_id: str | None) -> web.Response:
+        """CreateCall 3.1 by `user` (D:338-391, its answer with one `}` too many) and 3.0 by
+        `extension` (D:1096-1143)."""
         number = self._required(params, "number")
         if login := params.get("user", "").strip():
             agent = self._agent_by_login(login)
@@ -607,6 +716,7 @@ class DaktelaSim(BaseProviderSim):
         return self._reply({"error": None, "status": 1, "result": {"id_call": self.call_id(call)}})
 
     async def _click_to_call(self, params: Params, _item_id: str | None) -> web.Response:
+        """ClickToCall 3.9 (D:951-986): a call through a Click-to-Call queue."""
         queue = self._queue_by_number(self._required(params, "queue"))
         number = self._required(params, "number")
         call = self.state.originate(self.queue_number(queue), number)
@@ -614,6 +724,8 @@ class DaktelaSim(BaseProviderSim):
         return self._ok({"id_call": self.call_id(call)})
 
     async def _create_remote_call(self, params: Params, _item_id: str | None) -> web.Response:
+        """CreateRemoteCall 3.8 (D:1145-1194): ring `primarynumber`, then `secondarynumber`;
+        with `directdid` into that incoming route (an announcement)."""
         primary = self._required(params, "primarynumber")
         secondary = self._required(params, "secondarynumber")
         direct_did = params.get("directdid") == "true"
@@ -626,6 +738,7 @@ class DaktelaSim(BaseProviderSim):
     # --- realtime -----------------------------------------------------------------------
 
     async def _device_states(self, _params: Params, _item_id: str | None) -> web.Response:
+        """DeviceStates 3.0 (D:1561-1580): every extension line with its state."""
         in_use = {
             c.line_id for c in self.state.active_calls() if c.status is not CallStatus.RINGING
         }
@@ -656,6 +769,7 @@ class DaktelaSim(BaseProviderSim):
         return str(int((self.state.now() - moment).total_seconds()))
 
     async def _rt_stats_calls(self, _params: Params, _item_id: str | None) -> web.Response:
+        """RTStatsCalls 3.5 (D:2091-2128): the calls going on, keyed by id."""
         calls: dict[str, Any] = {}
         for call in self.state.active_calls():
             id_call = self.call_id(call)
@@ -735,11 +849,12 @@ class DaktelaSim(BaseProviderSim):
                 "agent_name": agent.login,
                 "agent_title": agent.name,
                 "id_agent": agent.id,
-                "exten": line.name if line else agent.extension,
+                "exten": self.login_extensions.get(agent.id)
+                or (line.name if line else agent.extension),
                 "logintime": timestamp(agent.login_time),
                 "agent_state": self._agent_state(agent),
                 "state_time": timestamp(agent.login_time),
-                "id_pause": self._pause_id(agent.pause_reason) if agent.paused else None,
+                "id_pause": self._pause_id(agent),
                 "onpause": timestamp(self.state.now()) if agent.paused else None,
                 "calls": [self._user_call(call) for call in calls],
                 "callscript_opened": None,
@@ -749,6 +864,33 @@ class DaktelaSim(BaseProviderSim):
                 ],
             }
         return self._ok(users)
+
+    async def _rt_stats_sessions(self, params: Params, _item_id: str | None) -> web.Response:
+        """RTStatsSessions 3.5 (D:2223-2259): the agents logged in, keyed by user id, with
+        their extension, queues, state and pause; filtered by `users` and `queues`."""
+        wanted_users = set(self._array(params, "users"))
+        wanted_queues = set(self._array(params, "queues"))
+        lines = self.state.lines_by_agent()
+        sessions: dict[str, Any] = {}
+        for agent in self.state.agents.values():
+            if not agent.logged_in or (wanted_users and agent.id not in wanted_users):
+                continue
+            if wanted_queues and not wanted_queues & set(agent.queue_ids):
+                continue
+            line = lines.get(agent.id)
+            sessions[agent.id] = {
+                "id": agent.id,
+                "extension": self.login_extensions.get(agent.id)
+                or (line.name if line else agent.extension),
+                "queues": list(agent.queue_ids),
+                "state": self._agent_state(agent),
+                "pause": self._pause_id(agent),
+                "state_time_absolute": timestamp(agent.login_time),
+                "state_time_relative": self._relative(agent.login_time),
+                "login_time_absolute": timestamp(agent.login_time),
+                "login_time_relative": self._relative(agent.login_time),
+            }
+        return self._ok(sessions)
 
     def _queue_stats(self, queue: SimQueue) -> dict[str, Any]:
         members = [self.state.agents[a] for a in queue.member_ids if self.state.agents[a].logged_in]
@@ -774,9 +916,11 @@ class DaktelaSim(BaseProviderSim):
         }
 
     async def _rt_stats_queues(self, _params: Params, _item_id: str | None) -> web.Response:
+        """RTStatsQueues 3.5 (D:2193-2221): counts per queue."""
         return self._ok({q.id: self._queue_stats(q) for q in self.state.queues.values()})
 
     async def _rt_stats_queues_summary(self, params: Params, _item_id: str | None) -> web.Response:
+        """RTStatsQueuesSummary 3.5 (D:2155-2191): totals, filtered by `users`/`queues`."""
         wanted_users = set(self._array(params, "users"))
         wanted_queues = set(self._array(params, "queues"))
         agents = [
@@ -810,6 +954,8 @@ class DaktelaSim(BaseProviderSim):
         )
 
     async def _last_call(self, params: Params, _item_id: str | None) -> web.Response:
+        """LastCall 3.9 (D:2037-2063): the call going on at, or last ended at, an extension or
+        user."""
         if params.get("user", "").strip():
             agent = self._agent_of(params)
             calls = [c for c in self.state.calls.values() if c.agent_id == agent.id]
@@ -846,6 +992,7 @@ class DaktelaSim(BaseProviderSim):
         ]
 
     async def _cdr(self, params: Params, _item_id: str | None) -> web.Response:
+        """CDR 3.5 (D:1920-1967): ended calls in a period, with the documented filters."""
         direction = params.get("direction")
         answered_only = params.get("disposition") == "ANSWERED"
         extens = set(self._array(params, "real_extens"))
@@ -887,6 +1034,8 @@ class DaktelaSim(BaseProviderSim):
         return self._ok(rows)
 
     async def _stats_calls(self, params: Params, _item_id: str | None) -> web.Response:
+        """StatsCalls 4.1 (D:2542-2589): call-centre calls in a period; `answered`, `queues`,
+        `skip`/`take`, and `total`."""
         answered = params.get("answered")
         queues = set(self._array(params, "queues"))
         rows = []
@@ -929,6 +1078,7 @@ class DaktelaSim(BaseProviderSim):
         return self._ok({"data": rows[skip : skip + take], "total": str(len(rows))})
 
     async def _last_call_number(self, params: Params, _item_id: str | None) -> web.Response:
+        """LastCallNumber 3.9 (D:2000-2035): the last call with a phone number."""
         number = self._required(params, "phonenumber")
         calls = [
             c
@@ -974,8 +1124,12 @@ class DaktelaSim(BaseProviderSim):
         return next(iter(self.state.numbers.values())).number
 
     async def _send_sms(self, params: Params, _item_id: str | None) -> web.Response:
+        """SendSMS 3.1 (D:2906-2961): refused on an SMS-Connect-only account (undocumented
+        text); without `unicode` the text is converted to ASCII (D:2926-2927)."""
+        if self.enabled_sms == SMS_CONNECT:
+            raise DaktelaRefusedError(SMS_GATEWAY_OFF)
         number = self._required(params, "number")
-        message = self._required(params, "message")
+        message = self._as_sent(params, self._required(params, "message"))
         sms = self.state.send_sms(self.gateway_number, number, message)
         parts = 1 + (len(message) - 1) // 160
         # As documented: a space after the comma.
@@ -986,18 +1140,44 @@ class DaktelaSim(BaseProviderSim):
         )
 
     async def _send_sms_connect(self, params: Params, _item_id: str | None) -> web.Response:
+        """SendSMSConnect 4.1 (D:3194-3235): `number` as `+420…`; without `unicode` the text is
+        converted to ASCII (D:3222-3223)."""
         number = self._required(params, "number")
         if not number.startswith("+"):
             raise DaktelaRefusedError("Číslo musí být ve tvaru +420xxx")
-        message = self._required(params, "message")
+        message = self._as_sent(params, self._required(params, "message"))
         sender = params.get("sender") or "Info"
         sms = self.state.send_sms(sender, number, message)
         return self._reply({"error": None, "status": 1, "result": {"id": sms.id}})
 
+    async def _send_group_sms_connect(self, params: Params, _item_id: str | None) -> web.Response:
+        """SendGroupSMSConnect 3.1 (D:3153-3192): arrays `number` and `message`, one group.
+
+        It documents no `unicode`, so the text always goes as ASCII (the stricter reading).
+        The answer has a row for the group and one per message, as documented."""
+        numbers, messages = self._array(params, "number"), self._array(params, "message")
+        if not numbers or len(numbers) != len(messages):
+            raise DaktelaRefusedError("Chybí povinný parametr number nebo message")
+        sender = params.get("sender") or "Info"
+        group = self.state.next_id()
+        rows: dict[str, Any] = {group: {"count_sms": 0, "id": int(group), "group_id": int(group)}}
+        for number, message in zip(numbers, messages, strict=True):
+            sms = self.state.send_sms(sender, number, to_ascii(message))
+            rows[sms.id] = {"count_sms": 1, "id": int(sms.id), "group_id": int(group)}
+        return self._ok(rows)
+
+    @staticmethod
+    def _as_sent(params: Params, message: str) -> str:
+        """The text as the SMS goes out: converted to ASCII unless `unicode` is set."""
+        if params.get("unicode", "").strip().lower() in ("yes", "true", "1"):
+            return message
+        return to_ascii(message)
+
     async def _get_sms_settings(self, _params: Params, _item_id: str | None) -> web.Response:
+        """GetSMSSettings 3.1 (D:2769-2788, D:3132-3151): the callbacks and `enabled_sms`."""
         settings = {
             "billing_id": BILLING_ID,
-            "enabled_sms": "CONNECT",
+            "enabled_sms": self.enabled_sms,
             "outgoing_price": "0.000",
             "incoming_callback": self.sms_settings["incoming_callback"],
             "outgoing_callback": self.sms_settings["outgoing_callback"],
@@ -1016,6 +1196,7 @@ class DaktelaSim(BaseProviderSim):
         return self._ok({"settings": settings, "sim": []})
 
     async def _set_sms_settings(self, params: Params, _item_id: str | None) -> web.Response:
+        """SetSMSSettings 3.1 (D:2963-3017, D:3237-3291): callbacks, rates and hours."""
         for key in self.sms_settings:
             if key in params:
                 self.sms_settings[key] = params[key].strip() or None

@@ -11,9 +11,10 @@ Kept from the documentation as it is: the callback's two success words (`callbac
 now, `successfully_enqueued` when `delayed`), the list of names after `missing_argument`
 (comma-separated here: the documentation does not show it), the `Odorik-Pages` header and
 the 2000-call page limit of the call history, `unauthorized` as the active-calls error, and
-the statistics endpoints with no required parameter at all (their period is an optional
-`from`/`to`). A `+` in a date that is not percent-encoded arrives as a space and the date
-is refused, as the documentation warns.
+the statistics endpoints with no required parameter at all. Parameters an endpoint does not
+document are ignored: the statistics have no period (`from`/`to` change nothing), and
+missed_calls.json reads no parameter at all. A `+` in a date that is not percent-encoded
+arrives as a space and the date is refused, as the documentation warns.
 
 Not in the documentation, so answered as the service plausibly would: missing credentials
 `error authentication_required`, wrong ones `error authentication_failed` (the general API
@@ -71,12 +72,22 @@ JSON_ENDPOINTS = frozenset(
     }
 )
 
+# The filters the statistics endpoints document (O:101-105, O:116-120): no period.
+STATISTICS_FILTERS = frozenset(
+    {"direction", "line", "min_length", "max_length", "min_price", "max_price"}
+)
+
 type Params = dict[str, str]
 type Handler = Callable[[Params, str | None], web.Response]
 
 
 class OdorikRefusedError(Exception):
     """A request Odorik answers with `error <reason>` (the text after `error `)."""
+
+
+def documented(params: Params, names: frozenset[str]) -> Params:
+    """Only the parameters an endpoint documents: the service ignores any other."""
+    return {name: value for name, value in params.items() if name in names}
 
 
 def odorik_number(number: str) -> str:
@@ -142,6 +153,7 @@ class DelayedCallback:
     recipient: str
     line_id: str | None
     at: datetime
+    simple: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,8 @@ class OdorikSim(BaseProviderSim):
         # Provider-specific switches and records, for tests to script.
         self.fail_callbacks = False  # answer `error callback_failed`
         self.delayed_callbacks: list[DelayedCallback] = []
+        # Calls ordered `simple=true` (O:16): no redial with `*`, no other carrier.
+        self.simple_calls: set[str] = set()
         self.routes: dict[str, Handler] = {
             "POST /callback": self._callback,
             "GET /calls": self._calls,
@@ -271,7 +285,10 @@ class OdorikSim(BaseProviderSim):
     # --- callback -------------------------------------------------------------------------
 
     def _callback(self, params: Params, _call_id: str | None) -> web.Response:
+        """POST /callback, odorik-calls.txt O:5-27: caller and recipient required; `delayed`
+        (minutes or a dateTime), `line` and `simple` optional; the documented answers."""
         self._require(params, "caller", "recipient")
+        simple = params.get("simple") == "true"
         line: SimLine | None = None
         if line_number := params.get("line"):
             line = self.find_line(line_number)
@@ -289,16 +306,18 @@ class OdorikSim(BaseProviderSim):
         if delayed_until is not None:
             self.delayed_callbacks.append(
                 DelayedCallback(
-                    e164(caller), e164(recipient), line.id if line else None, delayed_until
+                    e164(caller), e164(recipient), line.id if line else None, delayed_until, simple
                 )
             )
             return self._text("successfully_enqueued")
-        self.state.originate(
+        call = self.state.originate(
             e164(caller),
             e164(recipient),
             agent_id=line.agent_id if line else None,
             line_id=line.id if line else None,
         )
+        if simple:
+            self.simple_calls.add(call.id)
         return self._text("callback_ordered")
 
     def _delay(self, delayed: str | None) -> datetime | None:
@@ -408,6 +427,8 @@ class OdorikSim(BaseProviderSim):
         return record
 
     def _calls(self, params: Params, _call_id: str | None) -> web.Response:
+        """GET /calls.json, O:29-68: from+to or since_id required, the documented filters,
+        pages of at most 2000 with the count in `Odorik-Pages`."""
         calls = self.history(params, period_required=True)
         try:
             page_size = min(MAX_PAGE_SIZE, max(1, int(params.get("page_size") or MAX_PAGE_SIZE)))
@@ -424,6 +445,9 @@ class OdorikSim(BaseProviderSim):
         )
 
     def _statistics(self, params: Params, _call_id: str | None) -> web.Response:
+        """GET /call_statistics.json, O:97-110: only the documented filters are read (no
+        period is documented, so every call counts)."""
+        params = documented(params, STATISTICS_FILTERS)
         totals = {name: {"count": 0, "length": 0, "price": 0.0} for name in DIRECTION_NAMES}
         for call in self.history(params):
             total = totals[self.direction(call)]
@@ -439,6 +463,8 @@ class OdorikSim(BaseProviderSim):
         )
 
     def _statistics_by_destination(self, params: Params, _call_id: str | None) -> web.Response:
+        """GET /call_statistics/by_destination.json, O:112-132: the documented filters only."""
+        params = documented(params, STATISTICS_FILTERS)
         groups: dict[tuple[str, float, str], list[SimCall]] = defaultdict(list)
         for call in self.history(params):
             groups[destination_name(call), price_per_minute(call), self.direction(call)].append(
@@ -458,13 +484,13 @@ class OdorikSim(BaseProviderSim):
             ]
         )
 
-    def _missed_calls(self, params: Params, _call_id: str | None) -> web.Response:
-        """Missed incoming calls per called number; only the period is read."""
-        period: Params = {key: params[key] for key in ("from", "to") if key in params}
+    def _missed_calls(self, _params: Params, _call_id: str | None) -> web.Response:
+        """GET /call_statistics/missed_calls.json, O:134-141: missed incoming calls per
+        called number. The documentation lists no parameter: none is read, every call counts."""
         index = self.line_index()
         counts = Counter(
             self.party(call.callee, index)
-            for call in self.history(period)
+            for call in self.history({})
             if call.direction is Direction.IN and not call.was_answered
         )
         return self._json(
@@ -474,6 +500,7 @@ class OdorikSim(BaseProviderSim):
     # --- live calls -----------------------------------------------------------------------
 
     def _active_calls(self, _params: Params, _call_id: str | None) -> web.Response:
+        """GET /active_calls.json, O:70-86."""
         index = self.line_index()
         return self._json(
             [
@@ -492,6 +519,7 @@ class OdorikSim(BaseProviderSim):
         )
 
     def _hangup(self, _params: Params, call_id: str | None) -> web.Response:
+        """DELETE /active_calls/<id>.json, O:88-93 (the answer is not documented)."""
         call = self.state.calls.get(call_id or "")
         if call is None or call.status is CallStatus.ENDED:
             return self._text("error not_found", status=404)
@@ -501,6 +529,7 @@ class OdorikSim(BaseProviderSim):
     # --- pub: SMS, balance, lines -----------------------------------------------------------
 
     def _send_sms(self, params: Params, _call_id: str | None) -> web.Response:
+        """*pub* POST /sms (not in provider-docs): recipient, message, optional sender."""
         self._require(params, "recipient", "message")
         recipient = params["recipient"]
         sender = params.get("sender") or DEFAULT_SMS_SENDER
@@ -512,9 +541,11 @@ class OdorikSim(BaseProviderSim):
         return self._text(f"successfully_sent {sms.id}")
 
     def _balance(self, _params: Params, _call_id: str | None) -> web.Response:
+        """*pub* GET /balance (not in provider-docs): a plain number."""
         return self._text(f"{self.state.balance:.2f}")
 
     def _lines(self, _params: Params, _call_id: str | None) -> web.Response:
+        """*pub* GET /lines.json (not in provider-docs): `id`, `name`."""
         return self._json(
             [{"id": self.line_number(line), "name": self.line_name(line)} for line in self.lines()]
         )

@@ -1,4 +1,4 @@
-"""Telfa wire format (see shared/provider-docs/telfa.txt).
+"""Telfa wire format (see shared/provider-docs/telfa.txt; "T:N" below is its line N).
 
 Paths end in `.xml` or `.json` and the `api_key` travels in the `api_key` header, the query
 string, or (POST/PUT/DELETE) the JSON object / XML root of the body. Request bodies are read
@@ -13,11 +13,18 @@ while `number_id` elsewhere is an integer (and the sms_hook's `number_id` a stri
 sms_hook's `received_at` is local time without a zone. Click-to-call dials the user whose
 API key it is unless `telfa_user_id`/`telfa_user_login` names another.
 
+Kept as documented although it is inconvenient: the JSON of one call group (T:501-513)
+lacks the comma after each member's name, so it is sent that way; SMS refusals carry
+`error_code`/`error_text` in the body (T:735-750) with an undocumented HTTP status, so the
+status is the code where it is an HTTP error status (400, 413, 500, 550) and 200 otherwise
+(900-902): a refusal inside a 2xx.
+
 Not in the documentation, so answered as a Rails application plausibly would: a wrong
 `api_key` gets HTTP 401 `HTTP Basic: Access denied.`; refused requests get HTTP 422 with
-`<errors><error>…</error></errors>` / `{"errors": […]}` (SMS: `error_code`/`error_text`);
-unknown objects HTTP 404; click-to-call and announce answer the created call as `<call>`;
-interrupt and transfer answer 200 with an empty body.
+`<errors><error>…</error></errors>` / `{"errors": […]}`; unknown objects HTTP 404;
+click-to-call and announce answer the created call as `<call>` (clients must not rely on
+it); interrupt, transfer and play_recording answer 200 with an empty body. Parameters the
+documentation does not mark optional are required.
 """
 
 from __future__ import annotations
@@ -75,6 +82,8 @@ SMS_ERRORS = {
     902: "INCORRECT_NUMBER_ID",
 }
 DIAL_METHODS = ("", "voip", "mobile", "both")
+PLAY_SIDES = ("both", "caller", "called")  # T:128
+SMS_PER_PAGE = 200  # T:768
 PHONE_NUMBER = re.compile(r"(\+|00)?\d{3,15}")
 HOOK_URL = re.compile(r"https?://[^\s,]+")
 ACCESS_DENIED = "HTTP Basic: Access denied.\n"
@@ -283,10 +292,15 @@ class TelfaSim(BaseProviderSim):
         self.last_presence: dict[str, bool] = {}
         self.ring_started: dict[str, datetime] = {}
         self.group_started: dict[str, datetime] = {}
+        # Recordings played into live calls: (call id, recording id, side).
+        self.played: list[tuple[str, str, str]] = []
+        # SMS a month before SEND_LIMIT_EXCEEDED_OR_SIM_NOT_REGISTERED (550); None: no limit.
+        self.sms_limit: int | None = None
         self.routes: dict[str, tuple[Handler, tuple[str, ...]]] = {
             "POST /calls": (self._dial, ("xml",)),
             "GET /calls": (self._calls, ("xml", "json")),
             "POST /calls/announce": (self._announce, ("xml",)),
+            "POST /calls/play_recording": (self._play_recording, ("xml",)),
             "POST /calls/interrupt": (self._interrupt, ("xml",)),
             "POST /calls/transfer_call": (self._transfer, ("xml",)),
             "GET /calls/current": (self._current_call, ("xml",)),
@@ -300,6 +314,7 @@ class TelfaSim(BaseProviderSim):
             "GET /call_groups": (self._call_groups, ("xml", "json")),
             "GET /call_groups/{id}": (self._call_group, ("xml", "json")),
             "POST /sms": (self._send_sms, ("xml", "json")),
+            "GET /sms": (self._sms_list, ("xml", "json")),
             "GET /numbers/{id}": (self._number, ("json",)),
             "PUT /numbers/{id}": (self._update_number, ("json",)),
             "GET /recipes": (self._recipes, ("json",)),
@@ -318,6 +333,8 @@ class TelfaSim(BaseProviderSim):
     # --- dispatch ---------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """Every request: the path's format, the body by its Content-Type (T:8) and the
+        `api_key` in a header, the query or the body (T:5-6)."""
         path = "/" + request.match_info["path"]
         fmt = path.rpartition(".")[2]
         route = self.routes.get(self.endpoint_key(request, path))
@@ -383,12 +400,14 @@ class TelfaSim(BaseProviderSim):
 
     @staticmethod
     def _sms_refused(fmt: str, err: SmsRefusedError) -> web.Response:
+        """T:716-750: the code and text in the body; the status is undocumented (see above)."""
+        status = err.code if 400 <= err.code < 600 else 200
         if fmt == "json":
-            return json_document({"error_code": err.code, "error_text": str(err)}, 422)
+            return json_document({"error_code": err.code, "error_text": str(err)}, status)
         response = xml_document(
             plain_record("error", {"error_code": err.code, "error_text": str(err)})
         )
-        response.set_status(422)
+        response.set_status(status)
         return response
 
     def _render(self, context: TelfaRequest, root_tag: str, fields: dict[str, Any]) -> web.Response:
@@ -457,7 +476,8 @@ class TelfaSim(BaseProviderSim):
     # --- views ----------------------------------------------------------------------------
 
     def presence_time(self, agent: SimAgent) -> datetime:
-        return self.presence_changed.get(agent.id) or agent.login_time or self.state.now()
+        """When the user last logged in or out; before any change, when the account began."""
+        return self.presence_changed.get(agent.id) or FIXED_CREATED
 
     def available(self, agent: SimAgent) -> bool:
         return agent.logged_in and not agent.paused and agent.status is AgentStatus.IDLE
@@ -635,6 +655,7 @@ class TelfaSim(BaseProviderSim):
     # --- calls ----------------------------------------------------------------------------
 
     async def _dial(self, context: TelfaRequest) -> web.Response:
+        """Click to call, T:87-105: `number` required; `method`, user and `auto_answer` optional."""
         query = context.query
         number = self._required(query, "number")
         if not PHONE_NUMBER.fullmatch(number):
@@ -654,6 +675,7 @@ class TelfaSim(BaseProviderSim):
         return self.created_call(call)
 
     async def _announce(self, context: TelfaRequest) -> web.Response:
+        """Automatic calls, T:110-117: `number` and one of text / recording_id / recipe_id."""
         query = context.query
         number = self._required(query, "number")
         if not PHONE_NUMBER.fullmatch(number):
@@ -674,7 +696,23 @@ class TelfaSim(BaseProviderSim):
         )
         return self.created_call(call)
 
+    async def _play_recording(self, context: TelfaRequest) -> web.Response:
+        """Play a recording into a live call, T:124-134: `<play_recording>` with `call_id`
+        and `recording_id`; `side` optional (both, caller or called). Answers at once."""
+        if context.body.get("_root") != "play_recording":
+            raise TelfaRefusedError(422, "play_recording can't be blank")
+        call = self._active_call(self._required(context.body, "call_id"))
+        recording = self._required(context.body, "recording_id")
+        if not recording.isdigit():
+            raise TelfaRefusedError(422, "Recording is invalid")
+        side = str(context.body.get("side") or "both")
+        if side not in PLAY_SIDES:
+            raise TelfaRefusedError(422, "Side is invalid")
+        self.played.append((call.id, recording, side))
+        return self._empty()
+
     async def _interrupt(self, context: TelfaRequest) -> web.Response:
+        """Hang up, T:180-189: `<interrupt_call>` with `id`; `recording_id` optional."""
         call = self._active_call(self._required(context.body, "id"))
         recording = context.body.get("recording_id")
         if recording and not str(recording).isdigit():
@@ -683,6 +721,7 @@ class TelfaSim(BaseProviderSim):
         return self._empty()
 
     async def _transfer(self, context: TelfaRequest) -> web.Response:
+        """Transfer, T:141-152: `<transfer_call>` with `call_id` and `continue_with_recipe_id`."""
         call = self._active_call(self._required(context.body, "call_id"))
         recipe = self._required(context.body, "continue_with_recipe_id")
         if recipe not in self.recipe_ids():
@@ -691,6 +730,7 @@ class TelfaSim(BaseProviderSim):
         return self._empty()
 
     async def _current_call(self, context: TelfaRequest) -> web.Response:
+        """A user's current call, T:197-207 (`login` required)."""
         agent = self.agent_by_login(self._required(context.query, "login"))
         if agent is None:
             raise TelfaRefusedError(404, "Telfa user not found")
@@ -711,9 +751,11 @@ class TelfaSim(BaseProviderSim):
         )
 
     async def _all_current(self, context: TelfaRequest) -> web.Response:
+        """Calls in progress, T:214-215, in the shape of the call list (T:224-247)."""
         return self._calls_document(context, self.state.active_calls())
 
     async def _calls(self, context: TelfaRequest) -> web.Response:
+        """Call list, T:216-288: `from`, `id`, pages of 20 (`per_page` up to 2000)."""
         query = context.query
         calls = sorted(self.state.calls.values(), key=lambda c: int(c.id))
         if call_id := query.get("id"):
@@ -736,28 +778,34 @@ class TelfaSim(BaseProviderSim):
     # --- users ----------------------------------------------------------------------------
 
     async def _users_status(self, context: TelfaRequest) -> web.Response:
+        """Every user and their presence, T:314-338."""
         records = [self.user_status(agent) for agent in self.state.agents.values()]
         return self._render_list(context, "telfa_users", "telfa_user", records)
 
     async def _user_by_id(self, context: TelfaRequest) -> web.Response:
+        """User details by id, T:345-384."""
         agent = self._agent(self._required(context.query, "id"))
         return self._render(context, "telfa_user", self.user_detail(agent))
 
     async def _user_by_login(self, context: TelfaRequest) -> web.Response:
+        """User details by login, T:347-384."""
         agent = self.agent_by_login(self._required(context.query, "login"))
         if agent is None:
             raise TelfaRefusedError(404, "Telfa user not found")
         return self._render(context, "telfa_user", self.user_detail(agent))
 
     async def _operator_log_in(self, context: TelfaRequest) -> web.Response:
+        """Log an operator in, T:397-399: answers the user's details."""
         agent = self.state.agent_login(self._agent(context.ids[0]).id)
         return self._render(context, "telfa_user", self.user_detail(agent))
 
     async def _operator_log_out(self, context: TelfaRequest) -> web.Response:
+        """Log an operator out, T:406-408: answers the user's details."""
         agent = self.state.agent_logout(self._agent(context.ids[0]).id)
         return self._render(context, "telfa_user", self.user_detail(agent))
 
     async def _change_presence(self, context: TelfaRequest) -> web.Response:
+        """Toggle an operator's login, T:415-417 (`login` required)."""
         agent = self.agent_by_login(self._required(context.query, "login"))
         if agent is None:
             raise TelfaRefusedError(404, "Telfa user not found")
@@ -767,20 +815,43 @@ class TelfaSim(BaseProviderSim):
     # --- call groups --------------------------------------------------------------------
 
     async def _call_groups(self, context: TelfaRequest) -> web.Response:
+        """Call groups, T:449-471."""
         records = [self.call_group(queue) for queue in self.state.queues.values()]
         return self._render_list(context, "call_groups", "call_group", records)
 
     async def _call_group(self, context: TelfaRequest) -> web.Response:
+        """A call group and its users, T:478-513.
+
+        The JSON is written as documented: without the comma after a member's name
+        (T:508-509), which no JSON parser reads. The XML variant is well-formed.
+        """
         queue = self.state.queues.get(context.ids[0])
         if queue is None:
             raise TelfaRefusedError(404, "Call group not found")
         fields = self.call_group(queue)
-        fields["call_groups_telfa_users"] = self.call_group_members(queue)
-        return self._render(context, "call_group", fields)
+        members = self.call_group_members(queue)
+        if context.fmt == "xml":
+            return xml_document(
+                typed_record("call_group", {**fields, "call_groups_telfa_users": members})
+            )
+        rows = [
+            f'{{ "telfa_user_id":{member["telfa_user_id"]},\n'
+            f'    "name":{json.dumps(member["name"], ensure_ascii=False)}\n'
+            f'    "mobile":{json.dumps(member["mobile"])},\n'
+            f'    "sequence":{member["sequence"]}\n  }}'
+            for _, member in members
+        ]
+        head = json.dumps(json_record(fields), ensure_ascii=False)[:-1]
+        return web.Response(
+            text=f'{head}, "call_groups_telfa_users":[{", ".join(rows)}]}}',
+            content_type="application/json",
+            charset="utf-8",
+        )
 
     # --- SMS ------------------------------------------------------------------------------
 
     async def _send_sms(self, context: TelfaRequest) -> web.Response:
+        """Send an SMS, T:703-750: `number_id` of a SIM number (T:699), `recipient`, `message`."""
         body = context.body
         sms = body.get("sms") if context.fmt == "json" else body
         if not isinstance(sms, dict):
@@ -792,12 +863,75 @@ class TelfaSim(BaseProviderSim):
         if not PHONE_NUMBER.fullmatch(recipient):
             raise SmsRefusedError(400)
         number = self.state.numbers.get(str(sms.get("number_id") or "").strip())
-        if number is None:
+        if number is None or not number.gsm_gateway:  # SMS need a SIM card (T:699)
             raise SmsRefusedError(902)
         if len(message) > MAX_SMS_LENGTH:
             raise SmsRefusedError(413)
+        sent = sum(sms.direction is Direction.OUT for sms in self.state.sms.values())
+        if self.sms_limit is not None and sent >= self.sms_limit:
+            raise SmsRefusedError(550)
         self.state.send_sms(number.number, national(recipient), message)
         return self._empty()
+
+    def sms_record(self, sms: SimSms) -> dict[str, Any]:
+        """One SMS of the list, in the documented order (T:782-817)."""
+        inbound = sms.direction is Direction.IN
+        ours = sms.recipient if inbound else sms.sender
+        ours = national(ours) if ours.startswith("+") else ours
+        number = next((n for n in self.state.numbers.values() if n.number == ours), None)
+        return {
+            "created_at": sms.created,
+            "encoding": "unicode",
+            "id": int(sms.id),
+            "inbound": inbound,
+            "last_sent_time": Nil("datetime") if inbound else sms.created,
+            "message": sms.text,
+            "number_id": int(number.id) if number else Nil("integer"),
+            "received_at": sms.created if inbound else Nil("datetime"),
+            "recipient": national(sms.recipient),
+            "reply_to_sms_id": Nil("integer"),
+            "retries": Nil("integer"),
+            "sender": national(sms.sender),
+            "status": Nil("integer") if inbound else 2,
+            "telfa_user_id": Nil("integer") if inbound else int(self.api_user().id),
+            "text_status": None if inbound else "SENT",
+        }
+
+    @staticmethod
+    def _sms_time(query: dict[str, str], key: str) -> datetime | None:
+        """`from` / `to` as `YYYY-MM-DD HH:MM`, Prague time (T:763-766)."""
+        if not (text := query.get(key)):
+            return None
+        try:
+            return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=PRAGUE)
+        except ValueError:
+            raise TelfaRefusedError(422, f"{key.capitalize()} is invalid") from None
+
+    async def _sms_list(self, context: TelfaRequest) -> web.Response:
+        """Received and sent SMS, T:753-819: every parameter optional; pages of 200."""
+        query = context.query
+        messages = sorted(self.state.sms.values(), key=lambda m: (m.created, int(m.id)))
+        if (inbound := query.get("inbound")) is not None:
+            if inbound not in ("true", "false"):
+                raise TelfaRefusedError(422, "Inbound is invalid")
+            wanted = Direction.IN if inbound == "true" else Direction.OUT
+            messages = [m for m in messages if m.direction is wanted]
+        since, until = self._sms_time(query, "from"), self._sms_time(query, "to")
+        if since is not None:
+            messages = [m for m in messages if m.created >= since]
+        if until is not None:
+            messages = [m for m in messages if m.created <= until]
+        if search := query.get("search"):
+            messages = [m for m in messages if search in f"{m.sender} {m.recipient} {m.text}"]
+        try:
+            page = max(1, int(query.get("page", "1")))
+            per_page = min(MAX_PER_PAGE, max(1, int(query.get("per_page", SMS_PER_PAGE))))
+        except ValueError:
+            raise TelfaRefusedError(422, "Page is invalid") from None
+        records = [self.sms_record(m) for m in messages[(page - 1) * per_page : page * per_page]]
+        if context.fmt == "json":
+            return json_document([json_record(fields) for fields in records])
+        return xml_document(typed_array("sms", "sm", records))
 
     # --- numbers and recipes ------------------------------------------------------------
 
@@ -808,10 +942,11 @@ class TelfaSim(BaseProviderSim):
         return number
 
     async def _number(self, context: TelfaRequest) -> web.Response:
+        """A number and its hook URLs, T:1150-1162."""
         return json_document(self.number_json(self._number_of(context)))
 
     async def _update_number(self, context: TelfaRequest) -> web.Response:
-        """Change only the hooks named; the string "null" clears one."""
+        """Change only the hooks named; the string "null" clears one (T:1166-1176)."""
         number = self._number_of(context)
         changes = context.body.get("number")
         if not isinstance(changes, dict):
@@ -840,6 +975,7 @@ class TelfaSim(BaseProviderSim):
         return json_document(self.number_json(number))
 
     async def _recipes(self, context: TelfaRequest) -> web.Response:
+        """Call plans of the numbers, T:916-926, in pages of 30."""
         try:
             page = max(1, int(context.query.get("page", "1")))
         except ValueError:
@@ -850,7 +986,7 @@ class TelfaSim(BaseProviderSim):
                 "number": number.number,
                 "number_id": int(number.id),
                 "name": None,
-                "gsm_gateway": False,
+                "gsm_gateway": number.gsm_gateway,
                 "id": int(recipe_id),
                 "description": number.name,
             }
@@ -862,6 +998,7 @@ class TelfaSim(BaseProviderSim):
     # --- webhooks -----------------------------------------------------------------------
 
     def _on_event(self, event: SimEvent) -> None:
+        """Which hook a change of the account sends (T:1034-1136)."""
         if event.kind == "agent.changed":
             agent = self.state.agents.get(event.data.get("agent", ""))
             if agent is not None and self.last_presence.get(agent.id) != agent.logged_in:
@@ -893,7 +1030,7 @@ class TelfaSim(BaseProviderSim):
                 self._call_hook("hangup_hook", call)
 
     def hook_fields(self, hook: str, call: SimCall) -> dict[str, Any]:
-        """A hook's XML fields, in the documented order."""
+        """A hook's XML fields, in the documented order (T:1038-1123)."""
         agent = self.state.agents.get(call.agent_id or "")
         login = self.login_of(agent) if agent else None
         fields: dict[str, Any] = {
@@ -931,6 +1068,7 @@ class TelfaSim(BaseProviderSim):
         return [url.strip() for url in number.hooks.get(hook, "").split(",") if url.strip()]
 
     def _call_hook(self, hook: str, call: SimCall) -> None:
+        """POST a call hook as XML to each URL of the number's hook field (T:1034, T:1168)."""
         urls = self._urls(self.number_of_call(call), hook)
         if not urls:
             return
@@ -942,6 +1080,7 @@ class TelfaSim(BaseProviderSim):
             )
 
     def _sms_hook(self, sms: SimSms) -> None:
+        """POST a received SMS as JSON to the number's sms_hook_url (T:1128-1136)."""
         recipient = national(sms.recipient) if sms.recipient.startswith("+") else sms.recipient
         number = next((n for n in self.state.numbers.values() if n.number == recipient), None)
         urls = self._urls(number, "sms_hook")

@@ -155,9 +155,9 @@ class YemotSim(BaseProviderSim):
         """The IVR path of a queue extension, as GetQueueRealTime takes it."""
         return f"ivr2:/{queue.extension}"
 
-    def sip_user(self, line: SimLine) -> str:
-        """`<system number>=<account number>` (forum post 135629)."""
-        return f"{self.system_number}={self.sip_lines().index(line) + 1}"
+    def sip_user(self, account_number: int) -> str:
+        """`<system number>=<account number>` (forum post 135629); accounts count from 1."""
+        return f"{self.system_number}={account_number}"
 
     def sip_lines(self) -> list[SimLine]:
         return [line for line in self.state.lines.values() if line.kind == "extension"]
@@ -339,11 +339,13 @@ class YemotSim(BaseProviderSim):
 
     async def _sip_accounts(self, _request: web.Request, _params: Params) -> Answer:
         """GetSipAccountsRegisteredStatus (Y:133-140): every account, registered or not."""
-        first_created = datetime(2021, 6, 26, 23, 0, tzinfo=ISRAEL)
+        # The documented example's date, a day apart; the date is local (Israel) time.
+        first_created = datetime(2021, 6, 26, 23, 0)  # noqa: DTZ001
+        system = self.system_number
         accounts = [
             {
-                "userName": self.sip_user(line),
-                "createdDate": israel_time(first_created + timedelta(days=index)),
+                "userName": f"{system}={index + 1}",
+                "createdDate": (first_created + timedelta(days=index)).isoformat(" "),
                 "registered": line.registered,
             }
             for index, line in enumerate(self.sip_lines())
@@ -354,14 +356,10 @@ class YemotSim(BaseProviderSim):
         """SipGetContexts (Y:124-132): one account by its number, the first without one."""
         lines = self.sip_lines()
         wanted = self._text(params, "accountNumber")
-        if not wanted:
-            line = lines[0] if lines else None
-        elif wanted.isdigit() and 1 <= int(wanted) <= len(lines):
-            line = lines[int(wanted) - 1]
-        else:
-            line = None
-        if line is None:
+        number = int(wanted) if wanted.isdigit() else 1 if not wanted else 0
+        if not 1 <= number <= len(lines):
             raise YemotRefusedError(f"sip account {wanted or '(first)'} not found")
+        line = lines[number - 1]
         contexts = []
         if line.registered:
             contexts.append(
@@ -369,7 +367,7 @@ class YemotSim(BaseProviderSim):
                     "expiration_time": israel_time(
                         self.state.now() + timedelta(seconds=line.expires)
                     ),
-                    "uri": f"sip:{self.sip_user(line)}@{line.ip}:{line.port}",
+                    "uri": f"sip:{self.sip_user(number)}@{line.ip}:{line.port}",
                     "user_agent": line.user_agent,
                     "via_addr": line.ip,
                     "via_port": str(line.port),
@@ -503,9 +501,14 @@ class YemotSim(BaseProviderSim):
         )
 
     async def _sms_incoming_log(self, _request: web.Request, params: Params) -> Answer:
-        """GetSmsIncomingLog (Y:143-151): the latest `limit` received SMS, newest first."""
+        """GetSmsIncomingLog (Y:143-151): the latest `limit` received SMS, newest first.
+
+        Y:147 marks only the dates optional: without `limit` the request is refused.
+        """
+        if "limit" not in params:
+            raise YemotRefusedError("limit is required")
         try:
-            limit = int(params.get("limit", 100))
+            limit = int(params["limit"])
             start = self._date(params, "startDate")
             end = self._date(params, "endDate")
         except TypeError, ValueError:

@@ -355,7 +355,7 @@ class DaktelaV6Client(PbxClient):
             )
         if messages:
             raise PbxResponseError(self.redact("; ".join(messages)), str(response.status))
-        if response.status >= 400:
+        if response.status >= 300:  # redirects are not followed: no answer to use either
             raise PbxResponseError(
                 f"{self.title} refused {what} (HTTP {response.status})", str(response.status)
             )
@@ -632,8 +632,8 @@ class DaktelaV6Client(PbxClient):
             except ValueError:
                 return CallResult(None)
             return CallResult(self._call_id(result))
-        self._result(response, "click-to-call")
-        raise PbxResponseError(f"{self.title} refused the call (HTTP {response.status})")
+        self._result(response, "click-to-call")  # raises: a status of 300 or more refuses
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _call_id(answer: object) -> str | None:

@@ -6,17 +6,26 @@ plain text (`callback_ordered`, `successfully_sent 1234`) and refusals `error <r
 [details]`; reads answer JSON, but still plain text on errors (`error authentication_failed`,
 `unauthorized`). Numbers are written `00420…`.
 
-Odorik has no push for calls or SMS: no webhooks; call events come from polling.
+Odorik has no push for calls or SMS: no webhooks; call events come from polling. The call
+history (`/calls.json`, read from midnight once, then by `since_id`) gives the last caller and
+today's missed calls with their callers; `missed_calls.json` documents no period (O:134-138)
+and cannot say "today".
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from collections import deque
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+import math
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
+
 from ..client import (
+    DEFAULT_TIMEOUT,
     HttpResponse,
     PbxClient,
     parse_int,
@@ -48,6 +57,8 @@ PRAGUE = ZoneInfo("Europe/Prague")  # "today" for missed calls is the account's 
 AUTH_ERRORS = frozenset({"authentication_failed", "authentication_required", "unauthorized"})
 CALLBACK_ANSWERS = frozenset({"callback_ordered", "successfully_enqueued"})
 SMS_SENT = "successfully_sent"
+# The missed calls' callers a snapshot shows (the newest).
+MISSED_CALLERS_KEPT = 10
 
 
 def _time(value: object) -> datetime | None:
@@ -93,6 +104,23 @@ class OdorikClient(PbxClient):
         poll_interval=timedelta(seconds=30),
     )
     default_base_url = ODORIK_URL
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        config: Mapping[str, str],
+        *,
+        options: Mapping[str, Any] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(session, config, options=options, timeout=timeout)
+        # The call history read so far: the newest call's id (None: read from midnight)
+        # and what today's calls said.
+        self._newest_call_id: int | None = None
+        self._history_day: date | None = None
+        self._missed_today = 0
+        self._missed_callers: deque[str] = deque(maxlen=MISSED_CALLERS_KEPT)
+        self._last_caller: str | None = None
 
     @property
     def _user(self) -> str:
@@ -159,18 +187,68 @@ class OdorikClient(PbxClient):
             raise PbxResponseError(f"{self.title} sent a balance that is not a number") from None
 
     async def async_fetch_snapshot(self) -> Snapshot:
-        """Three requests whatever the account's size: active calls, today's missed calls
-        (one statistics list for all numbers) and the balance.
+        """Three requests whatever the account's size: active calls, the call history since
+        the last poll and the balance.
 
         Odorik has no agents, queues or SIP registrations in its API.
         """
         calls = [self._read_call(row) for row in await self._get_json("/active_calls.json")]
+        await self._read_history()
         return Snapshot(
             account=self._account(),
             calls={call.call_id: call for call in calls},
-            missed_calls_today=await self._missed_calls_today(),
+            missed_calls_today=self._missed_today,
+            missed_callers=tuple(self._missed_callers),
+            last_caller=self._last_caller,
             balance=await self._balance(),
         )
+
+    async def _read_history(self) -> None:
+        """Today's calls (O:29-68): all of them from midnight at first, then those after the
+        newest one read (`since_id`, for periodic downloads), so a poll reads only new ones.
+
+        One page (at most 2000 calls) a poll: a longer backlog is read on the next polls.
+        """
+        now = datetime.now(PRAGUE)
+        today = now.date()
+        if self._newest_call_id is None:
+            midnight = datetime.combine(today, time(), PRAGUE)
+            params = {"from": _utc(midnight), "to": _utc(now)}
+            self._start_day(today)
+        else:
+            params = {"since_id": str(self._newest_call_id)}
+            if self._history_day != today:
+                self._start_day(today)
+        rows = await self._get_json("/calls.json", params)
+        records: list[tuple[int, dict[str, Any]]] = []
+        for row in rows:
+            call_id = parse_int(row.get("id"))
+            if call_id is None:
+                raise PbxResponseError(f"{self.title} sent a call record without an id")
+            records.append((call_id, row))
+        for call_id, row in sorted(records, key=lambda record: record[0]):
+            if self._newest_call_id is not None and call_id <= self._newest_call_id:
+                continue
+            self._newest_call_id = call_id
+            self._count_call(row, today)
+
+    def _start_day(self, today: date) -> None:
+        self._history_day = today
+        self._missed_today = 0
+        self._missed_callers.clear()
+
+    def _count_call(self, row: dict[str, Any], today: date) -> None:
+        """An incoming call names the last caller; unanswered today, it is a missed call."""
+        if row.get("direction") != "in":
+            return
+        caller = ODORIK_NUMBERS.read(row.get("source_number"))
+        if caller is not None:
+            self._last_caller = caller
+        when = _time(row.get("date"))
+        if row.get("status") == "missed" and when and when.astimezone(PRAGUE).date() == today:
+            self._missed_today += 1
+            if caller is not None:
+                self._missed_callers.append(caller)
 
     @staticmethod
     def _read_call(row: dict[str, Any]) -> Call:
@@ -191,15 +269,6 @@ class OdorikClient(PbxClient):
             answered=answered,
         )
 
-    async def _missed_calls_today(self) -> int:
-        midnight = datetime.combine(datetime.now(PRAGUE).date(), time(), PRAGUE)
-        period = {"from": _utc(midnight), "to": _utc(midnight + timedelta(days=1, seconds=-1))}
-        rows = await self._get_json("/call_statistics/missed_calls.json", period)
-        counts = [parse_int(row.get("count", 0)) for row in rows]
-        if None in counts:
-            raise PbxResponseError(f"{self.title} sent a missed-call count that is not a number")
-        return sum(count for count in counts if count is not None)
-
     # --- actions ------------------------------------------------------------------------
 
     async def async_dial(self, request: DialRequest) -> CallResult:
@@ -208,14 +277,22 @@ class OdorikClient(PbxClient):
         A LINE source rings that line and bills the call to it (`line`); a user or
         extension source is the number to ring first. Odorik shows the line's number to
         the person called: `caller_id`, `auto_answer` and `ring_timeout` have no equivalent.
+        `delay` becomes `delayed` in whole minutes (rounded up), `single_attempt` `simple`
+        (O:14-16): the caller cannot dial on with `*`, and no other carrier is tried.
         """
         source = request.source
         if source is None or not source.value.strip():
             raise PbxInvalidInput(f"{self.title} needs a line or number to ring first")
+        if request.ring_once:
+            raise PbxInvalidInput(f"{self.title} connects callbacks, it cannot only ring")
         caller = self.format_number(source.value.strip())
         data = {"caller": caller, "recipient": self.format_number(request.number)}
         if source.kind is DialSourceKind.LINE:
             data["line"] = caller
+        if request.delay is not None:
+            data["delayed"] = str(max(1, math.ceil(request.delay.total_seconds() / 60)))
+        if request.single_attempt is not None:
+            data["simple"] = "true" if request.single_attempt else "false"
         answer = await self._post("/callback", data)
         if answer not in CALLBACK_ANSWERS:
             raise PbxResponseError(f"{self.title} sent an unexpected answer to the callback")
@@ -228,7 +305,7 @@ class OdorikClient(PbxClient):
         if not re.fullmatch(r"\d+", request.value):
             raise PbxInvalidInput(f"{self.title} call ids are numbers")
         response = await self._request(
-            "DELETE", f"/active_calls/{request.value}.json", params=self._auth()
+            "DELETE", f"/active_calls/{request.value}.json", params=self._auth(), once=True
         )
         self._raise_for_error(response, "/active_calls")
 

@@ -8,7 +8,8 @@ login): Rails' typed XML (dashed names, `type="integer"`, `nil="true"`) and its 
 underscore form for calls. Dates come as `2014-02-24T10:44:49Z`, `2009-10-11T13:41:59+02:00`,
 `2014/06/16 23:41:08 +0000`, `2009/10/11 13:41:59+02:00` and, zoneless, Prague local time.
 
-Call hooks arrive as XML POSTs and received SMS as a JSON POST, to URLs set per number.
+Call hooks arrive as XML POSTs and received SMS as a JSON POST, to URLs set per number;
+where Telfa cannot reach the webhook, received SMS can be polled from `/sms.json` instead.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+import logging
 import re
 import time
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
@@ -54,6 +56,9 @@ from ..models import (
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    Listing,
+    ProblemKind,
+    ProviderProblem,
     Queue,
     SmsDirection,
     SmsMessage,
@@ -66,10 +71,14 @@ from ..models import (
 )
 from ..numbers import CZECH_NUMBERS
 
+_LOGGER = logging.getLogger(__name__)
+
 # Options: the number ids whose hooks we register on (default: every number of the account),
-# and how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first).
+# how click-to-call reaches the user ("voip", "mobile" or "both"; default: VoIP first), and
+# whether received SMS are read from /sms.json (for a webhook Telfa cannot reach).
 OPTION_HOOK_NUMBERS = OPTION_WEBHOOK_TARGETS
 OPTION_DIAL_METHOD = "dial_method"
+OPTION_SMS_POLLING = "sms_polling"
 
 TELFA_URL = "https://telfa.cz"
 
@@ -85,14 +94,15 @@ HOOK_NAMES = (
 )
 DIAL_METHODS = ("voip", "mobile", "both")
 VOICES = {"jan": "0", "alena": "1", "radka": "2", "iva": "3", "standa": "4"}
-CALLS_PER_PAGE = 2000  # the documented maximum of per_page
+CALLS_PER_PAGE = 2000  # the documented maximum of per_page (calls and SMS)
 MAX_CALL_PAGES = 5  # a day with more than 10,000 calls is counted from its first 10,000
 RECIPES_PER_PAGE = 30  # recipes.json pages are fixed at 30
 MAX_RECIPE_PAGES = 100
 HOOK_EVENTS = {
     "incoming_hook": CallEventType.INCOMING,
     "ring_hook": CallEventType.RINGING,
-    "transfer_hook": CallEventType.TRANSFERRED,
+    # "when the operator picks up" (T:1065): an answer, not a transfer.
+    "transfer_hook": CallEventType.ANSWERED,
     "group_hook": CallEventType.QUEUED,
     "outgoing_hook": CallEventType.OUTGOING,
     "hangup_hook": CallEventType.HANGUP,
@@ -115,6 +125,18 @@ _TIME = re.compile(
     r"\s*(Z|[+-]\d\d:?\d\d)?"
 )
 _PHONE = re.compile(r"\+?\d{3,16}")
+# Telfa logins look like host names (`marek.telfa.cz`); a hidden caller is empty or a word.
+_LOGIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+# The documented SMS error codes (T:743-750) with a message of their own; OTHER_ERROR (500)
+# is Telfa's refusal in its own words.
+SMS_ERROR_KEYS = {
+    "400": "sms_invalid_recipient",
+    "413": "sms_too_long",
+    "550": "sms_limit_or_sim",
+    "900": "sms_gateway_error",
+    "901": "sms_empty_recipient",
+    "902": "sms_invalid_sender",
+}
 # Login lookups for webhooks: answers (failures too) are remembered this long, at most
 # this many, and only so many run at once.
 LOGIN_MEMORY_SECONDS = 15 * 60
@@ -163,6 +185,17 @@ def _login_of(item: WebhookItem, snapshot: Snapshot | None) -> str | None:
 
 def _is_phone(value: str | None) -> bool:
     return value is not None and _PHONE.fullmatch(value) is not None
+
+
+def _is_login(value: str | None) -> bool:
+    return value is not None and _LOGIN.fullmatch(value) is not None
+
+
+class TelfaNumber(NamedTuple):
+    """A number of the account, as the call plans list it (T:916-926)."""
+
+    number: str
+    gsm_gateway: bool  # a SIM card in Telfa's GSM gateway: it can send SMS
 
 
 XML_CHUNK = 8192  # parse in pieces so that the depth limit stops a hostile body early
@@ -296,6 +329,8 @@ class TelfaClient(PbxClient):
         ),
         options=(
             OptionField(key=OPTION_HOOK_NUMBERS, kind=OptionKind.WEBHOOK_TARGETS, pattern="[0-9]+"),
+            OptionField(key=OPTION_DIAL_METHOD, kind=OptionKind.CHOICE, choices=DIAL_METHODS),
+            OptionField(key=OPTION_SMS_POLLING, kind=OptionKind.BOOLEAN, default=False),
         ),
         webhook_methods=frozenset({"POST"}),
         webhook_setup=webhook_setup,
@@ -309,9 +344,17 @@ class TelfaClient(PbxClient):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._poll_sms = bool(self._options.get(OPTION_SMS_POLLING))
+        self._unreadable_groups: set[str] = set()
         # login -> (until when it is remembered, user id or None: unknown or unanswered)
         self._user_ids_by_login: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
         self._looking_up: set[str] = set()
+
+    def supports(self, capability: Capability) -> bool:
+        """Received SMS are polled only where the user turned that on."""
+        if capability is Capability.SMS_POLLING:
+            return self._poll_sms
+        return super().supports(capability)
 
     # --- transport --------------------------------------------------------------------
 
@@ -324,8 +367,13 @@ class TelfaClient(PbxClient):
         json_body: Json | None = None,
         xml_body: ET.Element | None = None,
         once: bool = False,
+        sms: bool = False,
     ) -> HttpResponse:
-        """Send one request with the key in its header; raise Telfa's refusals."""
+        """Send one request with the key in its header; raise Telfa's refusals.
+
+        `sms`: the answer may hold an SMS refusal (`error_code`, T:716-750) whatever its
+        status, which is undocumented: a 2xx, a 4xx or a 5xx. It is read first.
+        """
         headers = {"api_key": self._config.get("api_key", "")}
         data: str | None = None
         if xml_body is not None:
@@ -339,7 +387,12 @@ class TelfaClient(PbxClient):
             data=data,
             json=json_body,
             once=once,
+            check_status=not sms,
         )
+        if sms:
+            if (refusal := self._sms_refusal(response)) is not None:
+                raise refusal
+            self._raise_for_status(response)
         if 300 <= response.status < 400:
             raise PbxResponseError(
                 f"{self.title} redirected the request: check the account's base URL "
@@ -371,6 +424,24 @@ class TelfaClient(PbxClient):
         message = message or _text(fields.get("error"))
         message = message or f"{self.title} refused the request (HTTP {response.status})"
         return PbxResponseError(self.redact(message), code)
+
+    def _sms_refusal(self, response: HttpResponse) -> PbxResponseError | None:
+        """The `error_code`/`error_text` of an SMS answer (JSON or XML), or None."""
+        try:
+            if response.body.lstrip().startswith(b"<"):
+                root = safe_xml(response.body)
+                fields: Json = {e.tag: e.text for e in root.iter() if len(e) == 0}
+            else:
+                data = read_json(response.body) if response.body.strip() else None
+                fields = data if isinstance(data, dict) else {}
+        except ValueError:
+            return None
+        if (code := _text(fields.get("error_code"))) is None:
+            return None
+        reason = _text(fields.get("error_text")) or f"{self.title} refused the SMS"
+        refusal = PbxResponseError(self.redact(reason), code)
+        refusal.translation_key = SMS_ERROR_KEYS.get(code)
+        return refusal
 
     def _json(self, response: HttpResponse) -> Any:
         try:
@@ -485,32 +556,41 @@ class TelfaClient(PbxClient):
     async def async_fetch_snapshot(self) -> Snapshot:
         """Users, groups, active calls and today's calls in 4 requests + 1 per call group.
 
-        Telfa has no bulk endpoint for group members: `/call_groups/<id>.json` is read for
-        each group, whatever the number of users, calls or numbers. Today's calls come in
-        pages of 2000 (the documented maximum), so a day over 2000 calls costs more. The
-        first snapshot also reads one user's details for the account id.
+        Telfa has no bulk endpoint for group members: `/call_groups/<id>.xml` is read for
+        each group, whatever the number of users, calls or numbers (the XML, because the
+        documented JSON of it is malformed, T:507-509). Today's calls come in pages of 2000
+        (the documented maximum), so a day over 2000 calls costs more. The first snapshot
+        also reads one user's details for the account id; polled SMS cost one request more.
+
+        A group whose details cannot be read is left out (and reported in `problems`); the
+        users list every user of the account (T:318), so agents are listed in full.
         """
         users = self._json_rows(await self._call("GET", "/telfa_users/status.json"))
         account = self._account or await self._read_account(users)
         groups = self._json_rows(await self._call("GET", "/call_groups.json"))
         members: dict[str, list[str]] = {}
-        names: dict[str, str] = {}
+        listed: dict[str, Json] = {}
+        problems: list[ProviderProblem] = []
         for group in groups:
             group_id = _id(group.get("id"))
             if group_id is None:
                 raise PbxResponseError(f"{self.title} sent a call group without an id")
-            names[group_id] = _text(group.get("name")) or group_id
-            detail = self._json_object(await self._call("GET", f"/call_groups/{group_id}.json"))
-            rows = detail.get("call_groups_telfa_users") or []
-            if not isinstance(rows, list):
-                raise PbxResponseError(f"{self.title} sent malformed call group members")
-            members[group_id] = [
-                member_id
-                for row in rows
-                if isinstance(row, dict) and (member_id := _id(row.get("telfa_user_id")))
-            ]
+            listed[group_id] = group
+            try:
+                members[group_id] = await self._group_members(group_id)
+            except PbxResponseError as err:
+                name = _text(group.get("name")) or group_id
+                problems.append(ProviderProblem(ProblemKind.UNKNOWN_QUEUE, name))
+                if group_id not in self._unreadable_groups:
+                    self._unreadable_groups.add(group_id)
+                    _LOGGER.warning(
+                        "%s call group %s cannot be read and is left out: %s", self.title, name, err
+                    )
+                continue
+            self._unreadable_groups.discard(group_id)
         active = xml_records(self._xml(await self._call("GET", "/calls/all_current.xml")))
-        today = await self._todays_calls()
+        today = await self._todays_rows("/calls.json", {})
+        received = await self._received_sms() if self._poll_sms else ()
         agents = self._agents(users, members)
         calls = {
             call.call_id: call
@@ -520,7 +600,7 @@ class TelfaClient(PbxClient):
         queues = {
             group_id: self._queue(
                 group_id,
-                name=names[group_id],
+                group=listed[group_id],
                 member_ids=member_ids,
                 agents=agents,
                 active=active,
@@ -538,18 +618,51 @@ class TelfaClient(PbxClient):
             calls=calls,
             missed_calls_today=len(missed),
             last_caller=CZECH_NUMBERS.read(newest.get("caller_number")) if newest else None,
+            received_sms=received,
+            problems=tuple(problems),
+            complete=frozenset({Listing.AGENTS} | (set() if problems else {Listing.QUEUES})),
         )
 
-    async def _todays_calls(self) -> list[Json]:
+    async def _group_members(self, group_id: str) -> list[str]:
+        """The user ids of a call group (T:478-498); PbxResponseError if unreadable."""
+        root = self._xml(await self._call("GET", f"/call_groups/{group_id}.xml"))
+        rows = xml_fields(root).get("call_groups_telfa_users") or []
+        if root.tag != "call-group" or not isinstance(rows, list):
+            raise PbxResponseError(f"{self.title} sent malformed call group members")
+        return [
+            member_id
+            for row in rows
+            if isinstance(row, dict) and (member_id := _id(row.get("telfa_user_id")))
+        ]
+
+    async def _todays_rows(self, path: str, params: Mapping[str, str]) -> list[Json]:
+        """Calls or SMS since midnight (Prague), in pages of the documented maximum."""
         midnight = datetime.now(PRAGUE).strftime("%Y-%m-%d 00:00")
         rows: list[Json] = []
         for page in range(1, MAX_CALL_PAGES + 1):
-            params = {"from": midnight, "per_page": str(CALLS_PER_PAGE), "page": str(page)}
-            batch = self._json_rows(await self._call("GET", "/calls.json", params=params))
+            query = {
+                **params,
+                "from": midnight,
+                "per_page": str(CALLS_PER_PAGE),
+                "page": str(page),
+            }
+            batch = self._json_rows(await self._call("GET", path, params=query))
             rows += batch
             if len(batch) < CALLS_PER_PAGE:
                 break
         return rows
+
+    async def _received_sms(self) -> tuple[SmsMessage, ...]:
+        """Today's received SMS (T:753-819), oldest first."""
+        rows = await self._todays_rows("/sms.json", {"inbound": "true"})
+        messages = [
+            self._sms_of(row, received_at=row.get("received_at") or row.get("created_at"))
+            for row in rows
+            if _flag(row.get("inbound")) and isinstance(row.get("message"), str)
+        ]
+        return tuple(
+            sorted(messages, key=lambda m: m.timestamp or datetime.min.replace(tzinfo=UTC))
+        )
 
     @staticmethod
     def _agents(users: list[Json], members: Mapping[str, list[str]]) -> dict[str, Agent]:
@@ -566,12 +679,15 @@ class TelfaClient(PbxClient):
                 state = AgentState.IDLE
             else:
                 state = AgentState.IN_CALL  # present but busy with a call
+            since = user.get("presence_changed_at")
             agents[user_id] = Agent(
                 agent_id=user_id,
                 name=_text(user.get("name")) or user_id,
                 state=state,
                 logged_in=present,
                 queue_ids=tuple(gid for gid, ids in member_sets.items() if user_id in ids),
+                # XML gives a datetime already, JSON a string.
+                state_since=since if isinstance(since, datetime) else parse_time(since),
             )
         return agents
 
@@ -579,7 +695,7 @@ class TelfaClient(PbxClient):
     def _queue(
         group_id: str,
         *,
-        name: str,
+        group: Json,
         member_ids: list[str],
         agents: Mapping[str, Agent],
         active: list[Json],
@@ -604,9 +720,10 @@ class TelfaClient(PbxClient):
             if _id(row.get("call_group_id")) == group_id and row.get("hungup_at")
         ]
         members = [agents[agent_id] for agent_id in member_ids if agent_id in agents]
+        average = parse_int(group.get("average_call_length"))
         return Queue(
             queue_id=group_id,
-            name=name,
+            name=_text(group.get("name")) or group_id,
             waiting_calls=len(waiting),
             longest_wait=max(waits) if waits else None,
             agents_logged_in=sum(bool(agent.logged_in) for agent in members),
@@ -614,6 +731,7 @@ class TelfaClient(PbxClient):
             agents_busy=sum(agent.state is AgentState.IN_CALL for agent in members),
             completed=sum(bool(_answered_at(row)) for row in ended),
             abandoned=sum(not _answered_at(row) and _flag(row.get("inbound")) for row in ended),
+            average_talk_time=float(average) if average is not None and average >= 0 else None,
             member_ids=tuple(member_ids),
         )
 
@@ -648,10 +766,11 @@ class TelfaClient(PbxClient):
     # --- calls ---------------------------------------------------------------------------
 
     async def async_dial(self, request: DialRequest) -> CallResult:
-        """Click-to-call: ring the user's phone, then dial `number`.
+        """Click-to-call (T:87-105): ring the user's phone, then dial `number`.
 
         Without a source Telfa rings the user whose API key this is; a USER source is a
-        Telfa login (`marek.telfa.cz`) or a user id.
+        Telfa login (`marek.telfa.cz`) or a user id. The `dial_method` option says which
+        of the user's phones ring.
         """
         if request.caller_id or request.ring_timeout:
             raise PbxInvalidInput(
@@ -672,20 +791,15 @@ class TelfaClient(PbxClient):
             params["method"] = str(method)
         if request.auto_answer:
             params["auto_answer"] = "true"
-        return self._created_call(await self._call("POST", "/calls.xml", params=params, once=True))
-
-    def _created_call(self, response: HttpResponse) -> CallResult:
-        if not response.body.strip():
-            return CallResult(None)
-        root = self._xml(response)
-        return CallResult(_id(xml_fields(root).get("id")) if root.tag == "call" else None)
+        return _placed_call(await self._call("POST", "/calls.xml", params=params, once=True))
 
     async def async_announce(self, request: AnnounceRequest) -> CallResult:
-        """Call `number` and read `text` (voice 0-4 or its name) or play a recording."""
-        if request.call_id or request.caller_id:
-            raise PbxInvalidInput(
-                f"{self.title} announces on a new call from the account's number only"
-            )
+        """Call `number` and read `text` (voice 0-4 or its name) or play a recording
+        (T:110-117); with a `call_id`, play a recording into that live call (T:124-134)."""
+        if request.caller_id:
+            raise PbxInvalidInput(f"{self.title} announces from the account's number only")
+        if request.call_id:
+            return await self._play_into_call(request)
         if not request.number or bool(request.text) == bool(request.recording):
             raise PbxInvalidInput(f"{self.title} announce needs a number and a text or recording")
         params = {"number": self.format_number(request.number)}
@@ -699,29 +813,48 @@ class TelfaClient(PbxClient):
                     )
                 params["voice"] = voice
         else:
-            recording = str(request.recording).strip()
-            if not recording.isdigit():
-                raise PbxInvalidInput(f"{self.title} recordings are given by their id")
-            params["recording_id"] = recording
+            params["recording_id"] = self._recording_id(request.recording)
         response = await self._call("POST", "/calls/announce.xml", params=params, once=True)
-        return self._created_call(response)
+        return _placed_call(response)
+
+    async def _play_into_call(self, request: AnnounceRequest) -> CallResult:
+        """Mix a recording into a live call for both sides (T:124-134)."""
+        call_id = str(request.call_id).strip()
+        if request.number or request.text or request.voice or not request.recording:
+            raise PbxInvalidInput(
+                f"{self.title} plays a recording (by its id) into a live call; "
+                "it cannot speak text into one or call a number for it"
+            )
+        if not call_id.isdigit():
+            raise PbxInvalidInput(f"{self.title} calls are given by their numeric id")
+        root = ET.Element("play_recording")
+        ET.SubElement(root, "call_id").text = call_id
+        ET.SubElement(root, "recording_id").text = self._recording_id(request.recording)
+        await self._call("POST", "/calls/play_recording.xml", xml_body=root, once=True)
+        return CallResult(call_id)
+
+    def _recording_id(self, recording: str | None) -> str:
+        text = str(recording or "").strip()
+        if not text.isdigit():
+            raise PbxInvalidInput(f"{self.title} recordings are given by their id")
+        return text
 
     async def async_hangup(self, request: HangupRequest) -> None:
-        """Interrupt a call by its id (Telfa names no other hangup target)."""
+        """Interrupt a call by its id (T:180-189; Telfa names no other hangup target)."""
         if request.kind is not HangupTargetKind.CALL:
             raise PbxInvalidInput(f"{self.title} hangs up a call by its id only")
         root = ET.Element("interrupt_call")
         ET.SubElement(root, "id").text = request.value
-        await self._call("POST", "/calls/interrupt.xml", xml_body=root)
+        await self._call("POST", "/calls/interrupt.xml", xml_body=root, once=True)
 
     async def async_transfer(self, request: TransferRequest) -> None:
-        """Continue a live call with a call-plan recipe (its id is the destination)."""
+        """Continue a live call with a call-plan recipe (T:141-152; its id is the destination)."""
         if not request.destination.isdigit():
             raise PbxInvalidInput(f"{self.title} transfers a call to a call-plan recipe id")
         root = ET.Element("transfer_call")
         ET.SubElement(root, "call_id").text = request.call_id
         ET.SubElement(root, "continue_with_recipe_id").text = request.destination
-        await self._call("POST", "/calls/transfer_call.xml", xml_body=root)
+        await self._call("POST", "/calls/transfer_call.xml", xml_body=root, once=True)
 
     # --- agents ---------------------------------------------------------------------------
 
@@ -732,16 +865,18 @@ class TelfaClient(PbxClient):
         await self._operator(agent_id, "operator_log_out")
 
     async def _operator(self, agent_id: str, action: str) -> None:
+        """Log an operator in or out (T:397-408); the answer is the user's details."""
         if not agent_id.isdigit():
             raise PbxInvalidInput(f"{self.title} users are given by their numeric id")
-        self._xml(await self._call("POST", f"/telfa_users/{agent_id}/{action}.xml"))
+        self._xml(await self._call("POST", f"/telfa_users/{agent_id}/{action}.xml", once=True))
 
     # --- SMS ------------------------------------------------------------------------------
 
     async def async_send_sms(self, request: SmsRequest) -> SmsResult:
-        """POST /sms.json once per recipient, from the `sms_sender` number (default: first).
+        """POST /sms.json (T:725-750) once per recipient, from a number with a SIM card.
 
-        The sender is a number id or a number of the account; Telfa returns no message ids.
+        The sender is the `sms_sender` option (a number id or a number of the account),
+        else the first number with a GSM gateway (T:699, 924); Telfa returns no message ids.
         """
         if not request.recipients:
             raise PbxInvalidInput(f"{self.title} SMS needs at least one recipient")
@@ -757,7 +892,7 @@ class TelfaClient(PbxClient):
                     "message": request.message,
                 }
             }
-            await self._call("POST", "/sms.json", json_body=body, once=True)
+            await self._call("POST", "/sms.json", json_body=body, once=True, sms=True)
 
         await self._send_to_each(request.recipients, send)
         return SmsResult(())
@@ -765,28 +900,46 @@ class TelfaClient(PbxClient):
     async def _sms_number_id(self, sender: object) -> str:
         text = _text(sender)
         if text is not None and text.isdigit() and len(text) < 9:
-            return text
+            return text  # a number id, as the user gave it
         numbers = await self._numbers()
         if text is None:
-            if not numbers:
-                raise PbxResponseError(f"{self.title} lists no numbers to send SMS from")
-            return next(iter(numbers))
+            # Never a landline: SMS go out through a SIM card in Telfa's GSM gateway.
+            gateway = next((nid for nid, n in numbers.items() if n.gsm_gateway), None)
+            if gateway is None:
+                needed = PbxInvalidInput(
+                    f"{self.title} lists no number with a GSM gateway to send SMS from: "
+                    "set the sms_sender option"
+                )
+                needed.translation_key = "sms_sender_needed"
+                raise needed
+            return gateway
         wanted = self.format_number(text) if text.startswith("+") else text
         for number_id, number in numbers.items():
-            if number == wanted:
+            if number.number == wanted:
+                if not number.gsm_gateway:
+                    landline = PbxInvalidInput(
+                        f"{self.title} cannot send SMS from a number without a GSM gateway"
+                    )
+                    landline.translation_key = "sms_invalid_sender"
+                    raise landline
                 return number_id
         # The number stays out of the message, which may be logged.
         raise PbxInvalidInput(f"{self.title} has no such number to send SMS from")
 
-    async def _numbers(self) -> dict[str, str]:
-        """Number id -> number, from the call plans (Telfa's documented list of numbers)."""
-        numbers: dict[str, str] = {}
+    async def _numbers(self) -> dict[str, TelfaNumber]:
+        """The account's numbers by id, from the call plans (T:916-926)."""
+        numbers: dict[str, TelfaNumber] = {}
         for page in range(1, MAX_RECIPE_PAGES + 1):
             response = await self._call("GET", "/recipes.json", params={"page": str(page)})
             recipes = self._json_rows(response)
             for recipe in recipes:
                 if number_id := _id(recipe.get("number_id")):
-                    numbers.setdefault(number_id, _text(recipe.get("number")) or "")
+                    numbers.setdefault(
+                        number_id,
+                        TelfaNumber(
+                            _text(recipe.get("number")) or "", _flag(recipe.get("gsm_gateway"))
+                        ),
+                    )
             if len(recipes) < RECIPES_PER_PAGE:
                 break
         return numbers
@@ -795,7 +948,7 @@ class TelfaClient(PbxClient):
 
     async def async_webhook_targets(self) -> dict[str, str]:
         """The account's numbers, id -> number: hooks are set per number."""
-        return await self._numbers()
+        return {number_id: number.number for number_id, number in (await self._numbers()).items()}
 
     async def async_register_webhook(self, url: str) -> list[str]:
         """Append `url` to every hook of the chosen numbers, keeping the URLs already there."""
@@ -806,7 +959,7 @@ class TelfaClient(PbxClient):
         await self._change_hooks(url, add=False)
 
     async def _change_hooks(self, url: str, *, add: bool) -> list[str]:
-        """Add or remove `url` on the chosen numbers; their ids."""
+        """Add or remove `url` on the chosen numbers (T:1150-1176); their ids."""
         chosen = self._options.get(OPTION_HOOK_NUMBERS)
         number_ids = [str(n) for n in chosen] if chosen else list(await self._numbers())
         for number_id in number_ids:
@@ -825,11 +978,11 @@ class TelfaClient(PbxClient):
                     # Telfa clears a hook only when sent the string "null".
                     changes[key] = ",".join(kept) if kept else "null"
             if changes:
-                await self._call("PUT", path, json_body={"number": changes})
+                await self._call("PUT", path, json_body={"number": changes}, once=True)
         return number_ids
 
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookItem]:
-        """A call hook (XML) or the sms_hook (JSON) as normalized events."""
+        """A call hook (XML) or the sms_hook (JSON) as normalized events (T:1036-1136)."""
         if request.method.upper() != "POST":
             raise PbxInvalidInput(f"{self.title} hooks are POST requests")
         body = request.body.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -853,30 +1006,42 @@ class TelfaClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} hook has an unknown hook_type")
         if not raw.get("id"):
             raise PbxInvalidInput(f"{self.title} hook has no call id")
-        caller = CZECH_NUMBERS.read(raw.get("caller_number"))
+        caller_field = raw.get("caller_number") or None
         callee = CZECH_NUMBERS.read(raw.get("dialed_number"))
-        # Outgoing calls name the user's login as the caller, never a phone number.
-        incoming = hook != "outgoing_hook" and _is_phone(caller)
-        direction = CallDirection.INCOMING if incoming else CallDirection.OUTGOING
-        agent_field = HOOK_AGENT_FIELDS.get(hook)
-        time_field = HOOK_TIME_FIELDS[hook]
+        # Outgoing calls name the user's login as the caller (T:1101); a hidden caller is
+        # empty or a word such as "anonymous": an incoming call all the same.
+        outgoing = hook == "outgoing_hook" or _is_login(caller_field)
+        caller = CZECH_NUMBERS.read(caller_field) if outgoing or _is_phone(caller_field) else None
+        agent = raw.get(HOOK_AGENT_FIELDS.get(hook, "")) or None
+        forwarded_to = None
+        if hook == "ring_hook" and _is_phone(agent):
+            # Forwarded to an external number by a dial step (T:1049): not one of our users.
+            event_type, forwarded_to, agent = (
+                CallEventType.TRANSFERRED,
+                CZECH_NUMBERS.read(agent),
+                None,
+            )
+        if outgoing and agent is None:
+            agent = caller_field  # the user's login, resolved like the other hooks' logins
         event = CallEvent(
             event_type=event_type,
             call_id=raw["id"],
-            direction=direction,
+            direction=CallDirection.OUTGOING if outgoing else CallDirection.INCOMING,
             caller=caller,
-            callee=callee,
-            agent_id=(raw.get(agent_field) or None) if agent_field else None,
-            line=callee if incoming else None,
-            timestamp=parse_time(raw.get(time_field)) or parse_time(raw.get("start")),
+            callee=forwarded_to or callee,
+            agent_id=agent,
+            line=None if outgoing else callee,
+            timestamp=parse_time(raw.get(HOOK_TIME_FIELDS[hook])) or parse_time(raw.get("start")),
             raw=raw,
         )
         events: list[WebhookItem] = [event]
-        # transfer_hook is sent when the operator picks up: the call is answered too.
-        if hook == "transfer_hook" and raw.get("answered_at"):
-            events.append(replace(event, event_type=CallEventType.ANSWERED))
         # hangup_hook carries an empty answered_at for a call nobody picked up.
-        if hook == "hangup_hook" and incoming and "answered_at" in raw and not raw["answered_at"]:
+        if (
+            hook == "hangup_hook"
+            and not outgoing
+            and "answered_at" in raw
+            and not raw["answered_at"]
+        ):
             events.append(replace(event, event_type=CallEventType.MISSED))
         return events
 
@@ -887,24 +1052,41 @@ class TelfaClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} sms_hook is not readable JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("message"), str):
             raise PbxInvalidInput(f"{self.title} sms_hook has no message")
+        message = self._sms_of(data, received_at=data.get("received_at"))
+        try:
+            # A lone surrogate (`"\ud800"`) is valid JSON but no text: it cannot be stored.
+            for text in (*message.raw, *message.raw.values()):
+                text.encode()
+        except UnicodeEncodeError:
+            raise PbxInvalidInput(f"{self.title} sms_hook holds text that is not Unicode") from None
+        return message
+
+    @staticmethod
+    def _sms_of(data: Json, *, received_at: object) -> SmsMessage:
+        """A received SMS of the sms_hook (T:1130-1136) or of /sms.json (T:803-817)."""
         raw = {
             str(key): str(value)
             for key, value in data.items()
             if value is not None and not isinstance(value, dict | list)
         }
-        try:
-            # A lone surrogate (`"\ud800"`) is valid JSON but no text: it cannot be stored.
-            for text in (*raw, *raw.values()):
-                text.encode()
-        except UnicodeEncodeError:
-            raise PbxInvalidInput(f"{self.title} sms_hook holds text that is not Unicode") from None
         return SmsMessage(
             sms_id=_id(data.get("id")),
             direction=SmsDirection.INCOMING,
             sender=CZECH_NUMBERS.read(_text(data.get("sender"))),
             recipient=CZECH_NUMBERS.read(_text(data.get("recipient"))),
-            text=data["message"],
+            text=str(data["message"]),
             status="received",
-            timestamp=parse_time(data.get("received_at")),
+            timestamp=parse_time(received_at),
+            sender_name=_text(data.get("sender_name")),
             raw=raw,
         )
+
+
+def _placed_call(response: HttpResponse) -> CallResult:
+    """Any 2xx means the call went out (T:87-117 document no answer): never an error now,
+    which would invite a retry and a second call. Its id where the answer shows one."""
+    try:
+        root = safe_xml(response.body)
+    except ValueError:
+        return CallResult(None)
+    return CallResult(_id(xml_fields(root).get("id")) if root.tag == "call" else None)

@@ -222,6 +222,9 @@ class VoipsunClient(PbxClient):
     """A VoIPSUN PBX, by its address and an HTTP API user (Settings -> HTTP API users)."""
 
     declaration = ProviderDeclaration(
+        # sipstatus `status` as its documented answer shows it ("OK (35 ms)", UNKNOWN,
+        # Unmonitored).
+        line_states={"OK": "ok", "UNKNOWN": "unknown_state", "UNMONITORED": "unmonitored"},
         on_premises=True,
         # originate starts from a SIP username: the id of a sipstatus line.
         line_dial_source=DialSourceKind.USER,
@@ -258,6 +261,8 @@ class VoipsunClient(PbxClient):
             OptionField(key=OPTION_QUEUE_PENALTY, pattern="[0-9]{1,4}", default=DEFAULT_PENALTY),
         ),
         redact_keys=frozenset({"username"}),
+        # The API names no PBX: its address is all there is.
+        account_id_is_address=True,
         number_plan=CZECH_NUMBERS,
         # No push: calls come from polling the PBX, on the premises and cheap to ask.
         poll_interval=timedelta(seconds=15),
@@ -397,7 +402,7 @@ class VoipsunClient(PbxClient):
             waiters.extend(
                 {**waiter, "queue": queue.queue_id} for waiter in self._rows(row, "waiters")
             )
-        await self._add_agents_in_no_queue(agents)
+        await self._add_agents_in_no_queue(agents, problems)
         calls = self._calls(listed, agents, waiters) if listed is not None else {}
         return Snapshot(
             account=account,
@@ -409,12 +414,10 @@ class VoipsunClient(PbxClient):
             complete=frozenset(complete),
         )
 
-    async def _permitted(
-        self, action: str, problems: list[ProviderProblem], params: Mapping[str, str] | None = None
-    ) -> Json | None:
+    async def _permitted(self, action: str, problems: list[ProviderProblem]) -> Json | None:
         """The answer of a read, or None (and a problem) when the API user may not use it."""
         try:
-            return await self._action(action, params)
+            return await self._action(action)
         except PbxPermissionError:
             problems.append(ProviderProblem(ProblemKind.MISSING_PERMISSION, action))
             return None
@@ -454,7 +457,9 @@ class VoipsunClient(PbxClient):
             rows.extend(found)
         return rows, False
 
-    async def _add_agents_in_no_queue(self, agents: dict[str, Agent]) -> None:
+    async def _add_agents_in_no_queue(
+        self, agents: dict[str, Agent], problems: list[ProviderProblem]
+    ) -> None:
         """Agents with a PIN the queues do not list, by agentstatus (a few per refresh)."""
         absent = sorted(self._pins.keys() - agents.keys())
         start = self._status_turn % len(absent) if absent else 0
@@ -463,6 +468,9 @@ class VoipsunClient(PbxClient):
         for number in turn:
             try:
                 self._agent_status[number] = await self.async_agent_status(number)
+            except PbxPermissionError:
+                problems.append(ProviderProblem(ProblemKind.MISSING_PERMISSION, "agentstatus"))
+                break
             except PbxResponseError as err:  # a wrong PIN: the agent stays unknown
                 _LOGGER.debug("%s agentstatus of %s: %s", self.title, number, err)
                 self._agent_status.pop(number, None)
@@ -776,10 +784,13 @@ class VoipsunClient(PbxClient):
         return {"agentNumber": agent_id, "agentPin": pin}
 
     async def async_agent_login(self, agent_id: str, extension: str | None = None) -> None:
-        """agentlogin from `extension` (a line as `line_params` reads it), else the agent's
-        configured line, else the line they were last seen logged in from."""
+        """agentlogin from a line (V:321-327): `extension` (a line device's id, which is
+        the SIP user name), else the agent's line in the options (`line_params`), else the
+        line they were last seen logged in from."""
         params = self._agent_params(agent_id)
-        if (line := extension or self._agent_lines.get(agent_id)) is not None:
+        if extension:
+            source = {"srcSipUsername": extension}
+        elif (line := self._agent_lines.get(agent_id)) is not None:
             source = line_params(line)
         elif (seen := self._login_lines.get(agent_id)) is not None:
             source = {"srcSipUsername": seen}

@@ -188,6 +188,8 @@ class YemotClient(PbxClient):
     """A Yemot (call2all) system, by its system number and password (or a token)."""
 
     declaration = ProviderDeclaration(
+        # The status this client writes from GetSipAccountsRegisteredStatus `registered`.
+        line_states={"registered": "registered", "unregistered": "not_registered"},
         provider="yemot",
         title="Yemot (call2all)",
         connection_fields=(
@@ -220,6 +222,7 @@ class YemotClient(PbxClient):
         webhook_methods=frozenset({"GET", "POST"}),
         webhook_setup=webhook_setup,
         push_sees_every_call=False,
+        redact_keys=frozenset({CONF_SYSTEM_NUMBER}),  # the account number
         # Calls are pushed only where they pass the API extension; the rest and SMS come
         # from polling, and a refresh costs a request per queue.
         poll_interval=timedelta(seconds=30),
