@@ -191,6 +191,7 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
     _attr_has_entity_name = True
     # Fed by polling: unavailable while polling fails (event entities say False).
     polled: ClassVar[bool] = True
+    _pushed_write: asyncio.Handle | None = None
 
     def __init__(self, coordinator: PbxCoordinator, key: str) -> None:
         super().__init__(coordinator)
@@ -213,10 +214,29 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
         await super().async_added_to_hass()
         if self.polled:
             self.async_on_remove(
-                async_dispatcher_connect(
-                    self.hass, self._pushed_signal(), self._handle_coordinator_update
-                )
+                async_dispatcher_connect(self.hass, self._pushed_signal(), self._async_pushed)
             )
+            self.async_on_remove(self._async_cancel_pushed_write)
+
+    @callback
+    def _async_pushed(self) -> None:
+        """Webhooks changed this entity's data: write the state once this loop iteration.
+
+        Hooks handled in the same iteration (a busy account) cost one write, not one each.
+        """
+        if self._pushed_write is None:
+            self._pushed_write = self.hass.loop.call_soon(self._async_write_pushed)
+
+    @callback
+    def _async_write_pushed(self) -> None:
+        self._pushed_write = None
+        self.async_write_ha_state()
+
+    @callback
+    def _async_cancel_pushed_write(self) -> None:
+        if self._pushed_write is not None:
+            self._pushed_write.cancel()
+            self._pushed_write = None
 
     def _pushed_signal(self) -> str:
         return signal_pushed(self.coordinator.config_entry.entry_id, ACCOUNT)
