@@ -1432,3 +1432,19 @@ async def test_of_several_contexts_the_one_expiring_last_counts(
     (registration,) = snapshot.registrations.values()
     assert registration.user_agent == "Yealink SIP-T29G"
     assert registration.expires == datetime(2024, 6, 4, 15, 43, 38, tzinfo=ISRAEL)
+
+
+async def test_sms_rows_in_either_order(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    """Y:147 asks for the latest `limit` SMS, in no stated order: newest last either way."""
+    documented = json.loads(fixture_bytes("sms_incoming_log_doc_values.json"))["rows"][0]
+    older = documented | {"message": "older", "server_date": "22:39:00 2024-07-30"}
+    snapshots = []
+    for rows in ([documented, older], [older, documented]):
+        base_url = await doc_server(
+            {"GetSipAccountsRegisteredStatus": NO_ACCOUNTS, "GetSmsIncomingLog": ok(rows=rows)}
+        )
+        client = YemotClient(session, {"token": TOKEN, "base_url": base_url})
+        snapshots.append(await client.async_fetch_snapshot())
+    newest_first, oldest_first = (snapshot.received_sms for snapshot in snapshots)
+    assert [sms.text for sms in newest_first] == ["older", "שלום"]
+    assert newest_first == oldest_first

@@ -185,6 +185,15 @@ def _sms_text(value: object) -> str:
     return str(decoded)
 
 
+def _listed_oldest_first(rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Y:147 asks for "the latest `limit`" SMS without saying in which order they come:
+    newest first (as the simulator lists them) unless the first and last dates say not."""
+    if not rows:
+        return False
+    first, last = (_sms_time(row.get("server_date")) for row in (rows[0], rows[-1]))
+    return first is not None and last is not None and first < last
+
+
 def _text_or_none(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
@@ -692,8 +701,8 @@ class YemotClient(PbxClient):
     def _sms_messages(rows: list[Json]) -> tuple[SmsMessage, ...]:
         messages = []
         occurrences: dict[str, int] = {}
-        # Yemot lists the newest first; the snapshot wants the newest last.
-        for row in reversed(rows):
+        # The snapshot wants the newest last.
+        for row in rows if _listed_oldest_first(rows) else reversed(rows):
             raw = {key: str(value) for key, value in row.items() if value is not None}
             sender, recipient = row.get("phone"), row.get("dest")
             text = _sms_text(row.get("message"))
