@@ -690,6 +690,32 @@ async def test_sms_time_in_either_order(
     assert sms.timestamp == datetime(2024, 7, 30, 22, 40, 54, tzinfo=ISRAEL)
 
 
+@pytest.mark.parametrize(
+    ("message", "text"),
+    [
+        ("שלום", "שלום"),
+        ("\\u05e9\\u05dc\\u05d5\\u05dd \\ud83d\\ude00", "שלום \U0001f600"),
+        ('a \\u05e9 "quoted" b', 'a \\u05e9 "quoted" b'),  # not JSON: as it came
+        ("C:\\users", "C:\\users"),
+        ("half \\ud83d", "half \\ud83d"),  # a lone surrogate is no text
+        ("\\u05e9\nline", "ש\nline"),
+    ],
+)
+async def test_sms_text_plain_or_json_escaped(
+    doc_server: Any, session: aiohttp.ClientSession, message: str, text: str
+) -> None:
+    """Y:150: the `message` "needs conversion to JSON format"; plain text stays."""
+    row = {"phone": 972541234567, "message": message, "server_date": "22:40:54 2024-07-30"}
+    base_url = await doc_server(
+        {"GetSipAccountsRegisteredStatus": ok(accounts=[]), "GetSmsIncomingLog": ok(rows=[row])}
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    (sms,) = snapshot.received_sms
+    assert sms.text == text
+
+
 def ok(**fields: Any) -> bytes:
     return json.dumps({"responseStatus": "OK", **fields}).encode()
 

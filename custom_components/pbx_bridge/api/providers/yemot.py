@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 import hashlib
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -161,6 +162,27 @@ def _sms_time(value: object) -> datetime | None:
     (Y:132, Y:140) is date first, so the server may well send `2024-07-30 22:40:54`.
     """
     return _israel_time(value, "%H:%M:%S %Y-%m-%d") or _israel_time(value, "%Y-%m-%d %H:%M:%S")
+
+
+# A JSON `\uXXXX` escape written out as text.
+JSON_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+
+
+def _sms_text(value: object) -> str:
+    r"""A GetSmsIncomingLog `message`, which Y:150 says "needs conversion to JSON format".
+
+    Read as: the text may arrive JSON-escaped (`\u05e9\u05dc…` as characters), which is
+    decoded; a text that does not decode as the inside of a JSON string stays as it is.
+    """
+    text = str(value) if value is not None else ""
+    if not JSON_ESCAPE.search(text):
+        return text
+    try:
+        decoded = json.loads(f'"{text}"', strict=False)  # newlines may stay raw
+        decoded.encode()  # a lone surrogate (`\ud83d` alone) is no text
+    except ValueError:  # UnicodeEncodeError is one
+        return text
+    return str(decoded)
 
 
 def _text_or_none(value: object) -> str | None:
@@ -660,7 +682,7 @@ class YemotClient(PbxClient):
         for row in reversed(rows):
             raw = {key: str(value) for key, value in row.items() if value is not None}
             sender, recipient = row.get("phone"), row.get("dest")
-            text = str(row.get("message", ""))
+            text = _sms_text(row.get("message"))
             key = "\x1f".join((raw.get("server_date", ""), str(sender), str(recipient), text))
             occurrence = occurrences.get(key, 0)
             occurrences[key] = occurrence + 1
