@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -19,7 +20,7 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api import PROVIDERS, ConnectionField
 from custom_components.pbx_bridge.api.errors import PbxError
 from custom_components.pbx_bridge.api.models import Capability
 from custom_components.pbx_bridge.api.providers.daktela_v6 import OPTION_OUTGOING_QUEUE
@@ -28,6 +29,7 @@ from custom_components.pbx_bridge.api.providers.yemot import (
     OPTION_API_RETURN_FOLDER,
     OPTION_QUEUE_PATHS,
 )
+from custom_components.pbx_bridge.config_flow import _field_errors
 from custom_components.pbx_bridge.const import (
     CONF_AUTO_REGISTER_WEBHOOK,
     CONF_DEFAULT_DIAL_SOURCE,
@@ -522,10 +524,11 @@ async def test_options_agent_pins(
     """Agent PINs are typed one per line; a bad line is refused, then corrected."""
     entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {OPTION_AGENT_PINS: "1000: 12a4"}
-    )
-    assert result["errors"] == {OPTION_AGENT_PINS: "invalid_agent_pins"}
+    for bad in ("1000: 12a4", "1000 1234", ": 1234"):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {OPTION_AGENT_PINS: bad}
+        )
+        assert result["errors"] == {OPTION_AGENT_PINS: "invalid_agent_pins"}, bad
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -707,3 +710,47 @@ async def test_flow_through_the_rest_api(
     await hass.async_block_till_done()
     for entry in hass.config_entries.async_entries(DOMAIN):
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("provider", ["yemot"])
+async def test_options_blank_lines_are_left_out(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """A list of blank lines stores nothing, rather than an empty list."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {OPTION_QUEUE_PATHS: ["  ", ""]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_of_an_unloaded_entry_list_the_webhook_targets(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator
+) -> None:
+    """The entry is not loaded: a client of its own reads the numbers to choose from."""
+    entry = await async_setup_provider(hass, pbx_simulator, "telfa", options={})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    values = [option["value"] for option in _field(result, CONF_HOOK_NUMBERS).config["options"]]
+    assert values == ["1", "2"]
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+
+def test_connection_field_patterns() -> None:
+    """A declared pattern refuses other values with `invalid_format`, on that field."""
+    declaration = replace(
+        PROVIDERS["yemot"].declaration,
+        connection_fields=(
+            ConnectionField("token", secret=True, pattern="[0-9]+:.+"),
+            ConnectionField("base_url", is_url=True),
+        ),
+    )
+    assert _field_errors(declaration, {"token": "0773137770:pw"}) == {}
+    assert _field_errors(declaration, {"token": "no-colon", "base_url": "ftp://x"}) == {
+        "token": "invalid_format",
+        "base_url": "invalid_host",
+    }

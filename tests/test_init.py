@@ -393,6 +393,10 @@ async def test_migration_keeps_entity_ids_and_drops_the_polling_option(
         config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{old_id}_agent_1000")}
     )
     foreign = entities.async_get_or_create("sensor", "other", f"{old_id}_x")
+    unrelated = entities.async_get_or_create("sensor", DOMAIN, "hand_made", config_entry=entry)
+    hub = devices.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, old_id), ("other", old_id)}
+    )
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -408,6 +412,10 @@ async def test_migration_keeps_entity_ids_and_drops_the_polling_option(
     assert device is not None
     assert device.identifiers == {(DOMAIN, f"{entry.unique_id}_agent_1000")}
     assert entities.async_get(foreign.entity_id).unique_id == f"{old_id}_x"  # type: ignore[union-attr]
+    assert entities.async_get(unrelated.entity_id).unique_id == "hand_made"  # type: ignore[union-attr]
+    hub_now = devices.async_get(hub.id)
+    assert hub_now is not None
+    assert hub_now.identifiers == {(DOMAIN, entry.unique_id), ("other", old_id)}
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -66,15 +66,15 @@ async def async_migrate_entry(hass: HomeAssistant, entry: PbxConfigEntry) -> boo
     """Bring an entry of an earlier version up to this one; False for a later version."""
     if entry.version > 1 or (cls := PROVIDERS.get(entry.data.get(CONF_PROVIDER, ""))) is None:
         return False
-    if entry.minor_version < 2:
-        # The polling interval is the provider's now, not an option.
-        options = {key: value for key, value in entry.options.items() if key != "scan_interval"}
-        if cls.declaration.account_id_is_address and (unique_id := entry.unique_id):
-            # The address was the id: give the entry its own, keeping entity ids and history.
-            new_id = f"{cls.declaration.provider}_{ulid_now()}"
-            await _async_rename_registry_ids(hass, entry, unique_id, new_id)
-            hass.config_entries.async_update_entry(entry, unique_id=new_id)
-        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+    # 1.1 -> 1.2 (Home Assistant migrates only entries older than the flow's version).
+    # The polling interval is the provider's now, not an option.
+    options = {key: value for key, value in entry.options.items() if key != "scan_interval"}
+    if cls.declaration.account_id_is_address and (unique_id := entry.unique_id):
+        # The address was the id: give the entry its own, keeping entity ids and history.
+        new_id = f"{cls.declaration.provider}_{ulid_now()}"
+        await _async_rename_registry_ids(hass, entry, unique_id, new_id)
+        hass.config_entries.async_update_entry(entry, unique_id=new_id)
+    hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
     return True
 
 
