@@ -54,7 +54,7 @@ QUICK_ENDPOINT_ROUNDS = 10
 ENDPOINT_TARGET_MS = 5.0
 BULK_SIZE = 2000  # "thousands of agents/queues/lines": endpoint latency is judged from here
 # Providers that cost one request per queue: their accounts keep a few queues at every size.
-PER_QUEUE = frozenset({"telfa", "yemot"})
+PER_QUEUE = frozenset({"telfa", "yemot", "voipsun"})
 FEW_QUEUES = 4
 TRUNKS = 2
 # Request headers a replay leaves to aiohttp.
@@ -139,16 +139,18 @@ def add_calls(state: SimState, count: int) -> None:
 
 
 def client_options(running: RunningSimulator) -> dict[str, dict[str, Any]]:
-    """Options the integration's users would set: Yemot's queue paths, VoIPSUN's PINs."""
+    """Options the integration's users would set: Yemot's queue paths, VoIPSUN's queue
+    names and PINs (neither API lists its queues)."""
     state = running.state
     yemot = running.sim.providers["yemot"]
     assert isinstance(yemot, YemotSim)
     return {
         "yemot": {"queue_paths": [yemot.queue_path(queue) for queue in state.queues.values()]},
         "voipsun": {
+            "queue_names": [queue.name for queue in state.queues.values()],
             "agent_pins": {
                 VoipsunSim.agent_number(agent): agent.pin for agent in state.agents.values()
-            }
+            },
         },
     }
 

@@ -555,6 +555,21 @@ async def test_register_sms_webhook(
     assert sim.sms_settings["incoming_callback"] is None
 
 
+async def test_webhook_url_stays_out_of_the_log(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The callback URL carries the webhook id, a secret (brief: never in logs)."""
+    caplog.set_level(logging.DEBUG)
+    client = make_client(session, pbx_simulator)
+    await client.async_register_webhook(HOOK)
+    await client.async_unregister_webhook(HOOK)
+    assert "SetSMSSettings" in caplog.text
+    assert "webhook/abc" not in caplog.text
+    assert "webhook%2Fabc" not in caplog.text
+
+
 async def test_pushes_end_to_end(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

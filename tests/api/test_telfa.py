@@ -901,6 +901,52 @@ async def test_register_and_unregister_webhook(
     assert update["number"]["sms_hook_url"] == "null"
 
 
+async def test_hook_refusals_read_the_error_list_and_hide_our_url(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """PUT /numbers answers 422 with a list of errors (T:1168); one quoting our URL must not
+    carry the webhook id into the error (a repair issue, a log line)."""
+    number = json.loads(fixture("number.json"))
+    number["incoming_hook_url"] = HOOK  # registered before: the unregister sends a change
+    new_hook = "https://ha.example/api/webhook/def"
+    refusals = iter(
+        [
+            json.dumps([f"Incoming hook url {new_hook} is invalid", "Ring hook url is invalid"]),
+            json.dumps({"errors": [f"{HOOK} is not reachable"]}),
+        ]
+    )
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response(number)
+        return web.Response(status=422, text=next(refusals), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    client = TelfaClient(
+        session,
+        {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{port}"},
+        options={OPTION_HOOK_NUMBERS: [number["id"]]},
+    )
+    try:
+        with pytest.raises(PbxResponseError) as err:
+            await client.async_register_webhook(new_hook)
+        assert err.value.reason == (
+            "Incoming hook url **REDACTED** is invalid; Ring hook url is invalid"
+        )
+        with pytest.raises(PbxResponseError) as err:
+            await client.async_unregister_webhook(HOOK)
+        assert err.value.reason == "**REDACTED** is not reachable"
+        assert "webhook/abc" not in str(err.value)
+    finally:
+        await runner.cleanup()
+
+
 async def test_register_webhook_on_chosen_numbers(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -44,12 +45,17 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def browser(socket_enabled: None) -> Iterator[Browser]:
+    threads_before = set(threading.enumerate())
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
             browser.close()
+    # Playwright's event loop is closed without waiting for its executor's threads; let
+    # them finish, or the harness reports them as left behind.
+    for thread in set(threading.enumerate()) - threads_before:
+        thread.join(timeout=10)
 
 
 def _shot(page: Page, name: str) -> None:

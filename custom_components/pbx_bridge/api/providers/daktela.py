@@ -1004,6 +1004,11 @@ class DaktelaClient(PbxClient):
 
     # --- webhooks -----------------------------------------------------------------------
 
+    def _keep_secret(self, url: str) -> None:
+        """Our URL holds the webhook id: keep it out of the logged SetSMSSettings request."""
+        if url not in self._secrets:
+            self._secrets += (url,)
+
     @staticmethod
     def _sms_callback(url: str) -> str:
         """Our URL with every documented placeholder, so no parameter depends on defaults."""
@@ -1018,6 +1023,7 @@ class DaktelaClient(PbxClient):
         Daktela keeps one callback URL, so a different one cannot be kept beside ours.
         Call hooks live in the dialplan, which only an administrator can edit.
         """
+        self._keep_secret(url)
         current = await self._incoming_callback()
         if current in (url, self._sms_callback(url)):
             return []
@@ -1033,6 +1039,7 @@ class DaktelaClient(PbxClient):
 
     async def async_unregister_webhook(self, url: str) -> None:
         """Clear the SMS `incoming_callback` if it is ours; leave anyone else's."""
+        self._keep_secret(url)
         if await self._incoming_callback() in (url, self._sms_callback(url)):
             await self._action("3.1", "SetSMSSettings", {"incoming_callback": ""}, once=True)
 

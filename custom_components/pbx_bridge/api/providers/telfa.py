@@ -26,6 +26,7 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 from ..client import (
+    REDACTED,
     HttpResponse,
     PbxClient,
     parse_int,
@@ -368,11 +369,14 @@ class TelfaClient(PbxClient):
         xml_body: ET.Element | None = None,
         once: bool = False,
         sms: bool = False,
+        conceal: str | None = None,
     ) -> HttpResponse:
         """Send one request with the key in its header; raise Telfa's refusals.
 
         `sms`: the answer may hold an SMS refusal (`error_code`, T:716-750) whatever its
         status, which is undocumented: a 2xx, a 4xx or a 5xx. It is read first.
+        `conceal`: a text of the request (our webhook URL) that a refusal may quote back
+        and that must not reach the error.
         """
         headers = {"api_key": self._config.get("api_key", "")}
         data: str | None = None
@@ -400,10 +404,10 @@ class TelfaClient(PbxClient):
                 str(response.status),
             )
         if response.status >= 400:
-            raise self._refusal(response)
+            raise self._refusal(response, conceal)
         return response
 
-    def _refusal(self, response: HttpResponse) -> PbxResponseError:
+    def _refusal(self, response: HttpResponse, conceal: str | None = None) -> PbxResponseError:
         """Telfa's error body (`errors`, or the SMS `error_code`/`error_text`) as an error."""
         fields: Json = {}
         try:
@@ -413,7 +417,8 @@ class TelfaClient(PbxClient):
                 fields |= {child.tag: child.text for child in root}
             else:
                 data = read_json(response.body)
-                fields = data if isinstance(data, dict) else {}
+                # PUT /numbers answers 422 with "a list of errors" (T:1168).
+                fields = data if isinstance(data, dict) else {"errors": data}
         except ValueError:
             pass
         code = _text(fields.get("error_code")) or str(response.status)
@@ -423,6 +428,8 @@ class TelfaClient(PbxClient):
             message = "; ".join(str(error) for error in errors)
         message = message or _text(fields.get("error"))
         message = message or f"{self.title} refused the request (HTTP {response.status})"
+        if conceal:
+            message = message.replace(conceal, REDACTED)
         return PbxResponseError(self.redact(message), code)
 
     def _sms_refusal(self, response: HttpResponse) -> PbxResponseError | None:
@@ -978,7 +985,8 @@ class TelfaClient(PbxClient):
                     # Telfa clears a hook only when sent the string "null".
                     changes[key] = ",".join(kept) if kept else "null"
             if changes:
-                await self._call("PUT", path, json_body={"number": changes}, once=True)
+                # The URL holds the webhook id: a refusal quoting it must not show it.
+                await self._call("PUT", path, json_body={"number": changes}, once=True, conceal=url)
         return number_ids
 
     def parse_webhook(self, request: WebhookRequest) -> list[WebhookItem]:

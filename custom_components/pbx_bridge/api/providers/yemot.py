@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 import hashlib
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -161,6 +162,36 @@ def _sms_time(value: object) -> datetime | None:
     (Y:132, Y:140) is date first, so the server may well send `2024-07-30 22:40:54`.
     """
     return _israel_time(value, "%H:%M:%S %Y-%m-%d") or _israel_time(value, "%Y-%m-%d %H:%M:%S")
+
+
+# A JSON `\uXXXX` escape written out as text.
+JSON_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+
+
+def _sms_text(value: object) -> str:
+    r"""A GetSmsIncomingLog `message`, which Y:150 says "needs conversion to JSON format".
+
+    Read as: the text may arrive JSON-escaped (`\u05e9\u05dc…` as characters), which is
+    decoded; a text that does not decode as the inside of a JSON string stays as it is.
+    """
+    text = str(value) if value is not None else ""
+    if not JSON_ESCAPE.search(text):
+        return text
+    try:
+        decoded = json.loads(f'"{text}"', strict=False)  # newlines may stay raw
+        decoded.encode()  # a lone surrogate (`\ud83d` alone) is no text
+    except ValueError:  # UnicodeEncodeError is one
+        return text
+    return str(decoded)
+
+
+def _listed_oldest_first(rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Y:147 asks for "the latest `limit`" SMS without saying in which order they come:
+    newest first (as the simulator lists them) unless the first and last dates say not."""
+    if not rows:
+        return False
+    first, last = (_sms_time(row.get("server_date")) for row in (rows[0], rows[-1]))
+    return first is not None and last is not None and first < last
 
 
 def _text_or_none(value: object) -> str | None:
@@ -521,19 +552,33 @@ class YemotClient(PbxClient):
         due = sorted(account_numbers, key=lambda number: self._contexts_read.get(number, -1))
         for number in due[:CONTEXTS_PER_POLL]:
             params = {"accountNumber": number} if number else {}
-            contexts = self._rows(await self._command("SipGetContexts", params), "contexts")
             self._contexts_read[number] = self._polls
+            try:
+                answer = await self._command("SipGetContexts", params)
+            except PbxResponseError as err:
+                if err.code != "ERROR":
+                    raise
+                # The account number is read from the user name (no documented link): one
+                # the server does not know costs its user agent and contact, not the refresh.
+                self._contexts.pop(number, None)
+                continue
+            contexts = [
+                _Contexts(
+                    user_agent=_text_or_none(context.get("user_agent")),
+                    contact=_text_or_none(context.get("uri")),
+                    ip=_text_or_none(context.get("via_addr")),
+                    port=parse_int(context.get("via_port")),
+                    expires=_israel_time(context.get("expiration_time"), "%Y-%m-%d %H:%M:%S"),
+                )
+                for context in self._rows(answer, "contexts")
+            ]
             if not contexts:
                 self._contexts.pop(number, None)
                 continue
-            # There should be one active registration (Y:131); the last one is the newest.
-            context = contexts[-1]
-            self._contexts[number] = _Contexts(
-                user_agent=_text_or_none(context.get("user_agent")),
-                contact=_text_or_none(context.get("uri")),
-                ip=_text_or_none(context.get("via_addr")),
-                port=parse_int(context.get("via_port")),
-                expires=_israel_time(context.get("expiration_time"), "%Y-%m-%d %H:%M:%S"),
+            # "There should not be more than one active registration" (Y:131), in no stated
+            # order: the one that expires last is the live one (keep-alives extend it, Y:132).
+            self._contexts[number] = max(
+                reversed(contexts), key=lambda c: c.expires or datetime.min.replace(tzinfo=UTC)
             )
 
     def _read_queue(
@@ -656,11 +701,11 @@ class YemotClient(PbxClient):
     def _sms_messages(rows: list[Json]) -> tuple[SmsMessage, ...]:
         messages = []
         occurrences: dict[str, int] = {}
-        # Yemot lists the newest first; the snapshot wants the newest last.
-        for row in reversed(rows):
+        # The snapshot wants the newest last.
+        for row in rows if _listed_oldest_first(rows) else reversed(rows):
             raw = {key: str(value) for key, value in row.items() if value is not None}
             sender, recipient = row.get("phone"), row.get("dest")
-            text = str(row.get("message", ""))
+            text = _sms_text(row.get("message"))
             key = "\x1f".join((raw.get("server_date", ""), str(sender), str(recipient), text))
             occurrence = occurrences.get(key, 0)
             occurrences[key] = occurrence + 1
