@@ -1387,3 +1387,64 @@ async def test_queue_exceptions_and_empty_contexts(
         await client.async_fetch_snapshot()
     registration = (await client._registrations())["0773137770=1"]
     assert (registration.registered, registration.user_agent) == (True, None)
+
+
+async def test_an_account_the_contexts_command_refuses_keeps_the_refresh(
+    doc_server: Any, session: aiohttp.ClientSession
+) -> None:
+    """SipGetContexts takes an account number (Y:128) that we read from the user name;
+    one the server refuses costs that account its user agent, not the whole refresh."""
+    accounts = ok(accounts=[{"userName": "0773137770=7", "registered": True}])
+    refused = json.dumps({"responseStatus": "ERROR", "message": "account not found"}).encode()
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": accounts,
+            "SipGetContexts": refused,
+            "GetSmsIncomingLog": NO_SMS,
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    registration = snapshot.registrations["0773137770=7"]
+    assert (registration.registered, registration.user_agent) == (True, None)
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+async def test_of_several_contexts_the_one_expiring_last_counts(
+    doc_server: Any, session: aiohttp.ClientSession, newest_first: bool
+) -> None:
+    """Y:131: "not more than one active registration" should exist, in no stated order;
+    the live one is the one whose expiration keep-alives pushed furthest (Y:132)."""
+    documented = json.loads(fixture_bytes("sip_contexts_doc_values.json"))["contexts"][0]
+    stale = documented | {"expiration_time": "2024-06-04 14:00:00", "user_agent": "Old phone"}
+    contexts = [documented, stale] if newest_first else [stale, documented]
+    base_url = await doc_server(
+        {
+            "GetSipAccountsRegisteredStatus": fixture_bytes("sip_accounts_doc_values.json"),
+            "SipGetContexts": ok(contexts=contexts),
+            "GetSmsIncomingLog": NO_SMS,
+        }
+    )
+    snapshot = await YemotClient(
+        session, {"token": TOKEN, "base_url": base_url}
+    ).async_fetch_snapshot()
+    (registration,) = snapshot.registrations.values()
+    assert registration.user_agent == "Yealink SIP-T29G"
+    assert registration.expires == datetime(2024, 6, 4, 15, 43, 38, tzinfo=ISRAEL)
+
+
+async def test_sms_rows_in_either_order(doc_server: Any, session: aiohttp.ClientSession) -> None:
+    """Y:147 asks for the latest `limit` SMS, in no stated order: newest last either way."""
+    documented = json.loads(fixture_bytes("sms_incoming_log_doc_values.json"))["rows"][0]
+    older = documented | {"message": "older", "server_date": "22:39:00 2024-07-30"}
+    snapshots = []
+    for rows in ([documented, older], [older, documented]):
+        base_url = await doc_server(
+            {"GetSipAccountsRegisteredStatus": NO_ACCOUNTS, "GetSmsIncomingLog": ok(rows=rows)}
+        )
+        client = YemotClient(session, {"token": TOKEN, "base_url": base_url})
+        snapshots.append(await client.async_fetch_snapshot())
+    newest_first, oldest_first = (snapshot.received_sms for snapshot in snapshots)
+    assert [sms.text for sms in newest_first] == ["older", "שלום"]
+    assert newest_first == oldest_first

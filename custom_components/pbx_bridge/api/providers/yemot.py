@@ -185,6 +185,15 @@ def _sms_text(value: object) -> str:
     return str(decoded)
 
 
+def _listed_oldest_first(rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Y:147 asks for "the latest `limit`" SMS without saying in which order they come:
+    newest first (as the simulator lists them) unless the first and last dates say not."""
+    if not rows:
+        return False
+    first, last = (_sms_time(row.get("server_date")) for row in (rows[0], rows[-1]))
+    return first is not None and last is not None and first < last
+
+
 def _text_or_none(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
@@ -543,19 +552,33 @@ class YemotClient(PbxClient):
         due = sorted(account_numbers, key=lambda number: self._contexts_read.get(number, -1))
         for number in due[:CONTEXTS_PER_POLL]:
             params = {"accountNumber": number} if number else {}
-            contexts = self._rows(await self._command("SipGetContexts", params), "contexts")
             self._contexts_read[number] = self._polls
+            try:
+                answer = await self._command("SipGetContexts", params)
+            except PbxResponseError as err:
+                if err.code != "ERROR":
+                    raise
+                # The account number is read from the user name (no documented link): one
+                # the server does not know costs its user agent and contact, not the refresh.
+                self._contexts.pop(number, None)
+                continue
+            contexts = [
+                _Contexts(
+                    user_agent=_text_or_none(context.get("user_agent")),
+                    contact=_text_or_none(context.get("uri")),
+                    ip=_text_or_none(context.get("via_addr")),
+                    port=parse_int(context.get("via_port")),
+                    expires=_israel_time(context.get("expiration_time"), "%Y-%m-%d %H:%M:%S"),
+                )
+                for context in self._rows(answer, "contexts")
+            ]
             if not contexts:
                 self._contexts.pop(number, None)
                 continue
-            # There should be one active registration (Y:131); the last one is the newest.
-            context = contexts[-1]
-            self._contexts[number] = _Contexts(
-                user_agent=_text_or_none(context.get("user_agent")),
-                contact=_text_or_none(context.get("uri")),
-                ip=_text_or_none(context.get("via_addr")),
-                port=parse_int(context.get("via_port")),
-                expires=_israel_time(context.get("expiration_time"), "%Y-%m-%d %H:%M:%S"),
+            # "There should not be more than one active registration" (Y:131), in no stated
+            # order: the one that expires last is the live one (keep-alives extend it, Y:132).
+            self._contexts[number] = max(
+                reversed(contexts), key=lambda c: c.expires or datetime.min.replace(tzinfo=UTC)
             )
 
     def _read_queue(
@@ -678,8 +701,8 @@ class YemotClient(PbxClient):
     def _sms_messages(rows: list[Json]) -> tuple[SmsMessage, ...]:
         messages = []
         occurrences: dict[str, int] = {}
-        # Yemot lists the newest first; the snapshot wants the newest last.
-        for row in reversed(rows):
+        # The snapshot wants the newest last.
+        for row in rows if _listed_oldest_first(rows) else reversed(rows):
             raw = {key: str(value) for key, value in row.items() if value is not None}
             sender, recipient = row.get("phone"), row.get("dest")
             text = _sms_text(row.get("message"))
