@@ -1159,6 +1159,22 @@ async def test_sms_not_ascii_goes_with_unicode(
     assert "unicode" not in sent(pbx_simulator, "SendSMSConnect")[1]
 
 
+@pytest.mark.parametrize(("text", "limit"), [("a", 1377), ("č", 603), ("ש", 603)])
+async def test_sms_longer_than_documented_is_refused_before_sending(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, text: str, limit: int
+) -> None:
+    """At most 1377 characters, "utf8 603" (D:2920, D:3208): the longest text goes out
+    intact, one more character is refused here and nothing reaches Daktela."""
+    client = make_client(session, pbx_simulator)
+    await client.async_send_sms(SmsRequest(("+420601111222",), text * limit))
+    (sms,) = pbx_simulator.state.sms.values()
+    assert sms.text == text * limit
+    pbx_simulator.sim.requests.clear()
+    with pytest.raises(PbxInvalidInput, match=f"at most {limit} characters"):
+        await client.async_send_sms(SmsRequest(("+420601111222",), text * (limit + 1)))
+    assert not pbx_simulator.sim.requests_for("daktela", "SendSMS")
+
+
 def test_simulator_converts_to_ascii_without_unicode() -> None:
     assert to_ascii("Žluťoučký kůň") == "Zlutoucky kun"
     assert to_ascii("שלום") == "????"

@@ -851,6 +851,34 @@ async def test_sms_text_as_sent(
     assert json.loads(body)["status"] == 0
 
 
+@pytest.mark.parametrize(
+    ("action", "params", "limit"),
+    [
+        ("/api/3.1/SendSMS/json", {"number": "1"}, 1377),
+        ("/api/3.1/SendSMS/json", {"number": "1", "unicode": "yes"}, 603),
+        ("/api/4.1/SendSMSConnect/json", {"number": "+4201", "unicode": "yes"}, 603),
+        ("/api/3.1/SendGroupSMSConnect/json", {"number[0]": "1"}, 1377),
+    ],
+)
+async def test_sms_text_length_is_limited(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    action: str,
+    params: dict[str, str],
+    limit: int,
+) -> None:
+    """At most 1377 characters, "utf8 603" (D:2920, D:2877, D:3167, D:3208)."""
+    key = "message[0]" if "Group" in action else "message"
+    await result_of(session, pbx_simulator, action, {**params, key: "a" * limit})
+    _status, body = await call_api(
+        session, pbx_simulator, action, {**params, key: "a" * (limit + 1)}
+    )
+    assert json.loads(body) == {"error": "Text SMS zprávy je příliš dlouhý", "status": 0}
+    # Diacritics count as "utf8" even where they would be converted to ASCII.
+    _status, body = await call_api(session, pbx_simulator, action, {**params, key: "č" * 604})
+    assert json.loads(body)["status"] == 0
+
+
 async def test_login_queue_needs_the_extension(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

@@ -76,6 +76,12 @@ SMS_GATEWAY = "SIM"
 SMS_GATEWAY_OFF = "Odesílání přes SMS bránu není pro tento účet povoleno"
 # The PBX's own pauses (GetPauses 3.3 `type`, D:1735): after a call, and for idling.
 SYSTEM_PAUSES = (("Wrap", "wrap"), ("Lajdak", "lajdak"))
+# The longest SMS text SendSMS, SendSMSConnect and SendGroupSMSConnect take (D:2920, D:2877,
+# D:3167, D:3208): 1377 characters, "utf8" 603; the stricter reading applies 603 to any text
+# that is not ASCII or goes with `unicode`. The refusal's text is undocumented.
+SMS_MAX_ASCII = 1377
+SMS_MAX_UNICODE = 603
+SMS_TOO_LONG = "Text SMS zprávy je příliš dlouhý"
 NEEDS_EXTENSION = "Agent nemá svázanou linku, je třeba předat extension"
 CALL_STATES = {
     CallStatus.QUEUED: "Waiting",
@@ -134,6 +140,12 @@ def national(number: str) -> str:
 def timestamp(moment: datetime | None) -> str | None:
     """Daktela writes local (Prague) time without a zone."""
     return moment.astimezone(PRAGUE).strftime("%Y-%m-%d %H:%M:%S") if moment else None
+
+
+def _check_sms_length(message: str, *, unicode: bool) -> None:
+    limit = SMS_MAX_UNICODE if unicode or not message.isascii() else SMS_MAX_ASCII
+    if len(message) > limit:
+        raise DaktelaRefusedError(SMS_TOO_LONG)
 
 
 def to_ascii(text: str) -> str:
@@ -1161,6 +1173,8 @@ class DaktelaSim(BaseProviderSim):
         sender = params.get("sender") or "Info"
         group = self.state.next_id()
         rows: dict[str, Any] = {group: {"count_sms": 0, "id": int(group), "group_id": int(group)}}
+        for message in messages:
+            _check_sms_length(message, unicode=False)
         for number, message in zip(numbers, messages, strict=True):
             sms = self.state.send_sms(sender, number, to_ascii(message))
             rows[sms.id] = {"count_sms": 1, "id": int(sms.id), "group_id": int(group)}
@@ -1169,9 +1183,9 @@ class DaktelaSim(BaseProviderSim):
     @staticmethod
     def _as_sent(params: Params, message: str) -> str:
         """The text as the SMS goes out: converted to ASCII unless `unicode` is set."""
-        if params.get("unicode", "").strip().lower() in ("yes", "true", "1"):
-            return message
-        return to_ascii(message)
+        unicode = params.get("unicode", "").strip().lower() in ("yes", "true", "1")
+        _check_sms_length(message, unicode=unicode)
+        return message if unicode else to_ascii(message)
 
     async def _get_sms_settings(self, _params: Params, _item_id: str | None) -> web.Response:
         """GetSMSSettings 3.1 (D:2769-2788, D:3132-3151): the callbacks and `enabled_sms`."""
