@@ -312,8 +312,7 @@ class OdorikClient(PbxClient):
         # Not "placed" (nothing documents this body as success), but never a refusal that
         # invites a second callback.
         raise PbxOutcomeUnknownError(
-            f"{self.title} sent an unexpected answer to the callback;"
-            " the call may have been placed"
+            f"{self.title} sent an unexpected answer to the callback; the call may have been placed"
         )
 
     async def async_hangup(self, request: HangupRequest) -> None:
