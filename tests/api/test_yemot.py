@@ -1408,6 +1408,13 @@ async def test_an_account_the_contexts_command_refuses_keeps_the_refresh(
     ).async_fetch_snapshot()
     registration = snapshot.registrations["0773137770=7"]
     assert (registration.registered, registration.user_agent) == (True, None)
+    # An EXCEPTION is the server's failure, not a refused account: the refresh fails.
+    broken = json.dumps({"responseStatus": "EXCEPTION", "message": "NullPointerException"})
+    base_url = await doc_server(
+        {"GetSipAccountsRegisteredStatus": accounts, "SipGetContexts": broken.encode()}
+    )
+    with pytest.raises(PbxResponseError, match="NullPointerException"):
+        await YemotClient(session, {"token": TOKEN, "base_url": base_url}).async_fetch_snapshot()
 
 
 @pytest.mark.parametrize("newest_first", [True, False])
