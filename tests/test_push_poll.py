@@ -66,15 +66,17 @@ async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: flo
 
 @pytest.fixture
 async def telfa(hass: HomeAssistant, pbx_simulator: RunningSimulator) -> MockConfigEntry:
+    """A Telfa entry; tests that move the clock ask for `freezer` first, so that the poll
+    is scheduled on the frozen clock."""
     return await async_setup_provider(hass, pbx_simulator, "telfa")
 
 
 async def test_webhooks_never_move_the_poll(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     telfa: MockConfigEntry,
     pbx_simulator: RunningSimulator,
     hass_client_no_auth: ClientSessionGenerator,
-    freezer: FrozenDateTimeFactory,
 ) -> None:
     """A hook every second: still exactly one poll every interval."""
     client = await hass_client_no_auth()
@@ -92,10 +94,10 @@ async def test_webhooks_never_move_the_poll(
 
 async def test_outage_hooks_still_fire_polled_entities_unavailable(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     telfa: MockConfigEntry,
     pbx_simulator: RunningSimulator,
     hass_client_no_auth: ClientSessionGenerator,
-    freezer: FrozenDateTimeFactory,
     *,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -172,10 +174,10 @@ async def test_unknown_login_asked_once_per_period_never_inside_the_request(
 
 async def test_hook_wakes_only_its_agent_and_writes_no_device(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     telfa: MockConfigEntry,
     pbx_simulator: RunningSimulator,
     hass_client_no_auth: ClientSessionGenerator,
-    freezer: FrozenDateTimeFactory,
     *,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

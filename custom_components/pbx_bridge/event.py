@@ -85,10 +85,13 @@ class _PbxEventMixin(EventEntity):
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
-                signal_event(self.coordinator.config_entry.entry_id),
+                self._event_signal(),
                 self._async_handle_event,
             )
         )
+
+    def _event_signal(self) -> str:
+        return signal_event(self.coordinator.config_entry.entry_id)
 
     def _wants(self, fired: FiredEvent) -> bool:
         raise NotImplementedError
@@ -139,6 +142,9 @@ class PbxAgentCallEvent(_PbxEventMixin, PbxAgentEntity):
         super().__init__(coordinator, agent_id, "call_events")
         self._attr_event_types = list(CALL_EVENT_TYPES)
 
+    def _event_signal(self) -> str:
+        return signal_event(self.coordinator.config_entry.entry_id, self.kind, self.object_id)
+
     def _wants(self, fired: FiredEvent) -> bool:
         return fired.bus_event == EVENT_CALL and fired.agent_id == self.object_id
 
@@ -151,6 +157,9 @@ class PbxLineCallEvent(_PbxEventMixin, PbxLineEntity):
     def __init__(self, coordinator: PbxCoordinator, line_id: str) -> None:
         super().__init__(coordinator, line_id, "call_events")
         self._attr_event_types = list(CALL_EVENT_TYPES)
+
+    def _event_signal(self) -> str:
+        return signal_event(self.coordinator.config_entry.entry_id, self.kind, self.object_id)
 
     def _wants(self, fired: FiredEvent) -> bool:
         return fired.bus_event == EVENT_CALL and fired.line_id == self.object_id

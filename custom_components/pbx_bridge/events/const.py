@@ -40,9 +40,10 @@ ENDING_TYPES: Final = frozenset({CallEventType.HANGUP, CallEventType.MISSED})
 ANSWERING_TYPES: Final = frozenset({CallEventType.ANSWERED, CallEventType.TRANSFERRED})
 
 
-def signal_event(entry_id: str) -> str:
-    """Dispatcher signal that carries each `FiredEvent` of an entry to its event entities."""
-    return f"{DOMAIN}_event_{entry_id}"
+def signal_event(entry_id: str, kind: str = "", object_id: str = "") -> str:
+    """Dispatcher signal that carries each `FiredEvent` of an entry to its account's event
+    entities, or (with `kind` and `object_id`) to those of the agent or line it names."""
+    return f"{DOMAIN}_event_{entry_id}" + (f"_{kind}_{object_id}" if kind else "")
 
 
 @dataclass(frozen=True, slots=True)

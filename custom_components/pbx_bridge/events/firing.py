@@ -81,7 +81,6 @@ class EventFirer:
         self.entry = entry
         self.client = client
         self.lookup = lookup
-        self._signal = signal_event(entry.entry_id)
 
     def fire_call(self, event: CallEvent) -> FiredEvent:
         agent_id = self.lookup.agent_id(event.agent_id)
@@ -139,5 +138,11 @@ class EventFirer:
     def _fire(self, fired: FiredEvent) -> FiredEvent:
         _LOGGER.debug("Firing %s %s", fired.bus_event, fired.event_type)
         self.hass.bus.async_fire(fired.bus_event, fired.data)
-        async_dispatcher_send(self.hass, self._signal, fired)
+        entry_id = self.entry.entry_id
+        # Each event entity hears only what concerns it: O(1) whatever the account's size.
+        async_dispatcher_send(self.hass, signal_event(entry_id), fired)
+        if fired.agent_id is not None:
+            async_dispatcher_send(self.hass, signal_event(entry_id, "agent", fired.agent_id), fired)
+        if fired.line_id is not None:
+            async_dispatcher_send(self.hass, signal_event(entry_id, "line", fired.line_id), fired)
         return fired
