@@ -254,12 +254,20 @@ async def test_dial_from_a_line(
     assert sent(pbx_simulator, "POST /callback") == {
         "user": USER,
         "password": PASSWORD,
-        "caller": FIRST_LINE,
+        "caller": f"*{FIRST_LINE}",  # a phone number (O:11), in the network's `*` form (O:59)
         "recipient": "00420777000111",
         "line": FIRST_LINE,
     }
     (call,) = pbx_simulator.state.calls.values()
     assert (call.line_id, call.callee, call.status) == ("1", "+420777000111", CallStatus.RINGING)
+
+
+async def test_dial_from_a_line_needs_a_line_number(session: aiohttp.ClientSession) -> None:
+    client = client_for(session, "http://127.0.0.1:9/api/v1")  # refused before sending
+    with pytest.raises(PbxInvalidInput, match="line numbers are digits"):
+        await client.async_dial(
+            DialRequest("+420777000111", DialSource(DialSourceKind.LINE, "office"))
+        )
 
 
 @pytest.mark.parametrize("kind", [DialSourceKind.USER, DialSourceKind.EXTENSION])
@@ -313,7 +321,7 @@ async def test_dial_delayed_and_simple(
     assert sent(pbx_simulator, "POST /callback") == {
         "user": USER,
         "password": PASSWORD,
-        "caller": FIRST_LINE,
+        "caller": f"*{FIRST_LINE}",
         "recipient": "00420777000111",
         "line": FIRST_LINE,
         **extra,

@@ -234,7 +234,7 @@ async def test_callback_through_a_line(
         session,
         pbx_simulator,
         "/callback",
-        caller=FIRST_LINE,
+        caller=f"*{FIRST_LINE}",
         recipient="00420777000111",
         line=FIRST_LINE,
         simple="true",
@@ -251,11 +251,21 @@ async def test_callback_with_the_caller_a_line_and_no_line_parameter(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
     answer = await text(
-        session, pbx_simulator, "/callback", caller="403367", recipient="00420777000111"
+        session, pbx_simulator, "/callback", caller="*403367", recipient="00420777000111"
     )
     assert answer == "callback_ordered"
     (call,) = pbx_simulator.state.calls.values()
     assert call.line_id == "2"
+
+
+async def test_callback_caller_a_bare_line_id_is_no_line(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """`caller` is a phone number (O:11): without the network's `*` (O:59) a line id is not
+    taken for the line."""
+    await text(session, pbx_simulator, "/callback", caller="403367", recipient="00420777000111")
+    (call,) = pbx_simulator.state.calls.values()
+    assert (call.caller, call.line_id) == ("403367", None)
 
 
 @pytest.mark.parametrize("delayed", ["15", "2036-07-16T08:12:14Z", "2036-07-16T10:12:14+02:00"])

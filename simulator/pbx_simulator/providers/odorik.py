@@ -286,7 +286,8 @@ class OdorikSim(BaseProviderSim):
 
     def _callback(self, params: Params, _call_id: str | None) -> web.Response:
         """POST /callback, odorik-calls.txt O:5-27: caller and recipient required; `delayed`
-        (minutes or a dateTime), `line` and `simple` optional; the documented answers."""
+        (minutes or a dateTime), `line` and `simple` optional; the documented answers. A
+        caller `*<line>` (in-network form, O:59) is that line's phone."""
         self._require(params, "caller", "recipient")
         simple = params.get("simple") == "true"
         line: SimLine | None = None
@@ -298,8 +299,10 @@ class OdorikSim(BaseProviderSim):
         if self.fail_callbacks:
             raise OdorikRefusedError("callback_failed")
         caller, recipient = params["caller"], params["recipient"]
-        # A caller that is one of the account's lines rings that line's phone.
-        caller_line = self.find_line(caller)
+        # `caller` is a phone number (O:11); numbers inside the network are written `*…`
+        # (O:59). `*<line>` rings that line's phone; a bare line id is no phone number and
+        # rings nothing of the account (the stricter reading: the docs do not say either).
+        caller_line = self.find_line(caller.removeprefix("*")) if caller[:1] == "*" else None
         if caller_line is not None:
             line = line or caller_line
             caller = caller_line.name

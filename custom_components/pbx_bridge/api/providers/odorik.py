@@ -322,7 +322,10 @@ class OdorikClient(PbxClient):
         """Callback: Odorik rings the source first, then connects it to `number`.
 
         A LINE source rings that line and bills the call to it (`line`); a user or
-        extension source is the number to ring first. Odorik shows the line's number to
+        extension source is the number to ring first. `caller` is a phone number (O:11):
+        a line is given as its number inside Odorik's network, `*<line>`, the form O:59
+        writes such numbers in. That a line rings this way is assumed (the docs do not
+        show a line as the caller; README limitations). Odorik shows the line's number to
         the person called: `caller_id`, `auto_answer` and `ring_timeout` have no equivalent.
         `delay` becomes `delayed` in whole minutes (rounded up), `single_attempt` `simple`
         (O:14-16): the caller cannot dial on with `*`, and no other carrier is tried.
@@ -332,10 +335,14 @@ class OdorikClient(PbxClient):
             raise PbxInvalidInput(f"{self.title} needs a line or number to ring first")
         if request.ring_once:
             raise PbxInvalidInput(f"{self.title} connects callbacks, it cannot only ring")
-        caller = self.format_number(source.value.strip())
-        data = {"caller": caller, "recipient": self.format_number(request.number)}
+        data = {"recipient": self.format_number(request.number)}
         if source.kind is DialSourceKind.LINE:
-            data["line"] = caller
+            line = source.value.strip().removeprefix("*")
+            if not line.isdigit():
+                raise PbxInvalidInput(f"{self.title} line numbers are digits")
+            data |= {"caller": f"*{line}", "line": line}
+        else:
+            data["caller"] = self.format_number(source.value.strip())
         if request.delay is not None:
             data["delayed"] = str(max(1, math.ceil(request.delay.total_seconds() / 60)))
         if request.single_attempt is not None:
