@@ -823,7 +823,8 @@ async def test_odorik_dial(
     response = await call(hass, entry, "dial", number="601 234 567")
     params = only_request(pbx_simulator, "odorik", "POST /callback")
     assert params["recipient"] == "00420601234567"
-    assert params["caller"] == params["line"] == line
+    # A line rings first as its in-network number (`*`, O:59) and bills the call (`line`).
+    assert (params["caller"], params["line"]) == (f"*{line}", line)
     # Odorik answers `callback_ordered` without an id.
     assert response == {"call_id": None}
 
