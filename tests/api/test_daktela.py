@@ -1175,6 +1175,20 @@ async def test_sms_longer_than_documented_is_refused_before_sending(
     assert not pbx_simulator.sim.requests_for("daktela", "SendSMS")
 
 
+async def test_more_calls_today_than_stats_calls_returns(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """StatsCalls refuses more than 1000 matching calls (D:2548): the refresh still
+    succeeds, with the missed-call count unknown rather than wrong."""
+    state = pbx_simulator.state
+    daktela(pbx_simulator).stats_calls_limit = 1
+    for number in ("+420777000001", "+420777000002"):
+        state.hangup(state.incoming_call(number, queue_id="1").id)
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    assert snapshot.missed_calls_today is None
+    assert snapshot.agents
+
+
 def test_simulator_converts_to_ascii_without_unicode() -> None:
     assert to_ascii("Žluťoučký kůň") == "Zlutoucky kun"
     assert to_ascii("שלום") == "????"

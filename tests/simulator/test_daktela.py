@@ -667,6 +667,30 @@ async def test_statistics(pbx_simulator: RunningSimulator, session: aiohttp.Clie
     assert "datetime_to" in json.loads(body)["error"]
 
 
+async def test_stats_calls_refuses_more_than_its_limit(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """At most 1000 calls, "after exceeding an error is returned" (D:2548): refused when
+    more match, even with a small `take` (the stricter reading)."""
+    state = pbx_simulator.state
+    daktela(pbx_simulator).stats_calls_limit = 1
+    for number in ("+420777000001", "+420777000002"):
+        state.hangup(state.incoming_call(number, queue_id="1").id)
+    history = {"datetime_from": "2000-01-01 00:00:00", "datetime_to": "2100-01-01 00:00:00"}
+    _status, body = await call_api(
+        session, pbx_simulator, "/api/4.1/StatsCalls/json", {**history, "take": "1"}
+    )
+    assert json.loads(body) == {
+        "error": "Překročen maximální limit 1000 vrácených hovorů",
+        "status": 0,
+    }
+    daktela(pbx_simulator).stats_calls_limit = 2
+    page = await result_of(
+        session, pbx_simulator, "/api/4.1/StatsCalls/json", {**history, "take": "1"}
+    )
+    assert page["total"] == "2"
+
+
 # --- pushes -----------------------------------------------------------------------------
 
 
