@@ -239,6 +239,8 @@ class SimState:
         # Per provider: credential name -> value. Providers check requests against these.
         self.credentials: dict[str, dict[str, str]] = {}
         self.now_offset = timedelta()
+        # Tests that compare times pin the clock (`freeze_clock`); `now_offset` still moves it.
+        self.frozen_at: datetime | None = None
         for _ in range(agents):
             self.add_agent()
         for _ in range(queues):
@@ -258,7 +260,12 @@ class SimState:
     # --- helpers ------------------------------------------------------------
 
     def now(self) -> datetime:
-        return datetime.now(UTC).replace(microsecond=0) + self.now_offset
+        real = self.frozen_at or datetime.now(UTC).replace(microsecond=0)
+        return real + self.now_offset
+
+    def freeze_clock(self) -> None:
+        """Stop the clock at this second, so that a busy machine cannot move times apart."""
+        self.frozen_at = datetime.now(UTC).replace(microsecond=0)
 
     def next_id(self) -> str:
         return str(next(self._ids))

@@ -1159,6 +1159,36 @@ async def test_sms_not_ascii_goes_with_unicode(
     assert "unicode" not in sent(pbx_simulator, "SendSMSConnect")[1]
 
 
+@pytest.mark.parametrize(("text", "limit"), [("a", 1377), ("č", 603), ("ש", 603)])
+async def test_sms_longer_than_documented_is_refused_before_sending(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, text: str, limit: int
+) -> None:
+    """At most 1377 characters, "utf8 603" (D:2920, D:3208): the longest text goes out
+    intact, one more character is refused here and nothing reaches Daktela."""
+    client = make_client(session, pbx_simulator)
+    await client.async_send_sms(SmsRequest(("+420601111222",), text * limit))
+    (sms,) = pbx_simulator.state.sms.values()
+    assert sms.text == text * limit
+    pbx_simulator.sim.requests.clear()
+    with pytest.raises(PbxInvalidInput, match=f"at most {limit} characters"):
+        await client.async_send_sms(SmsRequest(("+420601111222",), text * (limit + 1)))
+    assert not pbx_simulator.sim.requests_for("daktela", "SendSMS")
+
+
+async def test_more_calls_today_than_stats_calls_returns(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """StatsCalls refuses more than 1000 matching calls (D:2548): the refresh still
+    succeeds, with the missed-call count unknown rather than wrong."""
+    state = pbx_simulator.state
+    daktela(pbx_simulator).stats_calls_limit = 1
+    for number in ("+420777000001", "+420777000002"):
+        state.hangup(state.incoming_call(number, queue_id="1").id)
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    assert snapshot.missed_calls_today is None
+    assert snapshot.agents
+
+
 def test_simulator_converts_to_ascii_without_unicode() -> None:
     assert to_ascii("Žluťoučký kůň") == "Zlutoucky kun"
     assert to_ascii("שלום") == "????"

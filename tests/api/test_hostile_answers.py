@@ -57,11 +57,14 @@ def shaped_answer(provider: str, path: str, value: str) -> str:
     """A well-formed answer of `provider` to `path` whose numbers are all `value`."""
     match provider:
         case "telfa":
+            if path.startswith("/telfa_users/user_by_id"):
+                number = value.strip('"')
+                return f'<telfa-user><user-id type="integer">{number}</user-id></telfa-user>'
             if path.endswith(".xml"):
                 number = value.strip('"')
                 return f'<calls type="array"><call><id type="integer">{number}</id></call></calls>'
-            if path.startswith(("/telfa_users/user_by_id", "/call_groups/")):
-                return '{"user_id": 2, "call_groups_telfa_users": []}'
+            if path.startswith("/call_groups/"):
+                return '{"call_groups_telfa_users": []}'
             return f'[{{"id": {value}, "inbound": true, "present": true}}]'
         case "daktela":
             row = f'"id": "1", "agent_name": "a", "exten": "1", "calls_wait": {value}, '

@@ -524,12 +524,54 @@ async def test_snapshot_pages_through_a_busy_day(
     assert len(pbx_simulator.sim.requests_for("telfa", "GET /calls")) == 3
 
 
+async def test_account_and_logins_come_from_the_documented_user_details(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """The docs show a user's details as XML only (T:355-384): the account id is its
+    `user-id`, a hook's login resolves to its `id`."""
+    bodies = {
+        "/telfa_users/status.json": fixture("users_status.json"),
+        "/telfa_users/user_by_id.xml": fixture("user_by_id.xml"),
+        "/telfa_users/user_by_login.xml": fixture("user_by_id.xml"),
+    }
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=bodies[request.path], content_type="application/xml")
+
+    app = web.Application()
+    app.router.add_get("/{path:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    client = TelfaClient(session, {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{port}"})
+    try:
+        assert await client.async_validate() == AccountInfo("95", "Telfa 95")
+        events = client.parse_webhook(webhook(fixture("transfer_hook.xml")))
+        body = fixture("transfer_hook.xml").replace(b"jan.kubr.livispace.cz", b"marek.telfa.cz")
+        events = client.parse_webhook(webhook(body))
+        names = client.webhook_names_to_look_up(events)
+        assert names == {"marek.telfa.cz"}
+        await client.async_look_up_webhook_names(names)
+    finally:
+        await runner.cleanup()
+    (event,) = client.resolve_webhook_items(events, None)
+    assert isinstance(event, CallEvent)
+    assert event.agent_id == "15"
+
+
 @pytest.mark.parametrize(
     ("path", "body", "match"),
     [
         ("/telfa_users/status.json", '"text"', "not a list"),
-        ("/telfa_users/user_by_id.json", "[]", "not an object"),
-        ("/telfa_users/user_by_id.json", '{"id": 1}', "user_id"),
+        ("/telfa_users/user_by_id.xml", "[]", "unreadable XML"),
+        ("/telfa_users/user_by_id.xml", '<telfa-user type="array"/>', "user_id"),
+        (
+            "/telfa_users/user_by_id.xml",
+            '<user><user-id type="integer">9</user-id></user>',
+            "malformed",
+        ),
         ("/call_groups.json", '[{"name": "x"}]', "without an id"),
         ("/telfa_users/status.json", '[{"id": 1}, {"name": "x"}]', "without an id"),
         ("/calls/all_current.xml", "<calls", "unreadable XML"),
@@ -540,7 +582,7 @@ async def test_snapshot_refuses_malformed_answers(
 ) -> None:
     good = {
         "/telfa_users/status.json": '[{"id": 1, "present": true}]',
-        "/telfa_users/user_by_id.json": '{"id": 1, "user_id": 95}',
+        "/telfa_users/user_by_id.xml": fixture("user_by_id.xml").decode(),
         "/call_groups.json": '[{"id": 1}]',
         "/call_groups/1.xml": '<call-group><id type="integer">1</id></call-group>',
         "/calls/all_current.xml": '<nil-classes type="array"/>',

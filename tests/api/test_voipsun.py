@@ -196,6 +196,7 @@ async def test_snapshot_matches_the_simulator(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
     state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    state.freeze_clock()
     queued = state.incoming_call("+420601111222", queue_id="1")
     state.now_offset += timedelta(seconds=12)
     answered = state.incoming_call("+421900111222", agent_id="2")

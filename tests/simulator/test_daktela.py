@@ -667,6 +667,30 @@ async def test_statistics(pbx_simulator: RunningSimulator, session: aiohttp.Clie
     assert "datetime_to" in json.loads(body)["error"]
 
 
+async def test_stats_calls_refuses_more_than_its_limit(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """At most 1000 calls, "after exceeding an error is returned" (D:2548): refused when
+    more match, even with a small `take` (the stricter reading)."""
+    state = pbx_simulator.state
+    daktela(pbx_simulator).stats_calls_limit = 1
+    for number in ("+420777000001", "+420777000002"):
+        state.hangup(state.incoming_call(number, queue_id="1").id)
+    history = {"datetime_from": "2000-01-01 00:00:00", "datetime_to": "2100-01-01 00:00:00"}
+    _status, body = await call_api(
+        session, pbx_simulator, "/api/4.1/StatsCalls/json", {**history, "take": "1"}
+    )
+    assert json.loads(body) == {
+        "error": "Překročen maximální limit 1000 vrácených hovorů",
+        "status": 0,
+    }
+    daktela(pbx_simulator).stats_calls_limit = 2
+    page = await result_of(
+        session, pbx_simulator, "/api/4.1/StatsCalls/json", {**history, "take": "1"}
+    )
+    assert page["total"] == "2"
+
+
 # --- pushes -----------------------------------------------------------------------------
 
 
@@ -848,6 +872,34 @@ async def test_sms_text_as_sent(
     _status, body = await call_api(
         session, pbx_simulator, "/api/3.1/SendSMS/json", {"number": "1", "message": "x"}
     )
+    assert json.loads(body)["status"] == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "limit"),
+    [
+        ("/api/3.1/SendSMS/json", {"number": "1"}, 1377),
+        ("/api/3.1/SendSMS/json", {"number": "1", "unicode": "yes"}, 603),
+        ("/api/4.1/SendSMSConnect/json", {"number": "+4201", "unicode": "yes"}, 603),
+        ("/api/3.1/SendGroupSMSConnect/json", {"number[0]": "1"}, 1377),
+    ],
+)
+async def test_sms_text_length_is_limited(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    action: str,
+    params: dict[str, str],
+    limit: int,
+) -> None:
+    """At most 1377 characters, "utf8 603" (D:2920, D:2877, D:3167, D:3208)."""
+    key = "message[0]" if "Group" in action else "message"
+    await result_of(session, pbx_simulator, action, {**params, key: "a" * limit})
+    _status, body = await call_api(
+        session, pbx_simulator, action, {**params, key: "a" * (limit + 1)}
+    )
+    assert json.loads(body) == {"error": "Text SMS zprávy je příliš dlouhý", "status": 0}
+    # Diacritics count as "utf8" even where they would be converted to ASCII.
+    _status, body = await call_api(session, pbx_simulator, action, {**params, key: "č" * 604})
     assert json.loads(body)["status"] == 0
 
 

@@ -634,11 +634,17 @@ async def test_call_list_filters_and_pages(
     assert rows[0]["telfa_user_id"] == 1
     assert rows[0]["answered_by_user_id"] == 1
     assert rows[5]["answered_at"] is None
-    _, _, body = await send(session, pbx_simulator, "GET", "/calls.json?page=2")
+    _, _, body = await send(
+        session, pbx_simulator, "GET", "/calls.json?from=2013-12-11+10%3A30&page=2"
+    )
     assert len(json.loads(body)) == 5
-    _, _, body = await send(session, pbx_simulator, "GET", "/calls.json?per_page=5000")
+    _, _, body = await send(
+        session, pbx_simulator, "GET", "/calls.json?from=2013-12-11+10%3A30&per_page=5000"
+    )
     assert len(json.loads(body)) == 25
-    _, _, body = await send(session, pbx_simulator, "GET", "/calls.xml?page=3")
+    _, _, body = await send(
+        session, pbx_simulator, "GET", "/calls.xml?from=2013-12-11+10%3A30&page=3"
+    )
     assert body.strip().endswith('<nil-classes type="array"/>')
     _, _, body = await send(session, pbx_simulator, "GET", f"/calls.xml?id={calls[1].id}")
     (row,) = parse(body)
@@ -649,7 +655,16 @@ async def test_call_list_filters_and_pages(
     assert json.loads(body) == []
 
 
-@pytest.mark.parametrize("query", ["from=yesterday", "page=x", "per_page=x"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=yesterday",
+        "from=2013-12-11+10%3A30&page=x",
+        "from=2013-12-11+10%3A30&per_page=x",
+        "per_page=50",
+        "",
+    ],
+)
 async def test_call_list_refusals(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, query: str
 ) -> None:

@@ -445,6 +445,7 @@ async def test_listcalls_rows(
 ) -> None:
     """Each leg of a call is a row (V:201): an external call on a line is two of them."""
     state = pbx_simulator.state
+    state.freeze_clock()
     queued = state.incoming_call("+420601111222", queue_id="1")
     answered = state.incoming_call("+421900111222", agent_id="2")
     state.answer(answered.id)

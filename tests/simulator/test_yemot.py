@@ -644,6 +644,7 @@ async def test_api_extension_calls_its_link(
         assert response.status == 200
     assert (sim.api_link, sim.api_extension) == ("http://127.0.0.1:9/hook?secret=s", "5/1")
     state = pbx_simulator.state
+    state.freeze_clock()
     call = state.incoming_call("+972541234567", queue_id="1")
     state.originate("0770770770", "0501234567")  # only incoming calls enter the extension
     state.hangup(call.id)

@@ -72,8 +72,9 @@ class OptionField:
     """One option of an account: how it is entered (`kind`), checked and stored.
 
     To add an option to a provider, append an `OptionField` to its declaration's `options`
-    and give `options.step.init.data.<key>` and `data_description.<key>` (and the same under
-    `init_webhook`) in strings.json and every translation; the options form, its validation,
+    and give `options.step.init.data.<key>` and `data_description.<key>` in strings.json
+    (under `init_webhook` as a `[%key:…%]` reference to those) and every translation (en.json
+    from strings.json: `python -m tests.test_translations`); the options form, its validation,
     the redaction and the client's `options` follow. The client reads the stored value as
     `self._options.get(key)` (`for_client=False` keeps it from the client).
 

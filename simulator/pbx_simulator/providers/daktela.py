@@ -76,6 +76,17 @@ SMS_GATEWAY = "SIM"
 SMS_GATEWAY_OFF = "Odesílání přes SMS bránu není pro tento účet povoleno"
 # The PBX's own pauses (GetPauses 3.3 `type`, D:1735): after a call, and for idling.
 SYSTEM_PAUSES = (("Wrap", "wrap"), ("Lajdak", "lajdak"))
+# The longest SMS text SendSMS, SendSMSConnect and SendGroupSMSConnect take (D:2920, D:2877,
+# D:3167, D:3208): 1377 characters, "utf8" 603; the stricter reading applies 603 to any text
+# that is not ASCII or goes with `unicode`. The refusal's text is undocumented.
+SMS_MAX_ASCII = 1377
+SMS_MAX_UNICODE = 603
+SMS_TOO_LONG = "Text SMS zprávy je příliš dlouhý"
+# StatsCalls returns at most 1000 calls, "after exceeding an error is returned" (D:2548):
+# the stricter reading refuses a query that matches more, whatever `take` says. The text of
+# that error is undocumented.
+STATS_CALLS_LIMIT = 1000
+STATS_CALLS_TOO_MANY = "Překročen maximální limit 1000 vrácených hovorů"
 NEEDS_EXTENSION = "Agent nemá svázanou linku, je třeba předat extension"
 CALL_STATES = {
     CallStatus.QUEUED: "Waiting",
@@ -136,6 +147,12 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(PRAGUE).strftime("%Y-%m-%d %H:%M:%S") if moment else None
 
 
+def _check_sms_length(message: str, *, unicode: bool) -> None:
+    limit = SMS_MAX_UNICODE if unicode or not message.isascii() else SMS_MAX_ASCII
+    if len(message) > limit:
+        raise DaktelaRefusedError(SMS_TOO_LONG)
+
+
 def to_ascii(text: str) -> str:
     """Text as Daktela sends it without `unicode`: diacritics dropped (`Žluťoučký` ->
     `Zlutoucky`), letters with no ASCII form (Hebrew) as `?`."""
@@ -187,6 +204,7 @@ class DaktelaSim(BaseProviderSim):
         self.playback: dict[str, str] = {}  # call id -> recording being played
         self.max_version: tuple[int, int] = SUPPORTED_VERSIONS[1]
         self.enabled_sms = SMS_GATEWAY
+        self.stats_calls_limit = STATS_CALLS_LIMIT  # lower in tests instead of 1001 calls
         self.login_extensions: dict[str, str] = {}  # agent id -> extension named at login
         self.remote_call_variables: dict[str, dict[str, str]] = {}  # call id -> `variables`
         self._seen_login = (self.credentials.get("login"), self.credentials.get("password"))
@@ -1035,7 +1053,7 @@ class DaktelaSim(BaseProviderSim):
 
     async def _stats_calls(self, params: Params, _item_id: str | None) -> web.Response:
         """StatsCalls 4.1 (D:2542-2589): call-centre calls in a period; `answered`, `queues`,
-        `skip`/`take`, and `total`."""
+        `skip`/`take`, and `total`; refused when more than 1000 calls match (D:2548)."""
         answered = params.get("answered")
         queues = set(self._array(params, "queues"))
         rows = []
@@ -1075,6 +1093,8 @@ class DaktelaSim(BaseProviderSim):
                 }
             )
         skip, take = int(params.get("skip", "0")), int(params.get("take", "100"))
+        if len(rows) > self.stats_calls_limit or take > self.stats_calls_limit:
+            raise DaktelaRefusedError(STATS_CALLS_TOO_MANY)
         return self._ok({"data": rows[skip : skip + take], "total": str(len(rows))})
 
     async def _last_call_number(self, params: Params, _item_id: str | None) -> web.Response:
@@ -1161,6 +1181,8 @@ class DaktelaSim(BaseProviderSim):
         sender = params.get("sender") or "Info"
         group = self.state.next_id()
         rows: dict[str, Any] = {group: {"count_sms": 0, "id": int(group), "group_id": int(group)}}
+        for message in messages:
+            _check_sms_length(message, unicode=False)
         for number, message in zip(numbers, messages, strict=True):
             sms = self.state.send_sms(sender, number, to_ascii(message))
             rows[sms.id] = {"count_sms": 1, "id": int(sms.id), "group_id": int(group)}
@@ -1169,9 +1191,9 @@ class DaktelaSim(BaseProviderSim):
     @staticmethod
     def _as_sent(params: Params, message: str) -> str:
         """The text as the SMS goes out: converted to ASCII unless `unicode` is set."""
-        if params.get("unicode", "").strip().lower() in ("yes", "true", "1"):
-            return message
-        return to_ascii(message)
+        unicode = params.get("unicode", "").strip().lower() in ("yes", "true", "1")
+        _check_sms_length(message, unicode=unicode)
+        return message if unicode else to_ascii(message)
 
     async def _get_sms_settings(self, _params: Params, _item_id: str | None) -> web.Response:
         """GetSMSSettings 3.1 (D:2769-2788, D:3132-3151): the callbacks and `enabled_sms`."""

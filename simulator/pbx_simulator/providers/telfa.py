@@ -755,11 +755,14 @@ class TelfaSim(BaseProviderSim):
         return self._calls_document(context, self.state.active_calls())
 
     async def _calls(self, context: TelfaRequest) -> web.Response:
-        """Call list, T:216-288: `from`, `id`, pages of 20 (`per_page` up to 2000)."""
+        """Call list, T:216-288: `from` (not marked optional, so required) or one call by
+        `id` (T:263), pages of 20 (`per_page` up to 2000)."""
         query = context.query
         calls = sorted(self.state.calls.values(), key=lambda c: int(c.id))
         if call_id := query.get("id"):
             calls = [c for c in calls if c.id == call_id]
+        else:
+            self._required(query, "from")
         if since_text := query.get("from"):
             try:
                 since = datetime.strptime(since_text.strip(), "%Y-%m-%d %H:%M").replace(

@@ -97,6 +97,10 @@ SYSTEM_PAUSE_TYPES = frozenset({WRAP_PAUSE_TYPE, "lajdak"})
 SMS_PLACEHOLDERS = "number=$number&message=$message&id=$id&direction=$direction"
 # GetSMSSettings `enabled_sms` of an account that sends through SMS Connect only (D:2787).
 SMS_CONNECT = "CONNECT"
+# The longest SMS text the send actions take (D:2920, D:3208): 1377 characters, 603 when it
+# is not ASCII ("utf8 603").
+SMS_MAX_ASCII = 1377
+SMS_MAX_UNICODE = 603
 # GetUsers lists every user, but users come and go rarely: read it this seldom (seconds).
 USERS_MAX_AGE = 3600.0
 
@@ -937,7 +941,15 @@ class DaktelaClient(PbxClient):
         Text that is not ASCII goes with `unicode`, since Daktela converts it to ASCII
         otherwise (D:2926-2927, D:3222-3223); SendGroupSMSConnect documents no `unicode`.
         One request per recipient: the single-message actions are the documented ones.
+        A text longer than the actions take (D:2920) is refused before anything is sent.
         """
+        limit = SMS_MAX_ASCII if request.message.isascii() else SMS_MAX_UNICODE
+        if len(request.message) > limit:
+            raise PbxInvalidInput(
+                f"{self.title} takes at most {limit} characters in an SMS "
+                f"({SMS_MAX_UNICODE} with diacritics or other non-ASCII letters); "
+                f"this one has {len(request.message)}"
+            )
         sender = request.sender or self._options.get(OPTION_SMS_SENDER)
         if not sender and self._sms_connect is None:
             await self._sms_settings()

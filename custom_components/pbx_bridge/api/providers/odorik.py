@@ -32,7 +32,7 @@ from ..client import (
     read_json,
 )
 from ..declaration import OPTION_SMS_SENDER, ConnectionField, ProviderDeclaration
-from ..errors import PbxAuthError, PbxInvalidInput, PbxResponseError
+from ..errors import PbxAuthError, PbxInvalidInput, PbxOutcomeUnknownError, PbxResponseError
 from ..models import (
     AccountInfo,
     Call,
@@ -136,13 +136,23 @@ class OdorikClient(PbxClient):
         self._raise_for_error(response, path)
         return response
 
+    async def _send(self, path: str, data: dict[str, str]) -> HttpResponse:
+        """POST an action, never repeated."""
+        return await self._request("POST", path, data={**self._auth(), **data}, once=True)
+
     async def _post(self, path: str, data: dict[str, str]) -> str:
-        """POST an action (never repeated) and return its plain-text answer."""
-        response = await self._request("POST", path, data={**self._auth(), **data}, once=True)
+        """POST an action and return its plain-text answer."""
+        response = await self._send(path, data)
         self._raise_for_error(response, path)
         return response.text.strip()
 
     def _raise_for_error(self, response: HttpResponse, path: str) -> None:
+        """Refusals, and an HTML page where an answer belongs, as errors."""
+        self._raise_for_refusal(response, path)
+        if response.text.strip().startswith("<"):
+            raise PbxResponseError(f"{self.title} sent an HTML page instead of an answer")
+
+    def _raise_for_refusal(self, response: HttpResponse, path: str) -> None:
         """Turn `error <reason>`, `unauthorized` and unexpected statuses into errors."""
         text = response.text.strip()
         word = text.split(maxsplit=2)[1] if text.startswith("error ") else text
@@ -154,8 +164,6 @@ class OdorikClient(PbxClient):
             raise PbxResponseError(
                 f"{self.title} refused {path} (HTTP {response.status})", str(response.status)
             )
-        if text.startswith("<"):
-            raise PbxResponseError(f"{self.title} sent an HTML page instead of an answer")
 
     async def _get_json(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
         response = await self._get(path, params)
@@ -293,10 +301,19 @@ class OdorikClient(PbxClient):
             data["delayed"] = str(max(1, math.ceil(request.delay.total_seconds() / 60)))
         if request.single_attempt is not None:
             data["simple"] = "true" if request.single_attempt else "false"
-        answer = await self._post("/callback", data)
-        if answer not in CALLBACK_ANSWERS:
-            raise PbxResponseError(f"{self.title} sent an unexpected answer to the callback")
-        return CallResult(None)
+        response = await self._send("/callback", data)
+        if response.text.strip() in CALLBACK_ANSWERS:
+            return CallResult(None)
+        # Documented refusals (`error …`, O:21-25) and failed logins raise as they are.
+        self._raise_for_refusal(response, "/callback")
+        # Any other 2xx body (cut short, a proxy's page, a new word) is neither a documented
+        # refusal nor a documented success, and the request was handed over: O:26 says the
+        # answer confirms the hand-off to the exchange, not the call, so it may ring already.
+        # Not "placed" (nothing documents this body as success), but never a refusal that
+        # invites a second callback.
+        raise PbxOutcomeUnknownError(
+            f"{self.title} sent an unexpected answer to the callback; the call may have been placed"
+        )
 
     async def async_hangup(self, request: HangupRequest) -> None:
         """DELETE the active call by the id the active-call list shows."""

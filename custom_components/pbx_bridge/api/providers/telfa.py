@@ -481,6 +481,13 @@ class TelfaClient(PbxClient):
                 f"{self.title} sent an unreadable XML answer (HTTP {response.status})"
             ) from None
 
+    def _user_detail(self, response: HttpResponse) -> Json:
+        """A user's details from the XML, the only form whose shape the docs show (T:355-384)."""
+        root = self._xml(response)
+        if root.tag != "telfa-user":
+            raise PbxResponseError(f"{self.title} sent malformed user details")
+        return xml_fields(root)
+
     # --- account and snapshot -----------------------------------------------------------
 
     async def async_validate(self) -> AccountInfo:
@@ -533,9 +540,9 @@ class TelfaClient(PbxClient):
         for login in names:
             user_id: str | None = None
             try:
-                detail = self._json_object(
+                detail = self._user_detail(
                     await self._call(
-                        "GET", "/telfa_users/user_by_login.json", params={"login": login}
+                        "GET", "/telfa_users/user_by_login.xml", params={"login": login}
                     )
                 )
                 user_id = _id(detail.get("id"))
@@ -551,8 +558,8 @@ class TelfaClient(PbxClient):
         ids = [user_id for user in users if (user_id := _id(user.get("id")))]
         if not ids:
             raise PbxResponseError(f"{self.title} lists no users for this API key")
-        detail = self._json_object(
-            await self._call("GET", "/telfa_users/user_by_id.json", params={"id": ids[0]})
+        detail = self._user_detail(
+            await self._call("GET", "/telfa_users/user_by_id.xml", params={"id": ids[0]})
         )
         account_id = _id(detail.get("user_id"))
         if account_id is None:
