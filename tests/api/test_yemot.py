@@ -1408,6 +1408,13 @@ async def test_an_account_the_contexts_command_refuses_keeps_the_refresh(
     ).async_fetch_snapshot()
     registration = snapshot.registrations["0773137770=7"]
     assert (registration.registered, registration.user_agent) == (True, None)
+    # An EXCEPTION is the server's failure, not a refused account: the refresh fails.
+    broken = json.dumps({"responseStatus": "EXCEPTION", "message": "NullPointerException"})
+    base_url = await doc_server(
+        {"GetSipAccountsRegisteredStatus": accounts, "SipGetContexts": broken.encode()}
+    )
+    with pytest.raises(PbxResponseError, match="NullPointerException"):
+        await YemotClient(session, {"token": TOKEN, "base_url": base_url}).async_fetch_snapshot()
 
 
 @pytest.mark.parametrize("newest_first", [True, False])
@@ -1448,3 +1455,26 @@ async def test_sms_rows_in_either_order(doc_server: Any, session: aiohttp.Client
     newest_first, oldest_first = (snapshot.received_sms for snapshot in snapshots)
     assert [sms.text for sms in newest_first] == ["older", "שלום"]
     assert newest_first == oldest_first
+
+
+async def test_incoming_calls_without_the_right_keep_the_refresh(
+    doc_server: Any, session: aiohttp.ClientSession
+) -> None:
+    """GetIncomingCalls (*pub*) refused again after a fresh Login: the account lacks the
+    right. The refresh keeps the rest and names the command for a repair issue."""
+    forbidden = json.dumps({"responseStatus": "FORBIDDEN", "message": "no access"}).encode()
+    base_url = await doc_server(
+        {
+            "Login": fixture_bytes("login_response.json"),
+            "GetSession": fixture_bytes("get_session_response.json"),
+            "GetSipAccountsRegisteredStatus": NO_ACCOUNTS,
+            "GetIncomingCalls": forbidden,
+            "GetSmsIncomingLog": fixture_bytes("sms_incoming_log_doc_values.json"),
+        }
+    )
+    client = YemotClient(session, {"base_url": base_url, **CREDENTIALS})
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.problems == (
+        ProviderProblem(ProblemKind.MISSING_PERMISSION, "GetIncomingCalls"),
+    )
+    assert len(snapshot.received_sms) == 1

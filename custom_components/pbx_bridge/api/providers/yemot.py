@@ -478,7 +478,7 @@ class YemotClient(PbxClient):
                 continue
             queues[path] = self._read_queue(path, answer, agents, calls)
         self._agent_queues = {agent_id: agent.queue_ids for agent_id, agent in agents.items()}
-        calls = await self._incoming_calls(calls)
+        calls = await self._incoming_calls(calls, problems)
         return Snapshot(
             account=self._account(),
             agents=agents,
@@ -644,7 +644,9 @@ class YemotClient(PbxClient):
             member_ids=tuple(member_ids),
         )
 
-    async def _incoming_calls(self, queued: dict[str, Call]) -> dict[str, Call]:
+    async def _incoming_calls(
+        self, queued: dict[str, Call], problems: list[ProviderProblem]
+    ) -> dict[str, Call]:
         """The calls in progress (*pub* GetIncomingCalls), with what the queues told.
 
         Each row is `{did, callerIdNum, duration, transferFrom, id, path}`; a caller
@@ -654,6 +656,11 @@ class YemotClient(PbxClient):
         try:
             answer = await self._command("GetIncomingCalls")
         except PbxResponseError:
+            return queued
+        except PbxPermissionError:
+            # Refused after a login that worked: the account lacks the right. The rest of
+            # the refresh stands; a repair issue tells the user.
+            problems.append(ProviderProblem(ProblemKind.MISSING_PERMISSION, "GetIncomingCalls"))
             return queued
         calls: dict[str, Call] = {}
         now = datetime.now(UTC)
