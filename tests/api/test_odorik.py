@@ -799,3 +799,89 @@ async def test_the_password_is_redacted_from_provider_messages(
         await client_for(session, base_url).async_validate()
     assert raised.value.code == "bad_request"
     assert PASSWORD not in str(raised.value)
+
+
+# --- history paging (O:46-51) ---------------------------------------------------------------
+
+
+async def test_history_reads_pages_up_to_a_cap_and_continues_next_poll(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("pbx_simulator.providers.odorik.MAX_PAGE_SIZE", 3)
+    state = pbx_simulator.state
+    missed = []
+    for number in range(10):
+        call = state.incoming_call(f"+42060100{number:04d}")
+        state.hangup(call.id)
+        missed.append(call)
+    client = make_client(session, pbx_simulator)
+
+    snapshot = await client.async_fetch_snapshot()
+    pages = [
+        request.query.get("page")
+        for request in pbx_simulator.sim.requests_for("odorik", "GET /calls")
+    ]
+    assert pages == [None, "2", "3"]  # 4 pages of 3: three a poll
+    assert snapshot.missed_calls_today == 9
+
+    pbx_simulator.sim.requests.clear()
+    snapshot = await client.async_fetch_snapshot()
+    assert sent(pbx_simulator, "GET /calls")["since_id"] == missed[8].id
+    assert snapshot.missed_calls_today == 10
+    assert snapshot.last_caller == "+420601000009"
+
+
+async def test_history_listed_newest_first_is_read_from_the_oldest_page(
+    socket_enabled: None, session: aiohttp.ClientSession
+) -> None:
+    """The record order is not documented: newest first, the oldest pages are the last."""
+    today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    asked: list[dict[str, str]] = []
+
+    async def calls(request: web.Request) -> web.Response:
+        asked.append(dict(request.query))
+        since = int(request.query.get("since_id", "0"))
+        ids = [call_id for call_id in range(8, 0, -1) if call_id > since]
+        page = int(request.query.get("page", "1"))
+        rows = [
+            {
+                "id": call_id,
+                "date": today,
+                "direction": "in",
+                "status": "missed",
+                "source_number": f"0042060100000{call_id}",
+            }
+            for call_id in ids[(page - 1) * 2 : page * 2]
+        ]
+        return web.json_response(rows, headers={"Odorik-Pages": str(max(1, -(-len(ids) // 2)))})
+
+    async def no_calls(_request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    async def balance(_request: web.Request) -> web.Response:
+        return web.Response(text="1.0")
+
+    app = web.Application()
+    app.router.add_get("/api/v1/calls.json", calls)
+    app.router.add_get("/api/v1/active_calls.json", no_calls)
+    app.router.add_get("/api/v1/balance", balance)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        client = client_for(session, f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1")
+        snapshot = await client.async_fetch_snapshot()
+        assert [query.get("page") for query in asked] == [None, "4", "3"]
+        assert snapshot.missed_calls_today == 4  # ids 1-4, the oldest
+        asked.clear()
+        snapshot = await client.async_fetch_snapshot()
+        assert [(query["since_id"], query.get("page")) for query in asked] == [
+            ("4", None),
+            ("4", "2"),
+        ]
+        assert snapshot.missed_calls_today == 8
+        assert snapshot.last_caller == "+420601000008"
+    finally:
+        await runner.cleanup()

@@ -59,6 +59,9 @@ CALLBACK_ANSWERS = frozenset({"callback_ordered", "successfully_enqueued"})
 SMS_SENT = "successfully_sent"
 # The missed calls' callers a snapshot shows (the newest).
 MISSED_CALLERS_KEPT = 10
+# History pages (of at most 2000 calls, O:47) one poll reads; a longer backlog continues at
+# the next poll, so a busy day costs a poll a bounded number of requests.
+MAX_HISTORY_PAGES = 3
 
 
 def _time(value: object) -> datetime | None:
@@ -166,7 +169,10 @@ class OdorikClient(PbxClient):
             )
 
     async def _get_json(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
-        response = await self._get(path, params)
+        return self._json_rows(await self._get(path, params), path)
+
+    def _json_rows(self, response: HttpResponse, path: str) -> list[Any]:
+        """A JSON list of objects, as every read answers."""
         try:
             rows = read_json(response.body)
         except ValueError:
@@ -196,7 +202,8 @@ class OdorikClient(PbxClient):
 
     async def async_fetch_snapshot(self) -> Snapshot:
         """Three requests whatever the account's size: active calls, the call history since
-        the last poll and the balance.
+        the last poll and the balance; a backlog of more than 2000 calls adds at most
+        `MAX_HISTORY_PAGES - 1` history pages.
 
         Odorik has no agents, queues or SIP registrations in its API.
         """
@@ -215,7 +222,8 @@ class OdorikClient(PbxClient):
         """Today's calls (O:29-68): all of them from midnight at first, then those after the
         newest one read (`since_id`, for periodic downloads), so a poll reads only new ones.
 
-        One page (at most 2000 calls) a poll: a longer backlog is read on the next polls.
+        At most `MAX_HISTORY_PAGES` pages a poll (O:46-51); the rest of a longer backlog is
+        read on the next polls, from the newest call read.
         """
         now = datetime.now(PRAGUE)
         today = now.date()
@@ -227,18 +235,49 @@ class OdorikClient(PbxClient):
             params = {"since_id": str(self._newest_call_id)}
             if self._history_day != today:
                 self._start_day(today)
-        rows = await self._get_json("/calls.json", params)
-        records: list[tuple[int, dict[str, Any]]] = []
-        for row in rows:
-            call_id = parse_int(row.get("id"))
-            if call_id is None:
-                raise PbxResponseError(f"{self.title} sent a call record without an id")
-            records.append((call_id, row))
+        records = await self._read_history_pages(params)
         for call_id, row in sorted(records, key=lambda record: record[0]):
             if self._newest_call_id is not None and call_id <= self._newest_call_id:
                 continue
             self._newest_call_id = call_id
             self._count_call(row, today)
+
+    async def _read_history_pages(self, params: dict[str, str]) -> list[tuple[int, dict[str, Any]]]:
+        """The oldest calls of the query, at most `MAX_HISTORY_PAGES` pages of them.
+
+        The order of the records is not documented. Oldest first (as `since_id` suggests),
+        the first pages are the oldest; newest first, the last ones are, and page 1 only
+        told the page count. Either way the calls read are the oldest, so continuing after
+        the newest of them at the next poll skips none.
+        """
+        records, pages = await self._history_page(params, 1)
+        if pages <= MAX_HISTORY_PAGES:
+            later = range(2, pages + 1)
+        elif len(records) > 1 and records[0][0] > records[-1][0]:
+            records = []
+            later = range(pages, pages - MAX_HISTORY_PAGES + 1, -1)
+        else:
+            later = range(2, MAX_HISTORY_PAGES + 1)
+        for page in later:
+            records += (await self._history_page(params, page))[0]
+        return records
+
+    async def _history_page(
+        self, params: dict[str, str], page: int
+    ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        """One page of /calls.json (`page` counts from 1) and the page count it reports."""
+        response = await self._get(
+            "/calls.json", {**params, "page": str(page)} if page > 1 else params
+        )
+        records: list[tuple[int, dict[str, Any]]] = []
+        for row in self._json_rows(response, "/calls.json"):
+            call_id = parse_int(row.get("id"))
+            if call_id is None:
+                raise PbxResponseError(f"{self.title} sent a call record without an id")
+            records.append((call_id, row))
+        # Without a readable header the answer is taken as the only page.
+        pages = parse_int(response.headers.get("odorik-pages")) or 1
+        return records, pages
 
     def _start_day(self, today: date) -> None:
         self._history_day = today
