@@ -184,8 +184,11 @@ def run_load(job: dict[str, Any]) -> dict[str, Any]:
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=load_process, args=(job, sender))
     process.start()
-    result: dict[str, Any] = receiver.recv()
-    process.join()
+    sender.close()  # a load process that dies ends `recv` with EOFError, not a hang
+    try:
+        result: dict[str, Any] = receiver.recv()
+    finally:
+        process.join()
     return result
 
 

@@ -80,16 +80,23 @@ async def test_webhooks_never_move_the_poll(
 ) -> None:
     """A hook every second: still exactly one poll every interval."""
     client = await hass_client_no_auth()
-    interval = telfa.runtime_data.coordinator.update_interval
+    coordinator = telfa.runtime_data.coordinator
+    interval = coordinator.update_interval
     assert interval is not None
     polls_before = len(pbx_simulator.sim.requests_for("telfa", POLL_ENDPOINT))
+    scheduled, reschedules = coordinator._unsub_refresh, 0
     seconds = int(interval.total_seconds()) * 3
     for _ in range(seconds):
         assert (await client.post(HOOK_PATH, data=ring_hook("nobody.example"))).status == 200
         await tick(hass, freezer, 1)
+        if coordinator._unsub_refresh is not scheduled:
+            scheduled, reschedules = coordinator._unsub_refresh, reschedules + 1
     polls = len(pbx_simulator.sim.requests_for("telfa", POLL_ENDPOINT)) - polls_before
-    assert polls == 3
-    assert telfa.runtime_data.coordinator.last_update_success
+    # Only a poll moves the next poll, never a hook. The coordinator's timer runs on the
+    # loop's real clock, so a slow machine may fit one more poll into the three intervals.
+    assert reschedules == polls
+    assert polls in (3, 4)
+    assert coordinator.last_update_success
 
 
 async def test_outage_hooks_still_fire_polled_entities_unavailable(

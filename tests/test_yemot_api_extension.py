@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -11,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -39,8 +41,10 @@ async def test_api_extension_call_through_the_webhook(
     hass: HomeAssistant,
     pbx_simulator: RunningSimulator,
     hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Incoming and hangup fire at once; the answer is the extension's next command."""
+    caplog.set_level(logging.DEBUG)
     options = demo_options(pbx_simulator, "yemot") | {CONF_WEBHOOK_SECRET: SECRET}
     entry = await async_setup_provider(hass, pbx_simulator, "yemot", options)
     events = async_capture_events(hass, EVENT_CALL)
@@ -77,6 +81,15 @@ async def test_api_extension_call_through_the_webhook(
 
     malformed = await client.get(f"{HOOK_PATH}?secret={SECRET}&ApiPhone=0541234567")
     assert malformed.status == 400
+    # Our logs: the caller's number only at debug level, the secret never.
+    assert any(r.name.startswith("custom_components.pbx_bridge") for r in caplog.records)
+    for record in caplog.records:
+        if not record.name.startswith("custom_components.pbx_bridge"):
+            continue  # Home Assistant's access log (debug only) shows the request line
+        assert SECRET not in record.getMessage()
+        if record.levelno > logging.DEBUG:
+            assert "0541234567" not in record.getMessage()
+            assert "972541234567" not in record.getMessage()
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

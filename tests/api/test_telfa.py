@@ -989,6 +989,54 @@ async def test_hook_refusals_read_the_error_list_and_hide_our_url(
         await runner.cleanup()
 
 
+async def test_documented_numbers_and_request_bodies(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """The documented call plans (T:920-926: one landline, no GSM gateway) give the webhook
+    targets and no SMS sender; the SMS and transfer bodies sent are the documented ones
+    (T:729, T:149-152)."""
+    sent: list[tuple[str, bytes]] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.path == "/recipes.json":
+            return web.Response(body=fixture("recipes.json"), content_type="application/json")
+        sent.append((request.path, await request.read()))
+        return web.Response(body=b"")
+
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    client = TelfaClient(session, {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{port}"})
+    try:
+        assert await client.async_webhook_targets() == {"10": "212212212"}
+        with pytest.raises(PbxInvalidInput) as err:
+            await client.async_send_sms(SmsRequest(("+420602123456",), "Ahoj"))
+        assert err.value.translation_key == "sms_sender_needed"  # never the landline
+        with pytest.raises(PbxInvalidInput) as err:
+            await client.async_send_sms(SmsRequest(("+420602123456",), "Ahoj", "212212212"))
+        assert err.value.translation_key == "sms_invalid_sender"
+        assert sent == []
+        documented = json.loads(fixture("sms_request.json"))
+        sms = documented["sms"]
+        await client.async_send_sms(
+            SmsRequest(("+420" + sms["recipient"],), sms["message"], sms["number_id"])
+        )
+        await client.async_transfer(TransferRequest("1", "6"))
+    finally:
+        await runner.cleanup()
+    (sms_path, sms_body), (transfer_path, transfer_body) = sent
+    assert (sms_path, json.loads(sms_body)) == ("/sms.json", documented)
+    doc_xml = ET.fromstring(fixture("transfer_call_request.xml"))  # noqa: S314
+    sent_xml = ET.fromstring(transfer_body)  # noqa: S314
+    assert transfer_path == "/calls/transfer_call.xml"
+    assert sent_xml.tag == doc_xml.tag
+    assert {e.tag: e.text for e in sent_xml} == {e.tag: e.text for e in doc_xml}
+
+
 async def test_register_webhook_on_chosen_numbers(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

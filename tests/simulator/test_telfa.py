@@ -551,6 +551,34 @@ async def test_interrupt_refusals(
     assert call.status is not CallStatus.ENDED
 
 
+@pytest.mark.parametrize(
+    ("path", "root"),
+    [
+        ("/calls/interrupt.xml", "interrupt_call"),
+        ("/calls/transfer_call.xml", "transfer_call"),
+        ("/calls/play_recording.xml", "play_recording"),
+        ("/sms.xml", "sms"),
+    ],
+)
+async def test_xml_bodies_need_their_documented_root(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, path: str, root: str
+) -> None:
+    """T:130, T:149, T:186, T:707: each body is a documented structure, its root included."""
+    call = pbx_simulator.state.incoming_call("+420777123456")
+    fields = (
+        f"<id>{call.id}</id><call_id>{call.id}</call_id><recording_id>6</recording_id>"
+        "<continue_with_recipe_id>534</continue_with_recipe_id>"
+        "<number_id>2</number_id><recipient>602123456</recipient><message>x</message>"
+    )
+    status, _, text = await send(
+        session, pbx_simulator, "POST", path, data=f"<call>{fields}</call>", headers=XML
+    )
+    assert (status, [e.text for e in parse(text)]) == (422, [f"{root} can't be blank"])
+    assert call.status is not CallStatus.ENDED
+    assert not telfa(pbx_simulator).played
+    assert not pbx_simulator.state.sms
+
+
 async def test_transfer_with_the_documented_body(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

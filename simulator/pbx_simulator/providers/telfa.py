@@ -467,6 +467,14 @@ class TelfaSim(BaseProviderSim):
         return call
 
     @staticmethod
+    def _document(context: TelfaRequest, root: str) -> dict[str, Any]:
+        """The XML body's fields, refused when its root is not the documented `root` (no
+        body at all is refused later, by the first required field it lacks)."""
+        if context.body and context.body.get("_root") != root:
+            raise TelfaRefusedError(422, f"{root} can't be blank")
+        return context.body
+
+    @staticmethod
     def _required(fields: dict[str, Any], name: str) -> str:
         value = fields.get(name)
         if value is None or not str(value).strip():
@@ -699,13 +707,12 @@ class TelfaSim(BaseProviderSim):
     async def _play_recording(self, context: TelfaRequest) -> web.Response:
         """Play a recording into a live call, T:124-134: `<play_recording>` with `call_id`
         and `recording_id`; `side` optional (both, caller or called). Answers at once."""
-        if context.body.get("_root") != "play_recording":
-            raise TelfaRefusedError(422, "play_recording can't be blank")
-        call = self._active_call(self._required(context.body, "call_id"))
-        recording = self._required(context.body, "recording_id")
+        body = self._document(context, "play_recording")
+        call = self._active_call(self._required(body, "call_id"))
+        recording = self._required(body, "recording_id")
         if not recording.isdigit():
             raise TelfaRefusedError(422, "Recording is invalid")
-        side = str(context.body.get("side") or "both")
+        side = str(body.get("side") or "both")
         if side not in PLAY_SIDES:
             raise TelfaRefusedError(422, "Side is invalid")
         self.played.append((call.id, recording, side))
@@ -713,8 +720,9 @@ class TelfaSim(BaseProviderSim):
 
     async def _interrupt(self, context: TelfaRequest) -> web.Response:
         """Hang up, T:180-189: `<interrupt_call>` with `id`; `recording_id` optional."""
-        call = self._active_call(self._required(context.body, "id"))
-        recording = context.body.get("recording_id")
+        body = self._document(context, "interrupt_call")
+        call = self._active_call(self._required(body, "id"))
+        recording = body.get("recording_id")
         if recording and not str(recording).isdigit():
             raise TelfaRefusedError(422, "Recording is invalid")
         self.state.hangup(call.id, "interrupted")
@@ -722,8 +730,9 @@ class TelfaSim(BaseProviderSim):
 
     async def _transfer(self, context: TelfaRequest) -> web.Response:
         """Transfer, T:141-152: `<transfer_call>` with `call_id` and `continue_with_recipe_id`."""
-        call = self._active_call(self._required(context.body, "call_id"))
-        recipe = self._required(context.body, "continue_with_recipe_id")
+        body = self._document(context, "transfer_call")
+        call = self._active_call(self._required(body, "call_id"))
+        recipe = self._required(body, "continue_with_recipe_id")
         if recipe not in self.recipe_ids():
             raise TelfaRefusedError(422, "Recipe not found")
         self.state.transfer(call.id, f"recipe:{recipe}")
@@ -855,8 +864,7 @@ class TelfaSim(BaseProviderSim):
 
     async def _send_sms(self, context: TelfaRequest) -> web.Response:
         """Send an SMS, T:703-750: `number_id` of a SIM number (T:699), `recipient`, `message`."""
-        body = context.body
-        sms = body.get("sms") if context.fmt == "json" else body
+        sms = context.body.get("sms") if context.fmt == "json" else self._document(context, "sms")
         if not isinstance(sms, dict):
             raise TelfaRefusedError(422, "sms can't be blank")
         recipient = str(sms.get("recipient") or "").strip()
