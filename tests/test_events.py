@@ -617,3 +617,20 @@ async def test_unique_call_ids_keep_memory_bounded(
     assert len(push.coordinator.data.calls) == 50
     assert "u499" in push.coordinator.data.calls
     await hass.async_block_till_done()
+
+
+async def test_a_hooks_last_caller_survives_a_poll_that_has_not_seen_the_call(
+    hass: HomeAssistant, push: Harness
+) -> None:
+    await push.poll(last_caller="+420601000001")
+    push.hub.async_process([call_event(CallEventType.INCOMING, call_id="h1")])
+    assert push.coordinator.data.last_caller == "+420777123456"
+    # The provider still names the older caller: the hook's is newer and stays.
+    await push.poll(last_caller="+420601000001")
+    assert push.coordinator.data.last_caller == "+420777123456"
+    assert push.snapshot.calls == {}  # the polled snapshot itself is left as it came
+    # Once the provider names another caller, the poll's word counts again.
+    await push.poll(last_caller="+420601000002")
+    assert push.coordinator.data.last_caller == "+420601000002"
+    await push.poll(last_caller="+420601000001")
+    assert push.coordinator.data.last_caller == "+420601000001"

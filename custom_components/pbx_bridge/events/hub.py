@@ -65,6 +65,8 @@ class PbxEventHub:
             on_sms=self._async_process_sms,
         )
         self._remove_listener: CALLBACK_TYPE | None = None
+        # Added before the entities' listeners, so a poll is overlaid before they read it.
+        self._remove_overlay_listener = coordinator.async_add_listener(self._async_overlay_poll)
 
     @property
     def derives_events(self) -> bool:
@@ -81,6 +83,8 @@ class PbxEventHub:
 
     async def async_stop(self) -> None:
         """Stop timers and listeners, and write what was seen."""
+        self._remove_overlay_listener()
+        self._remove_overlay_listener = lambda: None  # stopping twice is no error
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
@@ -95,6 +99,10 @@ class PbxEventHub:
                 self._async_process_sms(item)
             else:
                 self._async_process_call(item, from_webhook=True)
+
+    @callback
+    def _async_overlay_poll(self) -> None:
+        self.overlay.current()
 
     @callback
     def _async_polled(self) -> None:

@@ -51,6 +51,10 @@ class PushOverlay:
         self._view: Snapshot | None = None  # the data we set; anything else is a new poll
         # Calls that only webhooks told of, oldest first: at most `tracking.MAX_REMEMBERED`.
         self._pushed_calls: OrderedDict[str, None] = OrderedDict()
+        # The last caller a hook reported, and the one the poll said then. A later poll that
+        # still says that older caller has not seen the newer call: the hook's caller stays.
+        self._polled_caller: str | None = None
+        self._hook_caller: tuple[str | None, str] | None = None
 
     def current(self) -> Snapshot:
         """The data as it is now; indexes a snapshot that a poll just brought."""
@@ -59,7 +63,21 @@ class PushOverlay:
             self._view = None
             self._pushed_calls.clear()
             self.lookup.polled(data)
+            self._polled_caller = data.last_caller
+            data = self._keep_hook_caller(data)
         return data
+
+    def _keep_hook_caller(self, data: Snapshot) -> Snapshot:
+        if self._hook_caller is None:
+            return data
+        polled_then, caller = self._hook_caller
+        if data.last_caller != polled_then or data.last_caller == caller:
+            self._hook_caller = None  # the provider now knows this call, or a newer one
+            return data
+        self._view = self.coordinator.data = replace(
+            data, last_caller=caller, calls=dict(data.calls), agents=dict(data.agents)
+        )
+        return self._view
 
     def apply(self, event: CallEvent) -> None:
         """Lay the effect of a webhook's call event over the data."""
@@ -92,6 +110,7 @@ class PushOverlay:
                     new_agent_state = (AgentState.RINGING, _partner(event))
                 if event.direction is not CallDirection.OUTGOING and event.caller:
                     changes["last_caller"] = event.caller
+                    self._hook_caller = (self._polled_caller, event.caller)
         if changes:
             self._view = self.coordinator.data = replace(snapshot, **changes)
         if agent_id is not None and new_agent_state is not None:
