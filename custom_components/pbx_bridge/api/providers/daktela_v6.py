@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 import contextlib
 from datetime import datetime, timedelta
-import json
 import time
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
@@ -717,8 +716,8 @@ class DaktelaV6Client(PbxClient):
             raise PbxInvalidInput(f"{self.title} webhook body is not UTF-8") from None
         if "json" in content_type or text.lstrip().startswith("{"):
             try:
-                value = json.loads(text)
-            except ValueError, RecursionError:
+                value = read_json(text)
+            except ValueError:
                 raise PbxInvalidInput(f"{self.title} webhook body is not JSON") from None
             if not isinstance(value, dict):
                 raise PbxInvalidInput(f"{self.title} webhook body is not a JSON object")
