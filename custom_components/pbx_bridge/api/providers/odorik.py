@@ -143,12 +143,6 @@ class OdorikClient(PbxClient):
         """POST an action, never repeated."""
         return await self._request("POST", path, data={**self._auth(), **data}, once=True)
 
-    async def _post(self, path: str, data: dict[str, str]) -> str:
-        """POST an action and return its plain-text answer."""
-        response = await self._send(path, data)
-        self._raise_for_error(response, path)
-        return response.text.strip()
-
     def _raise_for_error(self, response: HttpResponse, path: str) -> None:
         """Refusals, and an HTML page where an answer belongs, as errors."""
         self._raise_for_refusal(response, path)
@@ -380,9 +374,15 @@ class OdorikClient(PbxClient):
             data = {"recipient": self.format_number(recipient), "message": request.message}
             if sender:
                 data["sender"] = self.format_number(str(sender))
-            word, _, message_id = (await self._post("/sms", data)).partition(" ")
-            if word != SMS_SENT:
-                raise PbxResponseError(f"{self.title} sent an unexpected answer to the SMS")
-            return message_id
+            response = await self._send("/sms", data)
+            word, _, message_id = response.text.strip().partition(" ")
+            if word == SMS_SENT:
+                return message_id
+            # As for the callback: documented refusals raise as they are; any other 2xx
+            # body may follow a message that went out, so it is no refusal to send again.
+            self._raise_for_refusal(response, "/sms")
+            raise PbxOutcomeUnknownError(
+                f"{self.title} sent an unexpected answer to the SMS; it may have been sent"
+            )
 
         return SmsResult(await self._send_to_each(request.recipients, send))
