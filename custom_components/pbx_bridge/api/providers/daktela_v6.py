@@ -188,6 +188,12 @@ def webhook_setup(url: str) -> str:
     )
 
 
+def _is_active(user: Json) -> bool:
+    """A user who can be an agent: named, neither deactivated nor deleted (§4)."""
+    deactivated = str(user.get("deactivated") or "").lower() in ("1", "true")
+    return _name(user) is not None and not deactivated and not user.get("deleted")
+
+
 class DaktelaV6Client(PbxClient):
     """A Daktela v6 instance (`https://NAME.daktela.com`)."""
 
@@ -402,23 +408,31 @@ class DaktelaV6Client(PbxClient):
             self._pauses = {name: row for row in await self._list("pauses") if (name := _name(row))}
             self._catalogues_read = now
         if now - self._users_read >= USERS_MAX_AGE:
-            self._users = await self._list(
-                "users",
-                {
-                    f"fields[{index}]": field
-                    for index, field in enumerate(
-                        ("name", "title", "extension", "extension_state", "deactivated")
-                    )
-                },
-            )
+            # Deactivated and deleted users are no agents: dropped once, when read.
+            self._users = [
+                row
+                for row in await self._list(
+                    "users",
+                    {
+                        f"fields[{index}]": field
+                        for index, field in enumerate(
+                            ("name", "title", "extension", "extension_state", "deactivated")
+                        )
+                    },
+                )
+                if _is_active(row)
+            ]
             self._users_read = now
         sessions = {
             login: row
             for row in await self._list("realtimeSessions")
             if (login := _name(row.get("id_agent")))
         }
-        today = {"filter[field]": "call_time", "filter[operator]": "gte"}
-        today["filter[value]"] = self._midnight()
+        today = {
+            "filter[field]": "call_time",
+            "filter[operator]": "gte",
+            "filter[value]": self._midnight(),
+        }
         recent, calls_today = _records(
             self._result(
                 await self._api(
@@ -464,18 +478,9 @@ class DaktelaV6Client(PbxClient):
         _, total = _records(result)
         return total
 
-    def _active_users(self) -> list[Json]:
-        return [
-            row
-            for row in self._users
-            if _name(row)
-            and str(row.get("deactivated") or "").lower() not in ("1", "true")
-            and not row.get("deleted")
-        ]
-
     def _read_agents(self, sessions: Mapping[str, Json]) -> dict[str, Agent]:
         agents: dict[str, Agent] = {}
-        for user in self._active_users():
+        for user in self._users:
             login = _name(user) or ""
             session = sessions.get(login)
             name = _text(user.get("title")) or login
@@ -554,7 +559,7 @@ class DaktelaV6Client(PbxClient):
 
     def _read_registrations(self, sessions: Mapping[str, Json]) -> dict[str, SipRegistration]:
         registrations: dict[str, SipRegistration] = {}
-        for user in self._active_users():
+        for user in self._users:
             extension = _text(user.get("extension"))
             if extension is None:
                 continue
