@@ -74,10 +74,7 @@ class PushOverlay:
         if data.last_caller != polled_then or data.last_caller == caller:
             self._hook_caller = None  # the provider now knows this call, or a newer one
             return data
-        self._view = self.coordinator.data = replace(
-            data, last_caller=caller, calls=dict(data.calls), agents=dict(data.agents)
-        )
-        return self._view
+        return self._own_copy(data, last_caller=caller)
 
     def apply(self, event: CallEvent) -> None:
         """Lay the effect of a webhook's call event over the data."""
@@ -122,10 +119,14 @@ class PushOverlay:
     def _writable(self) -> Snapshot:
         """The data with calls and agents of its own: the polled snapshot stays as it came."""
         snapshot = self.current()
-        if self._view is None:
-            snapshot = replace(snapshot, calls=dict(snapshot.calls), agents=dict(snapshot.agents))
-            self._view = self.coordinator.data = snapshot
-        return snapshot
+        return self._own_copy(snapshot) if self._view is None else snapshot
+
+    def _own_copy(self, polled: Snapshot, **changes: Any) -> Snapshot:
+        """`polled` with calls and agents of its own (and `changes`), as the data."""
+        self._view = self.coordinator.data = replace(
+            polled, calls=dict(polled.calls), agents=dict(polled.agents), **changes
+        )
+        return self._view
 
     def _put_call(self, event: CallEvent, known: Call | None, state: CallState) -> None:
         if event.call_id is None:
