@@ -90,12 +90,14 @@ def caller_of(number: int) -> str:
 
 
 async def _throughput(
-    url: str, kit: HookKit, seconds: float, start: int, workers: int
+    url: str, kit: HookKit, seconds: float, start: int, workers: int, *, keep_alive: bool
 ) -> dict[str, Any]:
     numbers = itertools.count(start)
     done = errors = 0
     deadline = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=workers)
+    # A provider's hook usually comes on a connection of its own; kept-alive connections
+    # leave out the cost of accepting one, which is the same for ours and the reference.
+    connector = aiohttp.TCPConnector(limit=workers, force_close=not keep_alive)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
@@ -170,7 +172,14 @@ def load_process(job: dict[str, Any], results: Any) -> None:
     kit = HookKit(job["provider"], tuple(job["known"]), tuple(job["unknown"]))
     match job["mode"]:
         case "throughput":
-            coro = _throughput(job["url"], kit, job["seconds"], job["start"], job["workers"])
+            coro = _throughput(
+                job["url"],
+                kit,
+                job["seconds"],
+                job["start"],
+                job["workers"],
+                keep_alive=job["keep_alive"],
+            )
         case "count":
             coro = _count(job["url"], kit, job["count"], job["start"], job["workers"])
         case _:
@@ -318,19 +327,29 @@ class Bench:
             **job,
         }
 
-    async def throughput(self, account: Account, start: int) -> tuple[float, float, int]:
+    async def throughput(
+        self, account: Account, start: int, *, keep_alive: bool
+    ) -> tuple[float, float, int]:
         """Median req/s of ours and of the reference over alternating rounds."""
         ours_url = f"{self.ha}/api/webhook/{account.webhook_id}"
         reference_url = f"{self.ha}/api/webhook/bench-reference"
         ours: list[float] = []
         reference: list[float] = []
-        for _ in range(self.args.rounds):
+        for round_number in range(self.args.rounds):
             for url, into in ((ours_url, ours), (reference_url, reference)):
+                profiled = self.args.profile and round_number == 0 and url == ours_url
+                if profiled:
+                    await self.profile(None)
                 result = await asyncio.to_thread(
                     run_load,
                     self.job(account, url, mode="throughput", seconds=self.args.seconds,
-                             start=start, workers=self.args.workers),
+                             start=start, workers=self.args.workers, keep_alive=keep_alive),
                 )  # fmt: skip
+                if profiled:
+                    connections = "kept" if keep_alive else "new"
+                    await self.profile(
+                        f"{self.args.profile}.hooks.{connections}.{account.provider}.{account.size}"
+                    )
                 start = result["next"]
                 into.append(result["per_second"])
                 if result["errors"]:
@@ -365,6 +384,11 @@ class Bench:
             "polls": self.poll_count(account) - polls_before,
             "intervals": elapsed / POLL_SECONDS,
         }
+
+    async def profile(self, path: str | None) -> None:
+        """Start profiling Home Assistant (None), or stop and write the profile to `path`."""
+        async with self.session.post(f"{self.ha}/api/ha_probe/profile", json={"path": path}):
+            pass
 
     def poll_count(self, account: Account) -> int:
         endpoint = "GET /telfa_users/status" if account.provider == "telfa" else "RTUsersState"
@@ -417,8 +441,8 @@ class Bench:
     async def measure(self, sizes: list[int], sims: dict[int, tuple[Simulator, str]]) -> int:
         print("setup (adding an entry while the others run):")
         print(
-            f"{'provider':9} {'size':>5} {'setup s':>8} {'hold ms':>8} "
-            f"{'entities':>9} {'enabled':>8}"
+            f"{'provider':9} {'size':>5} {'setup s':>8} {'hold ms':>8} {'own ms':>7} "
+            f"{'full gc':>9} {'entities':>9} {'enabled':>8}"
         )
         accounts: list[Account] = []
         for size in sizes:
@@ -428,7 +452,9 @@ class Bench:
                 setup = account.setup
                 print(
                     f"{provider:9} {size:>5} {setup['setup_s']:>8.2f} "
-                    f"{setup['longest_hold_ms']:>8.1f} {setup['entities']:>9} "
+                    f"{setup['longest_hold_ms']:>8.1f} {setup['longest_own_hold_ms']:>7.1f} "
+                    f"{setup['full_collections']:>2} x {setup['longest_collection_ms']:>4.0f} "
+                    f"{setup['entities']:>9} "
                     f"{setup['enabled_entities']:>8}  "
                     + self.check(setup["setup_s"] < MAX_SETUP_S, f"{provider} {size} setup time")
                     + " "
@@ -439,12 +465,16 @@ class Bench:
         print("webhooks (ours vs the reference handler, same load, same process):")
         print(
             f"{'provider':9} {'size':>5} {'ours/s':>8} {'ref/s':>8} {'ratio':>6} "
+            f"{'ka ours':>8} {'ka ref':>8} {'ka rat':>6} "
             f"{'p50 ms':>7} {'p99 ms':>7} {'seen':>5} {'polls':>6} {'lookups':>8}"
         )
         start = 0
         for account in accounts:
             lookups_before = self.hook_caused(account)
-            ours, reference, start = await self.throughput(account, start)
+            ours, reference, start = await self.throughput(account, start, keep_alive=False)
+            kept_ours, kept_reference, start = await self.throughput(
+                account, start, keep_alive=True
+            )
             timing = await self.latency(account, start)
             start += int(self.args.rate * self.args.latency_seconds)
             ratio = ours / reference
@@ -453,7 +483,8 @@ class Bench:
             polls_ok = timing["polls"] >= int(timing["intervals"])
             print(
                 f"{account.provider:9} {account.size:>5} {ours:>8.0f} {reference:>8.0f} "
-                f"{ratio:>6.2f} {timing['p50']:>7.1f} {timing['p99']:>7.1f} "
+                f"{ratio:>6.2f} {kept_ours:>8.0f} {kept_reference:>8.0f} "
+                f"{kept_ours / kept_reference:>6.2f} {timing['p50']:>7.1f} {timing['p99']:>7.1f} "
                 f"{timing['seen']:>5.0%} {timing['polls']:>3}/{timing['intervals']:<3.0f}"
                 f"{lookups:>7}  "
                 + (self.check(ratio >= MIN_RATIO, f"{account.provider} ratio") + " "
@@ -493,7 +524,10 @@ def main() -> int:
     parser.add_argument("--memory-calls", type=int, default=200_000)
     parser.add_argument("--ha-port", type=int, default=18210)
     parser.add_argument("--sim-port", type=int, default=18220)
-    parser.add_argument("--profile", help="write a profile of each setup to PROFILE.<p>.<n>")
+    parser.add_argument(
+        "--profile",
+        help="profile each setup (PROFILE.<p>.<n>) and a round of hooks (PROFILE.hooks.*)",
+    )
     parser.add_argument("--quick", action="store_true", help="2 rounds of 2 s, 20,000 ids")
     args = parser.parse_args()
     if args.quick:

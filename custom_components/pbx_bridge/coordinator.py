@@ -14,6 +14,7 @@ from .api import PbxClient
 from .api.errors import PbxError, PbxPermissionError
 from .api.models import Snapshot, WebhookItem
 from .const import LOGGER
+from .entity_queue import EntityQueue
 from .errors import permission_of, translate_update_error
 from .repairs import ORIGIN_REFRESH, async_permission_granted, async_permission_refused
 
@@ -64,6 +65,8 @@ class PbxCoordinator(DataUpdateCoordinator[Snapshot]):
         self.client = client
         # The config flow always sets it: the provider's stable account id.
         self.unique_id = cast(str, entry.unique_id)
+        # Shared by the entry's platforms: their object entities are added in turn.
+        self.entity_queue = EntityQueue(hass, entry)
 
     async def _async_update_data(self) -> Snapshot:
         """The snapshot; auth errors start reauth, a missing permission is a repair issue."""

@@ -28,8 +28,6 @@ from .coordinator import PbxCoordinator
 
 # The entities of the account itself, as `signal_pushed` names them.
 ACCOUNT: Final = "account"
-# Entities are added this many at a time, letting the event loop run in between.
-ADD_BATCH_SIZE: Final = 100
 # From this many agents, queues and lines on, an account's diagnostic entities start
 # disabled: thousands of them would slow Home Assistant for little use.
 LARGE_ACCOUNT_OBJECTS: Final = 100
@@ -192,6 +190,8 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
     # Fed by polling: unavailable while polling fails (event entities say False).
     polled: ClassVar[bool] = True
     _pushed_write: asyncio.Handle | None = None
+    # What the last state write after a webhook showed; None after a poll's write.
+    _shown: tuple[object, ...] | None = None
 
     def __init__(self, coordinator: PbxCoordinator, key: str) -> None:
         super().__init__(coordinator)
@@ -229,8 +229,18 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
 
     @callback
     def _async_write_pushed(self) -> None:
+        """Write the state if what the entity shows changed: most hooks change one or two
+        of an object's entities (the partner of a call, not the agent's status)."""
         self._pushed_write = None
-        self.async_write_ha_state()
+        shown = (self.available, self.state, self.extra_state_attributes) if self.available else ()
+        if shown != self._shown:
+            self.async_write_ha_state()
+            self._shown = shown
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._shown = None  # a poll's write may show something else
+        super()._handle_coordinator_update()
 
     @callback
     def _async_cancel_pushed_write(self) -> None:
@@ -302,48 +312,32 @@ def async_add_object_entities(
     """Add entities for each object now and for every object that appears later.
 
     An object that vanishes is forgotten, so it gets entities again if it comes back; its
-    device (and with it its entities) is removed by the integration's setup. Entities are
-    added `ADD_BATCH_SIZE` at a time, so a large account never holds the event loop long.
+    device (and with it its entities) is removed by the integration's setup. The entry's
+    `EntityQueue` adds them a batch at a time, so a large account never holds the loop long.
     """
     known: dict[ObjectKind, set[str]] = {kind: set() for kind in factories}
+
+    def maker(kind: ObjectKind, object_id: str) -> Callable[[], Iterable[Entity]]:
+        def make() -> Iterable[Entity]:
+            if object_id not in objects_of(coordinator.data, kind):
+                return ()  # gone again while earlier batches were added
+            return factories[kind](object_id)
+
+        return make
 
     @callback
     def add_new_objects() -> None:
         if not coordinator.last_update_success:
             return
-        new: list[tuple[ObjectKind, str]] = []
+        makers: list[Callable[[], Iterable[Entity]]] = []
         for kind in factories:
             current = object_ids(coordinator.data, kind)
-            new.extend((kind, object_id) for object_id in sorted(current - known[kind]))
+            makers.extend(maker(kind, object_id) for object_id in sorted(current - known[kind]))
             known[kind] = current
-        if new:
-            coordinator.config_entry.async_create_task(
-                coordinator.hass,
-                _async_add_in_batches(coordinator, async_add_entities, factories, new),
-                f"{DOMAIN} add entities",
-            )
+        coordinator.entity_queue.add(async_add_entities, makers)
 
     add_new_objects()
     coordinator.config_entry.async_on_unload(coordinator.async_add_listener(add_new_objects))
-
-
-async def _async_add_in_batches(
-    coordinator: PbxCoordinator,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    factories: dict[ObjectKind, EntityFactory],
-    objects: list[tuple[ObjectKind, str]],
-) -> None:
-    batch: list[Entity] = []
-    for kind, object_id in objects:
-        if object_id not in objects_of(coordinator.data, kind):
-            continue  # gone again while earlier batches were added
-        batch.extend(factories[kind](object_id))
-        if len(batch) >= ADD_BATCH_SIZE:
-            async_add_entities(batch)
-            batch = []
-            await asyncio.sleep(0)
-    if batch:
-        async_add_entities(batch)
 
 
 class DeviceSync:
