@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import json
 import logging
 from pathlib import Path
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -1346,41 +1347,27 @@ async def test_a_user_whose_details_fail_does_not_block_the_others(
 
 
 async def test_details_without_a_login_are_tried_again_later(
-    session: aiohttp.ClientSession, socket_enabled: None
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
     """Details that carry no `<login>` teach nothing: the user is tried again after the
     others, not on every poll."""
-    bodies = {
-        "/telfa_users/status.json": '[{"id": 1}, {"id": 2}]',
-        "/call_groups.json": "[]",
-        "/calls/all_current.xml": '<nil-classes type="array"/>',
-        "/calls.json": "[]",
-    }
-    asked: list[str] = []
+    telfa_sim: Any = pbx_simulator.sim.providers["telfa"]
+    documented, formats = telfa_sim.routes[DETAILS]
 
-    async def answer(request: web.Request) -> web.Response:
-        if request.path == "/telfa_users/user_by_id.xml":
-            asked.append(request.query["id"])
-            return web.Response(
-                text=f'<telfa-user><id type="integer">{request.query["id"]}</id></telfa-user>'
-            )
-        return web.Response(text=bodies[request.path])
+    async def without_login(context: Any) -> web.Response:
+        response = await documented(context)
+        if context.query.get("id") == "2":
+            response.text = re.sub(r"<login>[^<]*</login>", "", response.text or "")
+        return response
 
-    app = web.Application()
-    app.router.add_get("/{path:.*}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        client = TelfaClient(session, {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{port}"})
-        client._account = AccountInfo("95", "Telfa 95")
-        for _ in range(3):
-            await client.async_fetch_snapshot()
-    finally:
-        await runner.cleanup()
-    assert asked == ["1", "2"]
+    telfa_sim.routes[DETAILS] = (without_login, formats)
+    client = make_client(session, pbx_simulator)
+    for _ in range(3):
+        await client.async_fetch_snapshot()
+    asked = [r.query["id"] for r in pbx_simulator.sim.requests_for("telfa", DETAILS)]
+    assert asked == ["1", "2", "3", "4", "5"]
+    login = telfa_sim.login_of(pbx_simulator.state.agents["2"])
+    assert agents_named(client, hook_naming(login)) == [login]
 
 
 async def test_a_user_who_leaves_the_list_is_forgotten(

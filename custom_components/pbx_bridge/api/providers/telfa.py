@@ -139,7 +139,7 @@ SMS_ERROR_KEYS = {
     "902": "sms_invalid_sender",
 }
 # Hooks name agents by login, which the user list lacks (T:314-338): each poll reads the
-# details (T:343-390) of this many users whose login it does not know yet, one at a time,
+# details (T:345-384) of this many users whose login it does not know yet, one at a time,
 # so that a poll's requests stay bounded however large the account (a learning poll costs
 # 10 more than an ordinary one; at one poll a minute, 600 users are learned an hour).
 LOGINS_LEARNED_PER_POLL = 10
@@ -555,7 +555,7 @@ class TelfaClient(PbxClient):
             except PbxError as err:  # unreachable, rate limited, no right: ask no more now
                 self._details_unreadable(user_id, err, refused=False)
                 break
-            if not self._learn_login(detail):
+            if not self._learn_login(detail) or user_id not in self._logins:
                 self._details_unreadable(user_id, "no login", refused=True)
 
     def _details_unreadable(self, user_id: str, reason: object, *, refused: bool) -> None:
