@@ -1344,6 +1344,12 @@ async def test_a_user_whose_details_fail_does_not_block_the_others(
     pbx_simulator.sim.requests.clear()
     await client.async_fetch_snapshot()
     assert [r.query["id"] for r in pbx_simulator.sim.requests_for("telfa", DETAILS)] == ["2"]
+    # Once user 2 leaves the list, nothing is kept of them, nor asked.
+    pbx_simulator.state.remove_agent("2")
+    pbx_simulator.sim.requests.clear()
+    await client.async_fetch_snapshot()
+    assert pbx_simulator.sim.requests_for("telfa", DETAILS) == []
+    assert client._unreadable_details == {}
 
 
 async def test_details_without_a_login_are_tried_again_later(
