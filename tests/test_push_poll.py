@@ -6,11 +6,9 @@ provider, and wake only the entities they concern.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 import itertools
 import logging
-import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -34,7 +32,7 @@ from .conftest import async_setup_provider
 
 HOOK_PATH = "/api/webhook/hook-1234"
 POLL_ENDPOINT = "GET /telfa_users/status"
-LOOKUP_ENDPOINT = "GET /telfa_users/user_by_login"
+DETAILS_ENDPOINT = "GET /telfa_users/user_by_id"
 _call_ids = itertools.count(900000)
 
 
@@ -139,44 +137,44 @@ async def test_outage_hooks_still_fire_polled_entities_unavailable(
     assert caplog.text.count("data recovered") == 1
 
 
-async def test_unknown_login_asked_once_per_period_never_inside_the_request(
+async def test_hooks_cause_no_provider_request(
     hass: HomeAssistant,
-    telfa: MockConfigEntry,
     pbx_simulator: RunningSimulator,
     hass_client_no_auth: ClientSessionGenerator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Real time here: the simulator's latency is an asyncio sleep, which a frozen clock
-    would never end; the remembered period is shortened instead."""
+    """Logins are learned by the polls only: a hook naming a learned login names its agent
+    by user id, one naming a login not learned (yet) or unknown keeps the login; none of
+    them makes the provider answer anything, then or later."""
     monkeypatch.setattr(
-        "custom_components.pbx_bridge.api.providers.telfa.LOGIN_MEMORY_SECONDS", 3.0
+        "custom_components.pbx_bridge.api.providers.telfa.LOGINS_LEARNED_PER_POLL", 1
     )
+    await async_setup_provider(hass, pbx_simulator, "telfa")
+    telfa_sim = pbx_simulator.sim.providers["telfa"]
+    # The first poll learned two logins: the account's user's and one more.
+    details = pbx_simulator.sim.requests_for("telfa", DETAILS_ENDPOINT)
+    learned = list(dict.fromkeys(request.query["id"] for request in details))
+    assert len(learned) == 2
+    known = pbx_simulator.state.agents[learned[1]]
+    unlearned = next(a for a in pbx_simulator.state.agents.values() if a.id not in learned)
+    logins = {
+        known.id: telfa_sim.login_of(known),  # type: ignore[attr-defined]
+        unlearned.id: telfa_sim.login_of(unlearned),  # type: ignore[attr-defined]
+        "gone": "deleted.user.example",
+    }
     client = await hass_client_no_auth()
-    # The provider takes 2 s to answer a lookup; the webhook must not wait for it.
-    pbx_simulator.sim.faults.append(
-        Fault(provider="telfa", kind=FaultKind.LATENCY, endpoint=LOOKUP_ENDPOINT, seconds=2)
-    )
     fired = async_capture_events(hass, EVENT_CALL)
-    started = time.perf_counter()
-    for _ in range(5):
-        assert (await client.post(HOOK_PATH, data=ring_hook("deleted.user.example"))).status == 200
-    assert time.perf_counter() - started < 1.5
-    assert len(fired) == 5  # fired at once, with the login as the hook said it
-    assert {event.data["agent"] for event in fired} == {"deleted.user.example"}
+    before = pbx_simulator.sim.count("telfa")
+    for login in logins.values():
+        for _ in range(3):
+            assert (await client.post(HOOK_PATH, data=ring_hook(login))).status == 200
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert len(pbx_simulator.sim.requests_for("telfa", LOOKUP_ENDPOINT)) == 1
-    # The failure to resolve is remembered: more hooks ask nothing within the period.
-    for _ in range(5):
-        await client.post(HOOK_PATH, data=ring_hook("deleted.user.example"))
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert len(pbx_simulator.sim.requests_for("telfa", LOOKUP_ENDPOINT)) == 1
-    # After the period, the next hook asks once more.
-    pbx_simulator.sim.faults.clear()
-    await asyncio.sleep(3.1)
-    for _ in range(3):
-        await client.post(HOOK_PATH, data=ring_hook("deleted.user.example"))
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert len(pbx_simulator.sim.requests_for("telfa", LOOKUP_ENDPOINT)) == 2
+    assert pbx_simulator.sim.count("telfa") == before
+    assert [event.data["agent"] for event in fired] == [
+        *[known.id] * 3,
+        *[logins[unlearned.id]] * 3,
+        *["deleted.user.example"] * 3,
+    ]
 
 
 async def test_hook_wakes_only_its_agent_and_writes_no_device(
@@ -191,7 +189,7 @@ async def test_hook_wakes_only_its_agent_and_writes_no_device(
     client = await hass_client_no_auth()
     agent = next(iter(pbx_simulator.state.agents.values()))
     login = pbx_simulator.sim.providers["telfa"].login_of(agent)  # type: ignore[attr-defined]
-    # The first hook that names the login has it looked up, in the background.
+    # The setup's poll learned the login: this first hook already names the agent.
     await client.post(HOOK_PATH, data=ring_hook(login, call_id=1))
     await hass.async_block_till_done(wait_background_tasks=True)
     devices = dr.async_get(hass)

@@ -149,16 +149,10 @@ class PbxWebhook:
             # The parser's message names the problem, never a secret.
             _LOGGER.debug("Refused a %s webhook request: %s", self.client.title, err)
             return web.Response(status=HTTPStatus.BAD_REQUEST)
-        # Nothing here waits on the provider: names the last poll cannot resolve are
-        # looked up in the background, for the hooks that follow.
+        # Nothing here asks the provider: what a hook names indirectly is resolved from
+        # what the polls learned, and what they have not learned stays as the hook said it.
         items = self.client.resolve_webhook_items(items, self.hub.coordinator.data)
         self.hub.async_process(items)
-        if names := self.client.webhook_names_to_look_up(items):
-            self.entry.async_create_background_task(
-                hass,
-                self.client.async_look_up_webhook_names(names),
-                f"{DOMAIN} webhook name lookup",
-            )
         if (reply := self.client.webhook_reply(parsed, items)) is not None:
             return web.Response(text=reply.body, content_type=reply.content_type)
         return web.Response(status=HTTPStatus.OK)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import json
 import logging
 from pathlib import Path
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -47,9 +48,11 @@ from custom_components.pbx_bridge.api.models import (
     SmsMessage,
     SmsRequest,
     TransferRequest,
+    WebhookItem,
     WebhookRequest,
 )
 from custom_components.pbx_bridge.api.providers.telfa import (
+    LOGINS_LEARNED_PER_POLL,
     OPTION_DIAL_METHOD,
     OPTION_HOOK_NUMBERS,
     OPTION_SMS_POLLING,
@@ -69,6 +72,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "telfa"
 PRAGUE = ZoneInfo("Europe/Prague")
 API_KEY = "612e90b65911f626d4609d368c34fb69"
 HOOK = "https://ha.example/api/webhook/abc"
+DETAILS = "GET /telfa_users/user_by_id"
 
 
 @pytest.fixture
@@ -508,9 +512,10 @@ async def test_snapshot_matches_the_state(
     request = only_request(pbx_simulator, "GET /calls")
     assert request.query["per_page"] == "2000"
     assert request.query["from"] == datetime.now(PRAGUE).strftime("%Y-%m-%d 00:00")
-    # The account is read once.
+    # The account is read once, and each user's details once, for the login hooks name.
     await client.async_fetch_snapshot()
-    assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_id")) == 1
+    details = pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_id")
+    assert sorted(request.query["id"] for request in details) == sorted(state.agents)
 
 
 async def test_snapshot_pages_through_a_busy_day(
@@ -528,14 +533,15 @@ async def test_account_and_logins_come_from_the_documented_user_details(
     session: aiohttp.ClientSession, socket_enabled: None
 ) -> None:
     """The docs show a user's details as XML only (T:355-384): the account id is its
-    `user-id`, a hook's login resolves to its `id`."""
+    `user-id`, and a hook naming its `login` names the user by its `id`, with nothing asked."""
     bodies = {
         "/telfa_users/status.json": fixture("users_status.json"),
         "/telfa_users/user_by_id.xml": fixture("user_by_id.xml"),
-        "/telfa_users/user_by_login.xml": fixture("user_by_id.xml"),
     }
+    asked: list[str] = []
 
     async def answer(request: web.Request) -> web.Response:
+        asked.append(request.path)
         return web.Response(body=bodies[request.path], content_type="application/xml")
 
     app = web.Application()
@@ -548,17 +554,15 @@ async def test_account_and_logins_come_from_the_documented_user_details(
     client = TelfaClient(session, {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{port}"})
     try:
         assert await client.async_validate() == AccountInfo("95", "Telfa 95")
-        events = client.parse_webhook(webhook(fixture("transfer_hook.xml")))
         body = fixture("transfer_hook.xml").replace(b"jan.kubr.livispace.cz", b"marek.telfa.cz")
         events = client.parse_webhook(webhook(body))
-        names = client.webhook_names_to_look_up(events)
-        assert names == {"marek.telfa.cz"}
-        await client.async_look_up_webhook_names(names)
+        asked.clear()
+        (event,) = client.resolve_webhook_items(events, None)
     finally:
         await runner.cleanup()
-    (event,) = client.resolve_webhook_items(events, None)
     assert isinstance(event, CallEvent)
     assert event.agent_id == "15"
+    assert asked == []
 
 
 @pytest.mark.parametrize(
@@ -660,11 +664,20 @@ async def test_snapshot_costs_the_same_whatever_the_size(
     running, runner = await start_simulator(SimState(seed=1, agents=agents, lines=agents))
     try:
         client = make_client(session, running)
+        details = ("telfa", "GET /telfa_users/user_by_id")
         await client.async_fetch_snapshot()
-        first = running.sim.count("telfa")
+        first, first_details = running.sim.count("telfa"), running.sim.counters[details]
         await client.async_fetch_snapshot()
-        assert first == 7  # status, user_by_id, call_groups, 2 x call group, current, calls
-        assert running.sim.count("telfa") - first == 6
+        second_details = running.sim.counters[details] - first_details
+        # status, call_groups, 2 x call group, current, calls
+        assert first - first_details == 6
+        assert running.sim.count("telfa") - first - second_details == 6
+        # ... and user details: the account's user's once, then for their logins a bounded
+        # number of users a poll, until every user's login is known.
+        assert first_details == 1 + min(agents - 1, LOGINS_LEARNED_PER_POLL)
+        assert second_details == min(
+            max(0, agents - 1 - LOGINS_LEARNED_PER_POLL), LOGINS_LEARNED_PER_POLL
+        )
     finally:
         await runner.cleanup()
 
@@ -1220,32 +1233,182 @@ def test_fixture_documents_are_unchanged() -> None:
     assert ET.fromstring(fixture("interrupt_call_request.xml")).tag == "interrupt_call"  # noqa: S314
 
 
-async def test_hook_logins_resolve_to_user_ids_once(
-    session: aiohttp.ClientSession, pbx_simulator: RunningSimulator
+def hook_naming(login: str, fixture_name: str = "transfer_hook.xml") -> list[WebhookItem]:
+    """A documented hook (T:1059-1123) naming `login` where the docs name their example's."""
+    body = fixture(fixture_name)
+    for documented in (b"jan.kubr.livispace.cz", b"marek.telfa.cz"):
+        body = body.replace(documented, login.encode())
+    return TelfaClient(None, {}).parse_webhook(webhook(body))  # type: ignore[arg-type]
+
+
+def agents_named(client: TelfaClient, items: list[WebhookItem]) -> list[str | None]:
+    """The agent of each event, as `resolve_webhook_items` gives it."""
+    resolved = client.resolve_webhook_items(items, None)
+    return [item.agent_id if isinstance(item, CallEvent) else None for item in resolved]
+
+
+async def test_logins_are_learned_over_polls_a_few_users_a_poll(
+    session: aiohttp.ClientSession, socket_enabled: None
 ) -> None:
-    """transfer_hook names the operator by login; the agent is keyed by user id."""
+    """Hooks name agents by login, which the user list lacks (T:314-338): each poll reads
+    the details (T:343-390) of at most LOGINS_LEARNED_PER_POLL users not known yet."""
+    running, runner = await start_simulator(SimState(seed=1, agents=25))
+    sim = running.sim
+    telfa_sim: Any = sim.providers["telfa"]
+    logins = {agent.id: telfa_sim.login_of(agent) for agent in running.state.agents.values()}
+    try:
+        client = make_client(session, running)
+        per_poll: list[list[str]] = []
+        for _ in range(4):
+            sim.requests.clear()
+            await client.async_fetch_snapshot()
+            per_poll.append([r.query["id"] for r in sim.requests_for("telfa", DETAILS)])
+    finally:
+        await runner.cleanup()
+    # The account's user's details count (the first poll reads them for the account id).
+    assert [len(ids) for ids in per_poll] == [1 + LOGINS_LEARNED_PER_POLL, 10, 4, 0]
+    asked = [user_id for ids in per_poll for user_id in ids]
+    assert sorted(asked, key=int) == sorted(logins, key=int)  # each user once
+    before = sim.count("telfa")
+    for user_id, login in logins.items():
+        assert agents_named(client, hook_naming(login)) == [user_id]
+    assert sim.count("telfa") == before
+
+
+async def test_hooks_resolve_learned_logins_and_keep_unknown_ones_without_asking(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every documented hook that names a user: transfer_hook (`answered_by_login`),
+    ring_hook (`transferred_to`), hangup_hook (`answered_by_user`) and outgoing_hook (the
+    login as `caller_number`, which stays the caller)."""
+    monkeypatch.setattr(
+        "custom_components.pbx_bridge.api.providers.telfa.LOGINS_LEARNED_PER_POLL", 1
+    )
     client = make_client(session, pbx_simulator)
-    agent = pbx_simulator.state.agents["2"]
-    sim = pbx_simulator.sim.providers["telfa"]
-    login = sim.login_of(agent)  # type: ignore[attr-defined]
-    body = fixture("transfer_hook.xml").replace(b"jan.kubr.livispace.cz", login.encode())
-    items = client.parse_webhook(webhook(body))
-    assert {item.agent_id for item in items} == {login}  # type: ignore[union-attr]
-    for _ in range(2):
-        await client.async_look_up_webhook_names(client.webhook_names_to_look_up(items))
-        resolved = client.resolve_webhook_items(items, None)
-        assert {item.agent_id for item in resolved} == {agent.id}  # type: ignore[union-attr]
-    assert len(pbx_simulator.sim.requests_for("telfa", "GET /telfa_users/user_by_login")) == 1
-    # An unknown login stays as the hook said it; an SMS passes through untouched.
-    unknown = client.parse_webhook(webhook(fixture("transfer_hook.xml")))
-    sms = client.parse_webhook(webhook(fixture("sms_hook.json")))
-    await client.async_look_up_webhook_names(client.webhook_names_to_look_up(unknown + sms))
-    assert client.resolve_webhook_items(unknown + sms, None) == unknown + sms
-    # outgoing_hook names the caller's login (T:1101): the agent, resolved the same way.
-    outgoing = fixture("outgoing_hook.xml").replace(b"marek.telfa.cz", login.encode())
-    (event,) = client.resolve_webhook_items(client.parse_webhook(webhook(outgoing)), None)
-    assert isinstance(event, CallEvent)
-    assert (event.agent_id, event.caller) == (agent.id, login)
+    telfa_sim: Any = pbx_simulator.sim.providers["telfa"]
+    await client.async_fetch_snapshot()  # the account's user (1) and one more (2)
+    learned = telfa_sim.login_of(pbx_simulator.state.agents["2"])
+    not_yet = telfa_sim.login_of(pbx_simulator.state.agents["3"])
+    before = pbx_simulator.sim.count("telfa")
+    for name in ("transfer_hook.xml", "ring_hook.xml", "hangup_hook.xml"):
+        assert agents_named(client, hook_naming(learned, name)) == ["2"]
+    (outgoing,) = client.resolve_webhook_items(hook_naming(learned, "outgoing_hook.xml"), None)
+    assert isinstance(outgoing, CallEvent)
+    assert (outgoing.agent_id, outgoing.caller) == ("2", learned)
+    # Not learned yet, or nobody's: the hook keeps the login; an SMS passes untouched.
+    assert agents_named(client, hook_naming(not_yet)) == [not_yet]
+    unknown = hook_naming("jan.kubr.livispace.cz") + client.parse_webhook(
+        webhook(fixture("sms_hook.json"))
+    )
+    assert client.resolve_webhook_items(unknown, None) == unknown
+    assert pbx_simulator.sim.count("telfa") == before  # nothing was asked
+    await client.async_fetch_snapshot()
+    assert agents_named(client, hook_naming(not_yet)) == ["3"]
+
+
+async def test_a_user_whose_details_fail_does_not_block_the_others(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """User 2's details are always refused, user 3's once fail with a server error: the
+    poll still succeeds, the others are learned first, the failures are tried again later."""
+    monkeypatch.setattr(
+        "custom_components.pbx_bridge.api.providers.telfa.LOGINS_LEARNED_PER_POLL", 2
+    )
+    telfa_sim: Any = pbx_simulator.sim.providers["telfa"]
+    documented, formats = telfa_sim.routes[DETAILS]
+    server_errors = {"3"}
+
+    async def failing(context: Any) -> web.Response:
+        if context.query.get("id") == "2":
+            return web.Response(status=404, text="Not Found")
+        if context.query.get("id") in server_errors:
+            server_errors.clear()
+            return web.Response(status=500, text="Internal Server Error")
+        return await documented(context)
+
+    telfa_sim.routes[DETAILS] = (failing, formats)
+    logins = {a.id: telfa_sim.login_of(a) for a in pbx_simulator.state.agents.values()}
+    client = make_client(session, pbx_simulator)
+    asked: list[list[str]] = []
+    for _ in range(4):
+        pbx_simulator.sim.requests.clear()
+        snapshot = await client.async_fetch_snapshot()
+        assert set(snapshot.agents) == set(logins)
+        asked.append([r.query["id"] for r in pbx_simulator.sim.requests_for("telfa", DETAILS)])
+    # 1 for the account; 2 refused, skipped; 3's server error ends that poll's round; then
+    # 4 and 5 before 3 again; 2 waits for its retry time.
+    assert asked == [["1", "2", "3"], ["4", "5"], ["3"], []]
+    named = {user_id: agents_named(client, hook_naming(login)) for user_id, login in logins.items()}
+    assert named == {"1": ["1"], "2": [logins["2"]], "3": ["3"], "4": ["4"], "5": ["5"]}
+    monkeypatch.setattr("custom_components.pbx_bridge.api.providers.telfa.LOGIN_RETRY_SECONDS", 0)
+    pbx_simulator.sim.requests.clear()
+    await client.async_fetch_snapshot()
+    assert [r.query["id"] for r in pbx_simulator.sim.requests_for("telfa", DETAILS)] == ["2"]
+    # Once user 2 leaves the list, nothing is kept of them, nor asked.
+    pbx_simulator.state.remove_agent("2")
+    pbx_simulator.sim.requests.clear()
+    await client.async_fetch_snapshot()
+    assert pbx_simulator.sim.requests_for("telfa", DETAILS) == []
+    assert client._unreadable_details == {}
+
+
+async def test_details_without_a_login_are_tried_again_later(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Details that carry no `<login>` teach nothing: the user is tried again after the
+    others, not on every poll."""
+    telfa_sim: Any = pbx_simulator.sim.providers["telfa"]
+    documented, formats = telfa_sim.routes[DETAILS]
+
+    async def without_login(context: Any) -> web.Response:
+        response = await documented(context)
+        if context.query.get("id") == "2":
+            response.text = re.sub(r"<login>[^<]*</login>", "", response.text or "")
+        return response
+
+    telfa_sim.routes[DETAILS] = (without_login, formats)
+    client = make_client(session, pbx_simulator)
+    for _ in range(3):
+        await client.async_fetch_snapshot()
+    asked = [r.query["id"] for r in pbx_simulator.sim.requests_for("telfa", DETAILS)]
+    assert asked == ["1", "2", "3", "4", "5"]
+    login = telfa_sim.login_of(pbx_simulator.state.agents["2"])
+    assert agents_named(client, hook_naming(login)) == [login]
+
+
+async def test_a_user_who_leaves_the_list_is_forgotten(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    state = pbx_simulator.state
+    telfa_sim: Any = pbx_simulator.sim.providers["telfa"]
+    leaving = telfa_sim.login_of(state.agents["3"])
+    client = make_client(session, pbx_simulator)
+    await client.async_fetch_snapshot()
+    assert agents_named(client, hook_naming(leaving)) == ["3"]
+    state.remove_agent("3")
+    await client.async_fetch_snapshot()
+    assert agents_named(client, hook_naming(leaving)) == [leaving]
+    assert set(client._logins) == set(state.agents)  # memory bounded by the listed users
+    # A new user is learned by the next poll; nobody else's details are read again.
+    newcomer = state.add_agent("Nová Kolegyně")
+    pbx_simulator.sim.requests.clear()
+    await client.async_fetch_snapshot()
+    assert [r.query["id"] for r in pbx_simulator.sim.requests_for("telfa", DETAILS)] == [
+        newcomer.id
+    ]
+    assert agents_named(client, hook_naming(telfa_sim.login_of(newcomer))) == [newcomer.id]
+
+
+async def test_operator_answers_teach_the_login_at_no_cost(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Logging an operator in or out answers the user's details (T:397-408): its login."""
+    client = make_client(session, pbx_simulator)
+    telfa_sim: Any = pbx_simulator.sim.providers["telfa"]
+    await client.async_agent_logout("4")
+    login = telfa_sim.login_of(pbx_simulator.state.agents["4"])
+    assert agents_named(client, hook_naming(login)) == ["4"]
+    assert pbx_simulator.sim.requests_for("telfa", DETAILS) == []
 
 
 # --- issue 11: what the documentation says, read to the letter -----------------------------

@@ -295,29 +295,14 @@ class PbxClient(ABC):
     def resolve_webhook_items(
         self, items: list[WebhookItem], snapshot: Snapshot | None
     ) -> list[WebhookItem]:
-        """Fill in what a webhook names only indirectly, from the last polled `snapshot`.
+        """Fill in what a webhook names only indirectly, from what the polls read: the
+        last polled `snapshot`, or what the client learned while polling.
 
-        Pure and without I/O (a webhook request never waits on the provider): a login or
-        a line becomes the agent id the snapshot keys agents by; what the snapshot cannot
-        resolve stays as the webhook said it.
+        Pure and without I/O (a webhook request never waits on the provider, nor makes it
+        ask anything later): a login or a line becomes the agent id the snapshot keys
+        agents by; what the polls cannot resolve stays as the webhook said it.
         """
         return items
-
-    def webhook_names_to_look_up(self, items: list[WebhookItem]) -> frozenset[str]:
-        """What `resolve_webhook_items` left unresolved in `items` and the provider could
-        tell: not asked about within the remembered period, nor being asked about now.
-
-        Pure; `async_look_up_webhook_names` asks, in the background.
-        """
-        return frozenset()
-
-    async def async_look_up_webhook_names(self, names: frozenset[str]) -> None:
-        """Ask the provider about `names` and remember every answer, failures included,
-        for a bounded time: later webhooks resolve them in `resolve_webhook_items`.
-
-        Runs in the background, never while a webhook request waits; never fails.
-        """
-        return  # the base class resolves nothing and so never asks
 
     async def async_webhook_targets(self) -> dict[str, str]:
         """Where `async_register_webhook` can put a URL: id -> label (Telfa's numbers).

@@ -14,10 +14,10 @@ where Telfa cannot reach the webhook, received SMS can be polled from `/sms.json
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import chain, islice
 import logging
 import re
 import time
@@ -138,11 +138,14 @@ SMS_ERROR_KEYS = {
     "901": "sms_empty_recipient",
     "902": "sms_invalid_sender",
 }
-# Login lookups for webhooks: answers (failures too) are remembered this long, at most
-# this many, and only so many run at once.
-LOGIN_MEMORY_SECONDS = 15 * 60
-MAX_REMEMBERED_LOGINS = 1000
-MAX_LOGIN_LOOKUPS_AT_ONCE = 4
+# Hooks name agents by login, which the user list lacks (T:314-338): each poll reads the
+# details (T:345-384) of this many users whose login it does not know yet, one at a time,
+# so that a poll's requests stay bounded however large the account (a learning poll costs
+# 10 more than an ordinary one; at one poll a minute, 600 users are learned an hour).
+LOGINS_LEARNED_PER_POLL = 10
+# A user whose details Telfa refused (or sent without a login) is tried again this much
+# later, after the others; after a failure of the connection, at the next poll.
+LOGIN_RETRY_SECONDS = 15 * 60
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # Telfa's documents are a few levels deep; deeper ones are refused before they are read
 # (recursively) into records.
@@ -173,15 +176,6 @@ def parse_time(value: object) -> datetime | None:
         )
     except ValueError:
         return None
-
-
-def _login_of(item: WebhookItem, snapshot: Snapshot | None) -> str | None:
-    """The login a call hook names its agent by; None for a user id or a phone number."""
-    if not isinstance(item, CallEvent) or not (name := item.agent_id):
-        return None
-    if _PHONE.fullmatch(name) or (snapshot is not None and name in snapshot.agents):
-        return None
-    return name
 
 
 def _is_phone(value: str | None) -> bool:
@@ -347,9 +341,12 @@ class TelfaClient(PbxClient):
         super().__init__(*args, **kwargs)
         self._poll_sms = bool(self._options.get(OPTION_SMS_POLLING))
         self._unreadable_groups: set[str] = set()
-        # login -> (until when it is remembered, user id or None: unknown or unanswered)
-        self._user_ids_by_login: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
-        self._looking_up: set[str] = set()
+        # Logins learned from user details, by user id and back: only of listed users.
+        self._logins: dict[str, str] = {}
+        self._user_ids_by_login: dict[str, str] = {}
+        # Users whose details could not be read -> (when, monotonic; whether Telfa refused
+        # them), the oldest failure first.
+        self._unreadable_details: dict[str, tuple[float, bool]] = {}
 
     def supports(self, capability: Capability) -> bool:
         """Received SMS are polled only where the user turned that on."""
@@ -500,67 +497,83 @@ class TelfaClient(PbxClient):
     def resolve_webhook_items(
         self, items: list[WebhookItem], snapshot: Snapshot | None
     ) -> list[WebhookItem]:
-        """Hooks name the agent by login; agents are keyed by user id, as looked up before."""
-        now = time.monotonic()
-        resolved: list[WebhookItem] = []
-        for item in items:
-            login = _login_of(item, snapshot)
-            known = self._user_ids_by_login.get(login) if login else None
-            if (
-                isinstance(item, CallEvent)
-                and known is not None
-                and known[0] > now
-                and known[1] is not None
-            ):
-                resolved.append(replace(item, agent_id=known[1]))
-            else:
-                resolved.append(item)
-        return resolved
+        """Hooks name the agent by login (T:1049-1116), agents are keyed by user id: the
+        polls learned which login is whose. An unknown login (an external number, a deleted
+        user, a login not learned yet) stays as the hook said it; nothing is asked."""
+        return [
+            replace(item, agent_id=user_id)
+            if isinstance(item, CallEvent)
+            and item.agent_id
+            and (user_id := self._user_ids_by_login.get(item.agent_id))
+            else item
+            for item in items
+        ]
 
-    def webhook_names_to_look_up(self, items: list[WebhookItem]) -> frozenset[str]:
-        """Logins not resolved and not asked about lately; marks them as being asked about."""
-        now = time.monotonic()
-        remembered = self._user_ids_by_login
-        while remembered and next(iter(remembered.values()))[0] <= now:
-            remembered.popitem(last=False)
-        names: set[str] = set()
-        for item in items:
-            login = _login_of(item, None)
-            if login is None or login in remembered or login in self._looking_up:
-                continue
-            if len(self._looking_up) >= MAX_LOGIN_LOOKUPS_AT_ONCE:
-                break  # a later hook that names it asks again
-            self._looking_up.add(login)
-            names.add(login)
-        return frozenset(names)
+    def _learn_login(self, detail: Json) -> bool:
+        """Remember the login of a user's details (T:355-384); False if they have none."""
+        user_id, login = _id(detail.get("id")), _text(detail.get("login"))
+        if user_id is None or login is None:
+            return False
+        self._forget_login(user_id)
+        self._logins[user_id] = login
+        self._user_ids_by_login[login] = user_id  # a login given anew is its new user's
+        self._unreadable_details.pop(user_id, None)
+        return True
 
-    async def async_look_up_webhook_names(self, names: frozenset[str]) -> None:
-        """Ask Telfa for each login's user id; an unknown login or a failure is remembered
-        too, so it costs one request per `LOGIN_MEMORY_SECONDS` at most."""
-        for login in names:
-            user_id: str | None = None
+    def _forget_login(self, user_id: str) -> None:
+        login = self._logins.pop(user_id, None)
+        if login is not None and self._user_ids_by_login.get(login) == user_id:
+            del self._user_ids_by_login[login]
+
+    async def _learn_logins(self, users: list[Json]) -> None:
+        """Read the details of up to `LOGINS_LEARNED_PER_POLL` listed users whose login is
+        not known: those never tried first, then those whose details failed longest ago,
+        so that no user blocks the others. Users no longer listed are forgotten.
+
+        Never fails: a user whose details Telfa refuses is tried again after
+        `LOGIN_RETRY_SECONDS`; a failure of the connection ends the round, and that user
+        is tried again at the next poll, after the others.
+        """
+        listed = dict.fromkeys(user_id for user in users if (user_id := _id(user.get("id"))))
+        for user_id in [u for u in self._logins if u not in listed]:
+            self._forget_login(user_id)
+        for user_id in [u for u in self._unreadable_details if u not in listed]:
+            del self._unreadable_details[user_id]
+        now = time.monotonic()
+        untried = (u for u in listed if u not in self._logins and u not in self._unreadable_details)
+        due = (
+            user_id
+            for user_id, (failed_at, refused) in self._unreadable_details.items()
+            if not refused or now - failed_at >= LOGIN_RETRY_SECONDS
+        )
+        for user_id in list(islice(chain(untried, due), LOGINS_LEARNED_PER_POLL)):
             try:
-                detail = self._user_detail(
-                    await self._call(
-                        "GET", "/telfa_users/user_by_login.xml", params={"login": login}
-                    )
-                )
-                user_id = _id(detail.get("id"))
-            except PbxError:
-                pass  # remembered as unresolved: the webhook keeps the login
-            finally:
-                self._looking_up.discard(login)
-            self._user_ids_by_login[login] = (time.monotonic() + LOGIN_MEMORY_SECONDS, user_id)
-            while len(self._user_ids_by_login) > MAX_REMEMBERED_LOGINS:
-                self._user_ids_by_login.popitem(last=False)
+                detail = await self._user_by_id(user_id)
+            except PbxResponseError as err:  # refused or malformed: this user's
+                self._details_unreadable(user_id, err, refused=True)
+                continue
+            except PbxError as err:  # unreachable, rate limited, no right: ask no more now
+                self._details_unreadable(user_id, err, refused=False)
+                break
+            if not self._learn_login(detail) or user_id not in self._logins:
+                self._details_unreadable(user_id, "no login", refused=True)
+
+    def _details_unreadable(self, user_id: str, reason: object, *, refused: bool) -> None:
+        _LOGGER.debug("%s user %s details unreadable: %s", self.title, user_id, reason)
+        self._unreadable_details.pop(user_id, None)  # to the back: the others go first
+        self._unreadable_details[user_id] = (time.monotonic(), refused)
+
+    async def _user_by_id(self, user_id: str) -> Json:
+        return self._user_detail(
+            await self._call("GET", "/telfa_users/user_by_id.xml", params={"id": user_id})
+        )
 
     async def _read_account(self, users: list[Json]) -> AccountInfo:
         ids = [user_id for user in users if (user_id := _id(user.get("id")))]
         if not ids:
             raise PbxResponseError(f"{self.title} lists no users for this API key")
-        detail = self._user_detail(
-            await self._call("GET", "/telfa_users/user_by_id.xml", params={"id": ids[0]})
-        )
+        detail = await self._user_by_id(ids[0])
+        self._learn_login(detail)
         account_id = _id(detail.get("user_id"))
         if account_id is None:
             raise PbxResponseError(f"{self.title} sent a user without its account (user_id)")
@@ -575,6 +588,8 @@ class TelfaClient(PbxClient):
         documented JSON of it is malformed, T:507-509). Today's calls come in pages of 2000
         (the documented maximum), so a day over 2000 calls costs more. The first snapshot
         also reads one user's details for the account id; polled SMS cost one request more.
+        Until every listed user's login is known (hooks name agents by it), a snapshot also
+        reads the details of up to `LOGINS_LEARNED_PER_POLL` users (`_learn_logins`).
 
         A group whose details cannot be read is left out (and reported in `problems`); the
         users list every user of the account (T:318), so agents are listed in full.
@@ -605,6 +620,7 @@ class TelfaClient(PbxClient):
         active = xml_records(self._xml(await self._call("GET", "/calls/all_current.xml")))
         today = await self._todays_rows("/calls.json", {})
         received = await self._received_sms() if self._poll_sms else ()
+        await self._learn_logins(users)
         agents = self._agents(users, members)
         calls = {
             call.call_id: call
@@ -879,10 +895,15 @@ class TelfaClient(PbxClient):
         await self._operator(agent_id, "operator_log_out")
 
     async def _operator(self, agent_id: str, action: str) -> None:
-        """Log an operator in or out (T:397-408); the answer is the user's details."""
+        """Log an operator in or out (T:397-408); the answer is the user's details, whose
+        login is learned at no extra cost."""
         if not agent_id.isdigit():
             raise PbxInvalidInput(f"{self.title} users are given by their numeric id")
-        self._xml(await self._call("POST", f"/telfa_users/{agent_id}/{action}.xml", once=True))
+        root = self._xml(
+            await self._call("POST", f"/telfa_users/{agent_id}/{action}.xml", once=True)
+        )
+        if root.tag == "telfa-user":
+            self._learn_login(xml_fields(root))  # the documented details, login included
 
     # --- SMS ------------------------------------------------------------------------------
 
