@@ -31,6 +31,10 @@ ACCOUNT: Final = "account"
 # From this many agents, queues and lines on, an account's diagnostic entities start
 # disabled: thousands of them would slow Home Assistant for little use.
 LARGE_ACCOUNT_OBJECTS: Final = 100
+# A polled entity writes what webhooks changed at most this often: a state a person can
+# follow, and bounded work on an account that takes hundreds of hooks a second. Event
+# entities and bus events see every hook.
+PUSHED_WRITE_SECONDS: Final = 0.05
 
 
 class ObjectKind(StrEnum):
@@ -190,6 +194,7 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
     # Fed by polling: unavailable while polling fails (event entities say False).
     polled: ClassVar[bool] = True
     _pushed_write: asyncio.Handle | None = None
+    _pushed_written_at = float("-inf")  # loop time of the last write after a webhook
     # What the last state write after a webhook showed; None after a poll's write.
     _shown: tuple[object, ...] | None = None
 
@@ -220,18 +225,28 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
 
     @callback
     def _async_pushed(self) -> None:
-        """Webhooks changed this entity's data: write the state once this loop iteration.
+        """Webhooks changed this entity's data: write the state soon, at most once a
+        `PUSHED_WRITE_SECONDS`.
 
-        Hooks handled in the same iteration (a busy account) cost one write, not one each.
+        A hook after a quiet spell is written at once; the hooks of a busy account that
+        follow within the interval cost one write together, not one each.
         """
-        if self._pushed_write is None:
-            self._pushed_write = self.hass.loop.call_soon(self._async_write_pushed)
+        if self._pushed_write is not None:
+            return
+        loop = self.hass.loop
+        if loop.time() >= self._pushed_written_at + PUSHED_WRITE_SECONDS:
+            self._pushed_write = loop.call_soon(self._async_write_pushed)
+        else:
+            self._pushed_write = loop.call_at(
+                self._pushed_written_at + PUSHED_WRITE_SECONDS, self._async_write_pushed
+            )
 
     @callback
     def _async_write_pushed(self) -> None:
         """Write the state if what the entity shows changed: most hooks change one or two
         of an object's entities (the partner of a call, not the agent's status)."""
         self._pushed_write = None
+        self._pushed_written_at = self.hass.loop.time()
         shown = (self.available, self.state, self.extra_state_attributes) if self.available else ()
         if shown != self._shown:
             self.async_write_ha_state()

@@ -53,9 +53,11 @@ from custom_components.pbx_bridge.api.models import (
 )
 from custom_components.pbx_bridge.api.providers.telfa import (
     LOGINS_LEARNED_PER_POLL,
+    MAX_XML_DEPTH,
     OPTION_DIAL_METHOD,
     OPTION_HOOK_NUMBERS,
     OPTION_SMS_POLLING,
+    XML_CHUNK,
     TelfaClient,
     parse_time,
     safe_xml,
@@ -174,6 +176,20 @@ def test_safe_xml_refuses_dtds_and_garbage() -> None:
         safe_xml(b"<call><id>1</call>")
     with pytest.raises(UnicodeDecodeError):
         safe_xml(b"<call>\xff</call>")
+
+
+@pytest.mark.parametrize("padding", [0, XML_CHUNK], ids=["small body", "large body"])
+def test_safe_xml_refuses_deep_nesting_whatever_the_size(padding: int) -> None:
+    """A small body is built at once and checked after, a large one while it is read."""
+
+    def nested(levels: int) -> bytes:
+        return b"<a>" * levels + b" " * padding + b"</a>" * levels
+
+    assert safe_xml(nested(MAX_XML_DEPTH)).tag == "a"
+    with pytest.raises(ValueError, match="nested too deeply"):
+        safe_xml(nested(MAX_XML_DEPTH + 1))
+    with pytest.raises(ValueError, match="malformed"):
+        safe_xml(b"<a>" * 3 + b" " * padding)
 
 
 # --- documented examples ------------------------------------------------------------------

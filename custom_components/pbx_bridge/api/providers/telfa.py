@@ -206,6 +206,16 @@ def safe_xml(body: bytes) -> ET.Element:
     if _DTD.search(text):
         raise ValueError("XML with a DTD is refused")
     text = text.lstrip("\ufeff")
+    if len(text) <= XML_CHUNK:
+        # A hook or a small answer: its whole tree is small, so it is built at once (in C)
+        # and its depth checked after.
+        try:
+            root = ET.fromstring(text)  # noqa: S314 - no DTD, so no entity to expand
+        except ET.ParseError as err:
+            raise ValueError("malformed XML") from err
+        if _depth(root) > MAX_XML_DEPTH:
+            raise ValueError("XML nested too deeply")
+        return root
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     depth = 0
     root: ET.Element | None = None
@@ -229,6 +239,17 @@ def safe_xml(body: bytes) -> ET.Element:
     if root is None:
         raise ValueError("empty XML")
     return root
+
+
+def _depth(root: ET.Element) -> int:
+    """How deeply `root` nests (1: no children), without recursion."""
+    deepest = 0
+    pending = [(root, 1)]
+    while pending:
+        element, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in element)
+    return deepest
 
 
 def xml_value(element: ET.Element) -> Any:
