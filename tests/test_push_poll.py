@@ -12,9 +12,10 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
+from homeassistant.core import Event, EventStateReportedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -226,3 +227,71 @@ async def test_hook_wakes_only_its_agent_and_writes_no_device(
     assert interval is not None
     await tick(hass, freezer, interval.total_seconds() + 1)
     assert registry_writes == []
+
+
+async def test_busy_hooks_write_a_polled_entity_at_most_every_interval(
+    hass: HomeAssistant,
+    telfa: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first hook after a quiet spell shows at once; those that follow within the
+    interval show together at its end. Bus events and event entities see every hook."""
+    monkeypatch.setattr("custom_components.pbx_bridge.entity.PUSHED_WRITE_SECONDS", 3600)
+    client = await hass_client_no_auth()
+    ids = entity_ids(hass, telfa)
+    last_caller = ids[f"{telfa.unique_id}_last_caller"]
+    calls_entity = ids[f"{telfa.unique_id}_call_events"]
+    changes: list[Any] = async_capture_events(hass, EVENT_STATE_CHANGED)
+    fired = async_capture_events(hass, EVENT_CALL)
+
+    for caller in ("601000001", "601000002", "601000003"):
+        assert (
+            await client.post(HOOK_PATH, data=ring_hook("nobody.example", caller))
+        ).status == 200
+        await hass.async_block_till_done()
+    assert hass.states.get(last_caller).state == "+420601000001"  # type: ignore[union-attr]
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3601))
+    await hass.async_block_till_done()
+
+    shown = [c.data["new_state"].state for c in changes if c.data["entity_id"] == last_caller]
+    assert shown == ["+420601000001", "+420601000003"]
+    assert len(fired) == 3
+    assert len([c for c in changes if c.data["entity_id"] == calls_entity]) == 3
+
+
+async def test_hook_that_changes_nothing_an_entity_shows_writes_no_state(
+    hass: HomeAssistant,
+    telfa: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+    hass_client_no_auth: ClientSessionGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second ring of a ringing agent changes its call partner, not its status: only
+    the partner's sensor writes (Home Assistant would report an unchanged write too)."""
+    monkeypatch.setattr("custom_components.pbx_bridge.entity.PUSHED_WRITE_SECONDS", 0)
+    client = await hass_client_no_auth()
+    agent = next(iter(pbx_simulator.state.agents.values()))
+    login = pbx_simulator.sim.providers["telfa"].login_of(agent)  # type: ignore[attr-defined]
+    ids = entity_ids(hass, telfa)
+    status = ids[f"{telfa.unique_id}_agent_{agent.id}_status"]
+    partner = ids[f"{telfa.unique_id}_agent_{agent.id}_call_partner"]
+    await client.post(HOOK_PATH, data=ring_hook(login, "601000001"))
+    await hass.async_block_till_done()
+    assert hass.states.get(status).state == "ringing"  # type: ignore[union-attr]
+    changed = async_capture_events(hass, EVENT_STATE_CHANGED)
+    reported: list[Event[EventStateReportedData]] = []
+
+    @callback
+    def report(event: Event[EventStateReportedData]) -> None:
+        reported.append(event)
+
+    hass.bus.async_listen(EVENT_STATE_REPORTED, report, event_filter=callback(lambda _: True))
+
+    await client.post(HOOK_PATH, data=ring_hook(login, "601000002"))
+    await hass.async_block_till_done()
+
+    written = {event.data["entity_id"] for event in [*changed, *reported]}
+    assert partner in written
+    assert status not in written
+    assert hass.states.get(partner).state == "+420601000002"  # type: ignore[union-attr]
