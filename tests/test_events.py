@@ -163,7 +163,10 @@ async def make_harness(
     def collect(fired: FiredEvent) -> None:
         harness.fired.append(fired)
 
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_event(entry.entry_id), collect))
+    for bus_event in (EVENT_CALL, EVENT_SMS):
+        entry.async_on_unload(
+            async_dispatcher_connect(hass, signal_event(entry.entry_id, bus_event), collect)
+        )
     await hub.async_start()
     return harness
 

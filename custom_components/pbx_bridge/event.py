@@ -16,7 +16,9 @@ from .entity import (
     PbxAgentEntity,
     PbxEntity,
     PbxLineEntity,
+    PbxObjectEntity,
     async_add_object_entities,
+    is_large_account,
 )
 from .events import (
     ATTR_CONFIG_ENTRY_ID,
@@ -72,13 +74,14 @@ async def async_setup_entry(
 
 
 class _PbxEventMixin(EventEntity):
-    """Shows the events of the entry's hub that `_wants` accepts.
+    """Shows the events its dispatcher signal carries.
 
     Fed by webhooks (or by polling differences): available while polling fails.
     """
 
     coordinator: PbxCoordinator
     polled = False
+    _bus_event: str  # of an account's entity: the bus event whose events it shows
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -91,14 +94,11 @@ class _PbxEventMixin(EventEntity):
         )
 
     def _event_signal(self) -> str:
-        return signal_event(self.coordinator.config_entry.entry_id)
-
-    def _wants(self, fired: FiredEvent) -> bool:
-        raise NotImplementedError
+        return signal_event(self.coordinator.config_entry.entry_id, self._bus_event)
 
     @callback
     def _async_handle_event(self, fired: FiredEvent) -> None:
-        if not self._wants(fired) or fired.event_type not in self.event_types:
+        if fired.event_type not in self.event_types:
             return
         attributes: dict[str, Any] = {
             key: value for key, value in fired.data.items() if key not in _IMPLIED_KEYS
@@ -111,55 +111,53 @@ class PbxAccountCallEvent(_PbxEventMixin, PbxEntity):
     """Every call event of the account."""
 
     _attr_translation_key = "calls"
+    _bus_event = EVENT_CALL
 
     def __init__(self, coordinator: PbxCoordinator) -> None:
         super().__init__(coordinator, "call_events")
         self._attr_event_types = list(CALL_EVENT_TYPES)
-
-    def _wants(self, fired: FiredEvent) -> bool:
-        return fired.bus_event == EVENT_CALL
 
 
 class PbxAccountSmsEvent(_PbxEventMixin, PbxEntity):
     """Every SMS the account receives."""
 
     _attr_translation_key = "sms"
+    _bus_event = EVENT_SMS
 
     def __init__(self, coordinator: PbxCoordinator) -> None:
         super().__init__(coordinator, "sms_events")
         self._attr_event_types = list(SMS_EVENT_TYPES)
 
-    def _wants(self, fired: FiredEvent) -> bool:
-        return fired.bus_event == EVENT_SMS
+
+class _PbxObjectEventMixin(_PbxEventMixin, PbxObjectEntity):
+    """The call events that name one agent or line.
+
+    Disabled at first on a large account: thousands of them would each write a state per
+    call, while the account's Calls entity and the device triggers (bus events, with the
+    agent's or line's device) see every call. A user enables the ones they want.
+    """
+
+    def __init__(self, coordinator: PbxCoordinator, object_id: str) -> None:
+        super().__init__(coordinator, object_id, "call_events")
+        self._attr_event_types = list(CALL_EVENT_TYPES)
+
+    @property
+    def entity_registry_enabled_default(self) -> bool:
+        return super().entity_registry_enabled_default and not is_large_account(
+            self.coordinator.data
+        )
+
+    def _event_signal(self) -> str:
+        return signal_event(self.coordinator.config_entry.entry_id, self.kind, self.object_id)
 
 
-class PbxAgentCallEvent(_PbxEventMixin, PbxAgentEntity):
+class PbxAgentCallEvent(_PbxObjectEventMixin, PbxAgentEntity):
     """The call events that name one agent."""
 
     _attr_translation_key = "agent_calls"
 
-    def __init__(self, coordinator: PbxCoordinator, agent_id: str) -> None:
-        super().__init__(coordinator, agent_id, "call_events")
-        self._attr_event_types = list(CALL_EVENT_TYPES)
 
-    def _event_signal(self) -> str:
-        return signal_event(self.coordinator.config_entry.entry_id, self.kind, self.object_id)
-
-    def _wants(self, fired: FiredEvent) -> bool:
-        return fired.bus_event == EVENT_CALL and fired.agent_id == self.object_id
-
-
-class PbxLineCallEvent(_PbxEventMixin, PbxLineEntity):
+class PbxLineCallEvent(_PbxObjectEventMixin, PbxLineEntity):
     """The call events that name one SIP line or trunk."""
 
     _attr_translation_key = "line_calls"
-
-    def __init__(self, coordinator: PbxCoordinator, line_id: str) -> None:
-        super().__init__(coordinator, line_id, "call_events")
-        self._attr_event_types = list(CALL_EVENT_TYPES)
-
-    def _event_signal(self) -> str:
-        return signal_event(self.coordinator.config_entry.entry_id, self.kind, self.object_id)
-
-    def _wants(self, fired: FiredEvent) -> bool:
-        return fired.bus_event == EVENT_CALL and fired.line_id == self.object_id

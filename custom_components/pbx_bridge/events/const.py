@@ -40,10 +40,11 @@ ENDING_TYPES: Final = frozenset({CallEventType.HANGUP, CallEventType.MISSED})
 ANSWERING_TYPES: Final = frozenset({CallEventType.ANSWERED, CallEventType.TRANSFERRED})
 
 
-def signal_event(entry_id: str, kind: str = "", object_id: str = "") -> str:
-    """Dispatcher signal that carries each `FiredEvent` of an entry to its account's event
-    entities, or (with `kind` and `object_id`) to those of the agent or line it names."""
-    return f"{DOMAIN}_event_{entry_id}" + (f"_{kind}_{object_id}" if kind else "")
+def signal_event(entry_id: str, kind: str, object_id: str = "") -> str:
+    """Dispatcher signal that carries each `FiredEvent` of an entry to the account's event
+    entity of its bus event (`kind`), or to those of the agent or line it names (`kind`
+    "agent" or "line", and `object_id`)."""
+    return f"{DOMAIN}_event_{entry_id}_{kind}_{object_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,7 +140,7 @@ class EventFirer:
         self.hass.bus.async_fire(fired.bus_event, fired.data)
         entry_id = self.entry.entry_id
         # Each event entity hears only what concerns it: O(1) whatever the account's size.
-        async_dispatcher_send(self.hass, signal_event(entry_id), fired)
+        async_dispatcher_send(self.hass, signal_event(entry_id, fired.bus_event), fired)
         if fired.agent_id is not None:
             async_dispatcher_send(self.hass, signal_event(entry_id, "agent", fired.agent_id), fired)
         if fired.line_id is not None:

@@ -199,23 +199,34 @@ XML_CHUNK = 8192  # parse in pieces so that the depth limit stops a hostile body
 def safe_xml(body: bytes) -> ET.Element:
     """Parse XML that has no DTD (so no entity can expand); ValueError if it cannot.
 
-    The depth is checked while parsing, so a deeply nested body is refused before its
-    tree is built.
+    A body larger than `XML_CHUNK` has its depth checked while it is parsed, so a deeply
+    nested one is refused before its tree is built. A smaller one (a hook, most answers)
+    is built at once, in C, and checked after: its tree cannot be large.
     """
     text = body.decode("utf-8")  # UnicodeDecodeError is a ValueError
     if _DTD.search(text):
         raise ValueError("XML with a DTD is refused")
     text = text.lstrip("\ufeff")
-    if len(text) <= XML_CHUNK:
-        # A hook or a small answer: its whole tree is small, so it is built at once (in C)
-        # and its depth checked after.
-        try:
-            root = ET.fromstring(text)  # noqa: S314 - no DTD, so no entity to expand
-        except ET.ParseError as err:
-            raise ValueError("malformed XML") from err
-        if _depth(root) > MAX_XML_DEPTH:
-            raise ValueError("XML nested too deeply")
-        return root
+    root = _small_xml(text) if len(text) <= XML_CHUNK else _large_xml(text)
+    if root is None:
+        raise ValueError("empty XML")
+    return root
+
+
+def _small_xml(text: str) -> ET.Element:
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - no DTD, so no entity to expand
+    except ET.ParseError as err:
+        raise ValueError("malformed XML") from err
+    level = [root]
+    for _ in range(MAX_XML_DEPTH):
+        level = [child for element in level for child in element]
+    if level:
+        raise ValueError("XML nested too deeply")
+    return root
+
+
+def _large_xml(text: str) -> ET.Element | None:
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     depth = 0
     root: ET.Element | None = None
@@ -236,20 +247,7 @@ def safe_xml(body: bytes) -> ET.Element:
                     root = element
     except ET.ParseError as err:
         raise ValueError("malformed XML") from err
-    if root is None:
-        raise ValueError("empty XML")
     return root
-
-
-def _depth(root: ET.Element) -> int:
-    """How deeply `root` nests (1: no children), without recursion."""
-    deepest = 0
-    pending = [(root, 1)]
-    while pending:
-        element, depth = pending.pop()
-        deepest = max(deepest, depth)
-        pending.extend((child, depth + 1) for child in element)
-    return deepest
 
 
 def xml_value(element: ET.Element) -> Any:
