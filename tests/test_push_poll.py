@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.pbx_bridge.entity import hub_identifier
 from custom_components.pbx_bridge.events import EVENT_CALL
 from pbx_simulator.faults import Fault, FaultKind
+from pbx_simulator.state import AgentStatus
 from pbx_simulator.testing import RunningSimulator
 
 from .conftest import async_setup_provider
@@ -295,3 +296,41 @@ async def test_hook_that_changes_nothing_an_entity_shows_writes_no_state(
     assert partner in written
     assert status not in written
     assert hass.states.get(partner).state == "+420601000002"  # type: ignore[union-attr]
+
+
+async def test_poll_writes_only_the_entities_whose_state_it_changed(
+    hass: HomeAssistant,
+    telfa: MockConfigEntry,
+    pbx_simulator: RunningSimulator,
+) -> None:
+    """A poll writes the entities whose state it changed, not every entity of the entry
+    (a large account's poll changes few of its thousands)."""
+    pbx_simulator.state.freeze_clock()  # durations and ages stay as they are
+    coordinator = telfa.runtime_data.coordinator
+    changed = async_capture_events(hass, EVENT_STATE_CHANGED)
+    reported: list[Event[EventStateReportedData]] = []
+
+    @callback
+    def report(event: Event[EventStateReportedData]) -> None:
+        reported.append(event)
+
+    hass.bus.async_listen(EVENT_STATE_REPORTED, report, event_filter=callback(lambda _: True))
+    agent = next(a for a in pbx_simulator.state.agents.values() if a.status is AgentStatus.IDLE)
+    agent.logged_in = False
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    assert coordinator.last_update_success
+    registry = er.async_get(hass)
+    written = {
+        registry.async_get(event.data["entity_id"]).unique_id  # type: ignore[union-attr]
+        for event in [*changed, *reported]
+    }
+    account = telfa.unique_id
+    assert f"{account}_agent_{agent.id}_status" in written
+    assert f"{account}_agent_{agent.id}_logged_in" in written
+    # Besides the agent's own entities, only its queues' counts of logged-in agents.
+    others = {key for key in written if f"_agent_{agent.id}_" not in key}
+    assert others
+    assert all(key.endswith(("_agents_logged_in", "_agents_ready")) for key in others), others
+    assert not reported  # no entity wrote a state that stayed as it was

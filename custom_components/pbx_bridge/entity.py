@@ -195,7 +195,7 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
     polled: ClassVar[bool] = True
     _pushed_write: asyncio.Handle | None = None
     _pushed_written_at = float("-inf")  # loop time of the last write after a webhook
-    # What the last state write after a webhook showed; None after a poll's write.
+    # What the last write by a poll or a hook showed (`_showing`); None before the first.
     _shown: tuple[object, ...] | None = None
 
     def __init__(self, coordinator: PbxCoordinator, key: str) -> None:
@@ -217,6 +217,7 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
+        self._shown = self._showing()  # what Home Assistant writes once this returns
         if self.polled:
             self.async_on_remove(
                 async_dispatcher_connect(self.hass, self._pushed_signal(), self._async_pushed)
@@ -243,19 +244,34 @@ class PbxEntity(CoordinatorEntity[PbxCoordinator]):
 
     @callback
     def _async_write_pushed(self) -> None:
-        """Write the state if what the entity shows changed: most hooks change one or two
-        of an object's entities (the partner of a call, not the agent's status)."""
         self._pushed_write = None
         self._pushed_written_at = self.hass.loop.time()
-        shown = (self.available, self.state, self.extra_state_attributes) if self.available else ()
+        self._async_write_if_changed()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._async_write_if_changed()
+
+    @callback
+    def _async_write_if_changed(self) -> None:
+        """Write the state if what the entity shows changed. Most hooks change one or two
+        of an object's entities (the partner of a call, not the agent's status), and most
+        polls of a large account change few of its thousands of entities."""
+        shown = self._showing()
         if shown != self._shown:
             self.async_write_ha_state()
             self._shown = shown
 
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        self._shown = None  # a poll's write may show something else
-        super()._handle_coordinator_update()
+    def _showing(self) -> tuple[object, ...]:
+        """What a state write would show that polls and hooks can change."""
+        if not self.available:
+            return ()
+        return (
+            self.state,
+            self.extra_state_attributes,
+            self.capability_attributes,  # a select's options, say
+            self.unit_of_measurement,  # a balance's currency
+        )
 
     @callback
     def _async_cancel_pushed_write(self) -> None:
