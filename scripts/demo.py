@@ -426,7 +426,19 @@ def dashboard_config(
         account = {e["entity_id"]: own_name(e) for key in ACCOUNT_SENSORS for e in ids(key)}
         if not account:
             continue
-        sections = [_account_section(account, [e["entity_id"] for e in ids("calls") + ids("sms")])]
+        hub = next(
+            (
+                d
+                for d in devices
+                if entry["entry_id"] in d.get("config_entries", ())
+                and d.get("model_id") == "account"
+            ),
+            {},
+        )
+        events = [e["entity_id"] for e in ids("calls") + ids("sms")]
+        sections = [
+            _account_section(account, events, sends_sms=hub.get("manufacturer") in _sms_senders())
+        ]
         if agents := ids("agent_status"):
             sections.append(_tiles("Agents", agents, names))
         queue_devices = sorted(
@@ -469,8 +481,22 @@ def dashboard_config(
     return {"title": "Call centre", "views": views}
 
 
-def _account_section(account: dict[str, str], events: list[str]) -> dict[str, Any]:
-    """The account's figures, the dial and test-SMS buttons, and its recent calls and SMS."""
+def _sms_senders() -> frozenset[str]:
+    """The providers whose accounts can send SMS, by their name (the hub's manufacturer)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from custom_components.pbx_bridge.api.models import Capability  # noqa: PLC0415
+    from custom_components.pbx_bridge.api.registry import PROVIDERS  # noqa: PLC0415
+
+    return frozenset(
+        client.title for client in PROVIDERS.values() if Capability.SEND_SMS in client.capabilities
+    )
+
+
+def _account_section(
+    account: dict[str, str], events: list[str], *, sends_sms: bool
+) -> dict[str, Any]:
+    """The account's figures, the dial button (and the test-SMS one where the provider
+    sends SMS), and its recent calls and SMS."""
 
     def button(name: str, icon: str, script: str) -> dict[str, Any]:
         return {
@@ -496,7 +522,11 @@ def _account_section(account: dict[str, str], events: list[str]) -> dict[str, An
             ),
             {"type": "tile", "entity": "input_text.pbx_bridge_demo_number", "name": "Demo number"},
             button("Dial", "mdi:phone-outgoing", "pbx_bridge_demo_dial"),
-            button("Send a test SMS", "mdi:message-text", "pbx_bridge_demo_test_sms"),
+            *(
+                [button("Send a test SMS", "mdi:message-text", "pbx_bridge_demo_test_sms")]
+                if sends_sms
+                else []
+            ),
             {
                 "type": "logbook",
                 "title": "Recent calls and SMS",

@@ -61,6 +61,20 @@ def test_every_account_is_alive(
     assert not silent, f"no call events within {ALIVE_WITHIN:.0f} s: {silent}"
     assert found["core"]["default_panel"] == demo.DASHBOARD
     assert len(found["dashboard"]["views"]) == len(entries), "one dashboard view per account"
+    # The test-SMS button only where the provider sends SMS (Telfa does, Daktela v6 not).
+    buttons = {
+        view["title"]: {
+            card.get("name")
+            for section in view["sections"]
+            for card in section["cards"]
+            if card["type"] == "button"
+        }
+        for view in found["dashboard"]["views"]
+    }
+    telfa = next(title for title in buttons if title.startswith("Telfa"))
+    daktela_v6 = next(title for title in buttons if title.startswith("Daktela v6"))
+    assert buttons[telfa] == {"Dial", "Send a test SMS"}
+    assert buttons[daktela_v6] == {"Dial"}
     # A second run (scripts/develop started again) finds the accounts and adds none.
     subprocess.run(  # noqa: S603
         [sys.executable, str(REPO / "scripts" / "demo.py"), "entries", url, sim_url], check=True
