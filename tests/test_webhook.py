@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.pbx_bridge.api.models import WebhookItem, WebhookRequest
 from custom_components.pbx_bridge.const import (
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_SECRET,
@@ -244,6 +245,7 @@ async def test_shared_secret(
     pbx_simulator: RunningSimulator,
     hass_client_no_auth: ClientSessionGenerator,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With a secret set, only requests that carry it (query or header) are heard."""
     caplog.set_level("DEBUG")
@@ -262,10 +264,22 @@ async def test_shared_secret(
     await hass.async_block_till_done()
     assert len(events) == 1
     ring = (FIXTURES / "telfa" / "ring_hook.xml").read_bytes()
-    response = await client.post(HOOK_PATH, data=ring, headers={"X-Webhook-Secret": "s3cr3t-value"})
+    client_of_entry = entry.runtime_data.client
+    parsed: list[WebhookRequest] = []
+    parse = client_of_entry.parse_webhook
+
+    def recording_parse(request: WebhookRequest) -> list[WebhookItem]:
+        parsed.append(request)
+        return parse(request)
+
+    monkeypatch.setattr(client_of_entry, "parse_webhook", recording_parse)
+    response = await client.post(HOOK_PATH, data=ring, headers={"x-webhook-SECRET": "s3cr3t-value"})
     assert response.status == 200
     await hass.async_block_till_done()
     assert len(events) == 2
+    # The parser never sees the secret, whatever the case of its header.
+    assert parsed
+    assert all("s3cr3t-value" not in request.headers.values() for request in parsed)
     assert not our_logs_contain(caplog, "s3cr3t-value")
     assert not our_logs_contain(caplog, "hook-1234")
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -135,11 +135,7 @@ class PbxWebhook:
             return web.Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         parsed = WebhookRequest(
             method=request.method,
-            headers={
-                key: value
-                for key, value in request.headers.items()
-                if key.lower() != SECRET_HEADER.lower()
-            },
+            headers=_without(request.headers, SECRET_HEADER),
             query={key: value for key, value in request.query.items() if key != SECRET_QUERY_PARAM},
             body=body,
         )
@@ -163,6 +159,13 @@ class PbxWebhook:
             return True
         given = query.get(SECRET_QUERY_PARAM) or headers.get(SECRET_HEADER) or ""
         return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _without(headers: Mapping[str, str], name: str) -> dict[str, str]:
+    """The request's headers (case-insensitive, as aiohttp gives them) but `name`."""
+    if name not in headers:  # the usual case: one lookup, no comparison per header
+        return dict(headers)
+    return {key: value for key, value in headers.items() if key.lower() != name.lower()}
 
 
 async def _read_limited(request: web.Request) -> bytes | None:
