@@ -85,7 +85,8 @@ class EventFirer:
     def fire_call(self, event: CallEvent) -> FiredEvent:
         agent_id = self.lookup.agent_id(event.agent_id)
         line_id = self.lookup.line_id(event.line)
-        data = self._base_data(event.event_type.value) | {
+        data = {
+            **self._base_data(event.event_type.value),
             ATTR_DEVICE_ID: self._device_id(agent_id, line_id),
             ATTR_CALL_ID: event.call_id,
             ATTR_DIRECTION: event.direction.value,
@@ -100,7 +101,8 @@ class EventFirer:
         return self._fire(FiredEvent(EVENT_CALL, event.event_type.value, data, agent_id, line_id))
 
     def fire_sms(self, message: SmsMessage) -> FiredEvent:
-        data = self._base_data(SMS_RECEIVED) | {
+        data = {
+            **self._base_data(SMS_RECEIVED),
             ATTR_DEVICE_ID: self._device_id(None, None),
             ATTR_SMS_ID: message.sms_id,
             ATTR_SENDER: message.sender,

@@ -98,7 +98,7 @@ class PbxEventHub:
             if isinstance(item, SmsMessage):
                 self._async_process_sms(item)
             else:
-                self._async_process_call(item, from_webhook=True)
+                self._async_hook_call(item)
 
     @callback
     def _async_overlay_poll(self) -> None:
@@ -112,6 +112,10 @@ class PbxEventHub:
     @callback
     def _async_derived_call(self, event: CallEvent) -> None:
         self._async_process_call(event, from_webhook=False)
+
+    @callback
+    def _async_hook_call(self, event: CallEvent) -> None:
+        self._async_process_call(event, from_webhook=True)
 
     @callback
     def _async_process_sms(self, message: SmsMessage) -> None:
@@ -132,12 +136,9 @@ class PbxEventHub:
                 return
             event = track.complete(event)
             late = track.ended and event.event_type not in ENDING_TYPES
-
-            @callback
-            def missed(verdict: CallEvent) -> None:
-                self._async_process_call(verdict, from_webhook=from_webhook)
-
-            self._missed.follow(event, track, missed)
+            # A missed verdict comes the way its call came.
+            on_missed = self._async_hook_call if from_webhook else self._async_derived_call
+            self._missed.follow(event, track, on_missed)
         self._firer.fire_call(event)
         # A late answer of an ended call must not bring the call back; where calls are
         # polled, the snapshot is the provider's word and diffing it makes the events.

@@ -48,6 +48,7 @@ class PushOverlay:
         self.entry_id = entry_id
         self.coordinator = coordinator
         self.lookup = lookup
+        self._account_signal = signal_pushed(entry_id, ACCOUNT)
         self._view: Snapshot | None = None  # the data we set; anything else is a new poll
         # Calls that only webhooks told of, oldest first: at most `tracking.MAX_REMEMBERED`.
         self._pushed_calls: OrderedDict[str, None] = OrderedDict()
@@ -114,7 +115,7 @@ class PushOverlay:
             state, partner = new_agent_state
             agents[agent_id] = replace(agents[agent_id], state=state, call_partner=partner)
             self._tell(signal_pushed(self.entry_id, ObjectKind.AGENT, agent_id))
-        self._tell(signal_pushed(self.entry_id, ACCOUNT))
+        self._tell(self._account_signal)
 
     def _writable(self) -> Snapshot:
         """The data with calls and agents of its own: the polled snapshot stays as it came."""
