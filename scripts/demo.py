@@ -43,10 +43,7 @@ STARTUP_TIMEOUT = 300.0  # seconds until Home Assistant reports RUNNING (first s
 # Push an administrator sets up by hand at the provider (the simulator's control API stands
 # in for its settings): Daktela's dialplan hooks, Daktela v6's Events HTTP-request action.
 # Telfa's hooks and Daktela's SMS callback are registered through the API (the options).
-ADMIN_HOOKS = {
-    "daktela": "/_sim/daktela/dialplan-hook",
-    "daktela_v6": "/_sim/daktela_v6/admin-hook",
-}
+ADMIN_HOOKS = frozenset({"daktela", "daktela_v6"})
 WEBHOOK_URL = re.compile(r"`(https?://[^`]+/api/webhook/[^`]+)`")
 
 
@@ -310,7 +307,7 @@ class DemoSetup:
         """What the provider's administrator pastes into its settings, in the simulator."""
         url = await self.webhook_url(entry_id)
         async with self.session.post(
-            f"{self.sim_url}{ADMIN_HOOKS[provider]}", json={"url": url}
+            f"{self.sim_url}/_sim/{provider}/admin-hook", json={"url": url}
         ) as response:
             await _json(response, f"setting the {provider} hook in the simulator")
 

@@ -247,17 +247,6 @@ def _add_control_routes(app: web.Application, sim: Simulator) -> None:
         sms = state.receive_sms(data["sender"], data["recipient"], data["text"])
         return ok({"id": sms.id})
 
-    @routes.post(f"{CONTROL_PREFIX}/daktela/dialplan-hook")
-    async def set_daktela_dialplan_hook(request: web.Request) -> web.Response:
-        # An administrator's dialplan setting at Daktela, not something its API can change.
-        from .providers.daktela import DaktelaSim
-
-        daktela = sim.providers["daktela"]
-        if not isinstance(daktela, DaktelaSim):
-            raise web.HTTPNotFound
-        daktela.set_dialplan_hook((await body(request)).get("url"))
-        return ok()
-
     @routes.post(f"{CONTROL_PREFIX}/daktela/version")
     async def set_daktela_version(request: web.Request) -> web.Response:
         # Which legacy API version the server is (3.9: a 3.x server without 4.x actions).
@@ -270,18 +259,6 @@ def _add_control_routes(app: web.Application, sim: Simulator) -> None:
             daktela.set_max_version(str((await body(request))["version"]))
         except (KeyError, ValueError) as err:
             raise web.HTTPBadRequest(text=str(err)) from None
-        return ok()
-
-    @routes.post(f"{CONTROL_PREFIX}/yemot/api-extension")
-    async def set_yemot_api_extension(request: web.Request) -> web.Response:
-        # The `ext.ini` of a `type=api` extension, set in Yemot's web interface.
-        from .providers.yemot import YemotSim
-
-        yemot = sim.providers["yemot"]
-        if not isinstance(yemot, YemotSim):
-            raise web.HTTPNotFound
-        data = await body(request)
-        yemot.set_api_extension(data.get("url"), str(data.get("extension") or "5"))
         return ok()
 
     @routes.post(CONTROL_PREFIX + "/{provider}/admin-hook")

@@ -700,7 +700,7 @@ async def test_dialplan_hooks(
     state, sim = pbx_simulator.state, daktela(pbx_simulator)
     hook = pbx_simulator.origin + "/_sim/state?secret=1"
     async with session.post(
-        pbx_simulator.origin + "/_sim/daktela/dialplan-hook", json={"url": hook}
+        pbx_simulator.origin + "/_sim/daktela/admin-hook", json={"url": hook}
     ) as response:
         assert response.status == 200
     assert sim.dialplan_hook == hook

@@ -638,7 +638,7 @@ async def test_api_extension_calls_its_link(
 ) -> None:
     sim = yemot(pbx_simulator)
     async with session.post(
-        f"{pbx_simulator.origin}/_sim/yemot/api-extension",
+        f"{pbx_simulator.origin}/_sim/yemot/admin-hook",
         json={"url": "http://127.0.0.1:9/hook?secret=s", "extension": "/5/1"},
     ) as response:
         assert response.status == 200

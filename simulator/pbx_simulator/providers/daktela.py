@@ -267,6 +267,11 @@ class DaktelaSim(BaseProviderSim):
         """The URL the administrator put into the dialplan hooks (None: no hooks)."""
         self.dialplan_hook = url
 
+    def set_admin_hook(self, settings: dict[str, Any]) -> None:
+        """`{"url": …}`: the dialplan hooks' URL, an administrator's setting, not the API's."""
+        url = settings.get("url")
+        self.set_dialplan_hook(str(url) if url else None)
+
     # --- transport ------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:

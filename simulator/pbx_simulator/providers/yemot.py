@@ -625,6 +625,11 @@ class YemotSim(BaseProviderSim):
         self.api_link = url
         self.api_extension = extension.strip("/")
 
+    def set_admin_hook(self, settings: dict[str, Any]) -> None:
+        """`{"url": …, "extension"?: …}`: the API extension's `api_link` (`ext.ini`)."""
+        url = settings.get("url")
+        self.set_api_extension(str(url) if url else None, str(settings.get("extension") or "5"))
+
     def _on_event(self, event: SimEvent) -> None:
         """Incoming calls enter the extension; `api_hangup_send=yes` reports the hangup."""
         call = event.call
