@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, replace
 import time
-from typing import Any, Final
+from typing import Final
 
 from homeassistant.core import CALLBACK_TYPE
 
@@ -122,23 +122,15 @@ class CallTrack:
         self.caller = self.caller or event.caller
         self.caller_name = self.caller_name or event.caller_name
         self.callee = self.callee or event.callee
-        known: dict[str, Any] = {
-            "direction": self.direction,
-            "caller": self.caller,
-            "caller_name": self.caller_name,
-            "callee": self.callee,
-        }
-        filled = {
-            field: value
-            for field, value in known.items()
-            if _missing(current := getattr(event, field)) and value != current
-        }
-        # The first hook of a call (most hooks of a busy account) has nothing to fill in.
-        return replace(event, **filled) if filled else event
-
-
-def _missing(value: object) -> bool:
-    return not value or value is CallDirection.UNKNOWN
+        return replace(
+            event,
+            direction=self.direction
+            if event.direction is CallDirection.UNKNOWN
+            else event.direction,
+            caller=event.caller or self.caller,
+            caller_name=event.caller_name or self.caller_name,
+            callee=event.callee or self.callee,
+        )
 
 
 class CallTracker:
