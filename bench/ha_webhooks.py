@@ -89,6 +89,16 @@ def caller_of(number: int) -> str:
 # --- the load generator (its own process) ---------------------------------------------
 
 
+async def _send(session: aiohttp.ClientSession, url: str, kit: HookKit, number: int) -> bool:
+    """Send hook `number`; whether it was answered 200."""
+    method, query, body = hook_request(kit, number)
+    async with session.request(
+        method, f"{url}?{query}" if query else url, data=body or None
+    ) as response:
+        await response.read()
+        return response.status == 200
+
+
 async def _throughput(
     url: str, kit: HookKit, seconds: float, start: int, workers: int, *, keep_alive: bool
 ) -> dict[str, Any]:
@@ -103,13 +113,8 @@ async def _throughput(
         async def worker() -> None:
             nonlocal done, errors
             while time.perf_counter() < deadline:
-                method, query, body = hook_request(kit, next(numbers))
-                async with session.request(
-                    method, f"{url}?{query}" if query else url, data=body or None
-                ) as response:
-                    await response.read()
-                    done += 1
-                    errors += response.status != 200
+                errors += not await _send(session, url, kit, next(numbers))
+                done += 1
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -126,12 +131,7 @@ async def _count(url: str, kit: HookKit, count: int, start: int, workers: int) -
         async def worker() -> None:
             nonlocal errors
             for number in numbers:
-                method, query, body = hook_request(kit, number)
-                async with session.request(
-                    method, f"{url}?{query}" if query else url, data=body or None
-                ) as response:
-                    await response.read()
-                    errors += response.status != 200
+                errors += not await _send(session, url, kit, number)
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -148,13 +148,8 @@ async def _paced(url: str, kit: HookKit, rate: float, seconds: float, start: int
 
         async def send(number: int) -> None:
             nonlocal errors
-            method, query, body = hook_request(kit, number)
             sent[caller_of(number)] = time.time()
-            async with session.request(
-                method, f"{url}?{query}" if query else url, data=body or None
-            ) as response:
-                await response.read()
-                errors += response.status != 200
+            errors += not await _send(session, url, kit, number)
 
         began = time.perf_counter()
         for index in range(int(rate * seconds)):
