@@ -6,7 +6,7 @@ from homeassistant.const import STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.pbx_bridge.api.models import (
@@ -17,6 +17,7 @@ from custom_components.pbx_bridge.api.models import (
     SmsDirection,
     SmsMessage,
 )
+from custom_components.pbx_bridge.events import EVENT_CALL
 from pbx_simulator.testing import RunningSimulator
 
 from .conftest import snapshot_entities
@@ -52,6 +53,7 @@ async def test_events_reach_the_right_entities(
     """A call event shows on the account and on the agent and line it names, only there."""
     runtime = loaded_entry.runtime_data
     snapshot = runtime.coordinator.data
+    fired = async_capture_events(hass, EVENT_CALL)
     agent_id = next(iter(snapshot.agents), None)
     line_id = next(iter(snapshot.registrations), None)
     runtime.events.async_process(
@@ -72,6 +74,9 @@ async def test_events_reach_the_right_entities(
     assert account.attributes["event_type"] == "ringing"
     assert account.attributes["caller"] == "+420777123456"
     assert "config_entry_id" not in account.attributes
+    # The new states were caused by the bus event: they share its context.
+    (event,) = fired
+    assert account.context.id == event.context.id
     for kind, object_id, others in (
         ("agent", agent_id, snapshot.agents),
         ("line", line_id, snapshot.registrations),
@@ -81,6 +86,7 @@ async def test_events_reach_the_right_entities(
         state = hass.states.get(entity_id(hass, loaded_entry, f"{kind}_{object_id}_call_events"))
         assert state is not None
         assert state.attributes["event_type"] == "ringing"
+        assert state.context.id == event.context.id
         for other in set(others) - {object_id}:
             state = hass.states.get(entity_id(hass, loaded_entry, f"{kind}_{other}_call_events"))
             assert state is not None

@@ -104,6 +104,7 @@ class _PbxEventMixin(EventEntity):
             key: value for key, value in fired.data.items() if key not in _IMPLIED_KEYS
         }
         self._trigger_event(fired.event_type, attributes)
+        self.async_set_context(fired.context)
         self.async_write_ha_state()
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
+
+from homeassistant.core import Context
 
 from ..api.models import CallEventType
 from ..const import DOMAIN
@@ -56,3 +58,6 @@ class FiredEvent:
     data: dict[str, Any]
     agent_id: str | None = None  # key in Snapshot.agents, if the event names a known agent
     line_id: str | None = None  # key in Snapshot.registrations, if it names a known line
+    # The bus event's context, which the event entities' new states share: what the event
+    # caused is told by it (the logbook's "triggered by"), and one context is made, not two.
+    context: Context = field(default_factory=Context)

@@ -139,7 +139,7 @@ class EventFirer:
 
     def _fire(self, fired: FiredEvent) -> FiredEvent:
         _LOGGER.debug("Firing %s %s", fired.bus_event, fired.event_type)
-        self.hass.bus.async_fire(fired.bus_event, fired.data)
+        self.hass.bus.async_fire(fired.bus_event, fired.data, context=fired.context)
         entry_id = self.entry.entry_id
         # Each event entity hears only what concerns it: O(1) whatever the account's size.
         async_dispatcher_send(self.hass, signal_event(entry_id, fired.bus_event), fired)
