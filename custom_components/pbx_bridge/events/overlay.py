@@ -109,8 +109,10 @@ class PushOverlay:
                 if event.direction is not CallDirection.OUTGOING and event.caller:
                     changes["last_caller"] = event.caller
                     self._hook_caller = (self._polled_caller, event.caller)
-        if changes:
-            self._view = self.coordinator.data = replace(snapshot, **changes)
+        for name, value in changes.items():
+            # The view is this overlay's own copy, made once per poll, like its calls and
+            # agents: changed in place, not copied per hook. Frozen for everybody else.
+            object.__setattr__(snapshot, name, value)
         if agent_id is not None and new_agent_state is not None:
             state, partner = new_agent_state
             agents[agent_id] = replace(agents[agent_id], state=state, call_partner=partner)

@@ -122,14 +122,18 @@ class CallTrack:
         self.caller = self.caller or event.caller
         self.caller_name = self.caller_name or event.caller_name
         self.callee = self.callee or event.callee
+        direction = self.direction if event.direction is CallDirection.UNKNOWN else event.direction
+        filled = (
+            direction,
+            event.caller or self.caller,
+            event.caller_name or self.caller_name,
+            event.callee or self.callee,
+        )
+        if filled == (event.direction, event.caller, event.caller_name, event.callee):
+            return event  # nothing to fill in (a call's first hook): no copy
+        direction, caller, caller_name, callee = filled
         return replace(
-            event,
-            direction=self.direction
-            if event.direction is CallDirection.UNKNOWN
-            else event.direction,
-            caller=event.caller or self.caller,
-            caller_name=event.caller_name or self.caller_name,
-            callee=event.callee or self.callee,
+            event, direction=direction, caller=caller, caller_name=caller_name, callee=callee
         )
 
 

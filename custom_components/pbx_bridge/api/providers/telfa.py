@@ -221,9 +221,9 @@ def _small_xml(text: str) -> ET.Element:
     level = [root]
     for _ in range(MAX_XML_DEPTH):
         level = [child for element in level for child in element]
-    if level:
-        raise ValueError("XML nested too deeply")
-    return root
+        if not level:
+            return root
+    raise ValueError("XML nested too deeply")
 
 
 def _large_xml(text: str) -> ET.Element | None:
