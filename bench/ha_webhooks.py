@@ -327,14 +327,17 @@ class Bench:
 
     async def throughput(
         self, account: Account, start: int, *, keep_alive: bool
-    ) -> tuple[float, float, int]:
-        """Median req/s of ours and of the reference over alternating rounds."""
+    ) -> tuple[float, float, int, dict[str, int]]:
+        """Median req/s of ours and of the reference over alternating rounds, and the full
+        collections that ran during each side's rounds."""
         ours_url = f"{self.ha}/api/webhook/{account.webhook_id}"
         reference_url = f"{self.ha}/api/webhook/bench-reference"
         ours: list[float] = []
         reference: list[float] = []
+        collections = {ours_url: 0, reference_url: 0}
         for round_number in range(self.args.rounds):
             for url, into in ((ours_url, ours), (reference_url, reference)):
+                collections_before = await self.full_collections()
                 profiled = self.args.profile and round_number == 0 and url == ours_url
                 if profiled:
                     await self.profile(None)
@@ -350,9 +353,20 @@ class Bench:
                     )
                 start = result["next"]
                 into.append(result["per_second"])
+                collections[url] += await self.full_collections() - collections_before
                 if result["errors"]:
                     self.failures.append(f"{account.provider} {account.size}: errors")
-        return statistics.median(ours), statistics.median(reference), start
+        return (
+            statistics.median(ours),
+            statistics.median(reference),
+            start,
+            {"ours": collections[ours_url], "reference": collections[reference_url]},
+        )
+
+    async def full_collections(self) -> int:
+        """How many of Python's full collections Home Assistant has run so far."""
+        async with self.session.get(f"{self.ha}/api/ha_probe/collections") as response:
+            return int((await response.json())["count"])
 
     async def latency(self, account: Account, start: int) -> dict[str, float]:
         """p50/p99 from sending a hook to the last caller sensor's new state, at a rate."""
@@ -446,7 +460,7 @@ class Bench:
         print("setup (adding an entry while the others run):")
         print(
             f"{'provider':9} {'size':>5} {'setup s':>8} {'hold ms':>8} {'own ms':>7} "
-            f"{'full gc':>9} {'entities':>9} {'enabled':>8}"
+            f"{'full gc':>9} {'heap gc ms':>11} {'objects k':>10} {'entities':>9} {'enabled':>8}"
         )
         accounts: list[Account] = []
         for size in sizes:
@@ -458,6 +472,8 @@ class Bench:
                     f"{provider:9} {size:>5} {setup['setup_s']:>8.2f} "
                     f"{setup['longest_hold_ms']:>8.1f} {setup['longest_own_hold_ms']:>7.1f} "
                     f"{setup['full_collections']:>2} x {setup['longest_collection_ms']:>4.0f} "
+                    f"{setup['gc_before_ms']:>4.0f} > {setup['gc_after_ms']:<4.0f} "
+                    f"{setup['objects_before'] // 1000:>4} > {setup['objects_after'] // 1000:<4}"
                     f"{setup['entities']:>9} "
                     f"{setup['enabled_entities']:>8}  "
                     + self.check(setup["setup_s"] < MAX_SETUP_S, f"{provider} {size} setup time")
@@ -470,13 +486,15 @@ class Bench:
         print(
             f"{'provider':9} {'size':>5} {'ours/s':>8} {'ref/s':>8} {'ratio':>6} "
             f"{'ka ours':>8} {'ka ref':>8} {'ka rat':>6} "
-            f"{'p50 ms':>7} {'p99 ms':>7} {'seen':>5} {'polls':>6} {'lookups':>8}"
+            f"{'gc o/r':>6} {'p50 ms':>7} {'p99 ms':>7} {'seen':>5} {'polls':>6} {'lookups':>8}"
         )
         start = 0
         for account in accounts:
             lookups_before = self.hook_caused(account)
-            ours, reference, start = await self.throughput(account, start, keep_alive=False)
-            kept_ours, kept_reference, start = await self.throughput(
+            ours, reference, start, collections = await self.throughput(
+                account, start, keep_alive=False
+            )
+            kept_ours, kept_reference, start, _ = await self.throughput(
                 account, start, keep_alive=True
             )
             timing = await self.latency(account, start)
@@ -488,7 +506,9 @@ class Bench:
             print(
                 f"{account.provider:9} {account.size:>5} {ours:>8.0f} {reference:>8.0f} "
                 f"{ratio:>6.2f} {kept_ours:>8.0f} {kept_reference:>8.0f} "
-                f"{kept_ours / kept_reference:>6.2f} {timing['p50']:>7.1f} {timing['p99']:>7.1f} "
+                f"{kept_ours / kept_reference:>6.2f} "
+                f"{collections['ours']:>3}/{collections['reference']:<2} "
+                f"{timing['p50']:>7.1f} {timing['p99']:>7.1f} "
                 f"{timing['seen']:>5.0%} {timing['polls']:>3}/{timing['intervals']:<3.0f}"
                 f"{lookups:>7}  "
                 + (self.check(ratio >= MIN_RATIO, f"{account.provider} ratio") + " "

@@ -9,6 +9,7 @@ benchmark's throw-away instance only):
 - `POST /api/ha_probe/watch`: records each new state of one entity with its time;
 - `GET /api/ha_probe/results`: those records (and forgets them);
 - `GET /api/ha_probe/memory`: the process's resident memory after a garbage collection;
+- `GET /api/ha_probe/collections`: how many full collections ran so far, and their time;
 - `POST /api/ha_probe/profile`: starts a cProfile of the process (`{"path": null}`), or stops
   it and writes its most costly functions to `path`.
 """
@@ -51,9 +52,20 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         hass, DOMAIN, "reference", REFERENCE_WEBHOOK_ID, reference, allowed_methods=("GET", "POST")
     )
     probe = Probe(hass)
-    for view in (EntryView, WatchView, ResultsView, MemoryView, ProfileView):
+    for view in (EntryView, WatchView, ResultsView, MemoryView, ProfileView, CollectionsView):
         hass.http.register_view(view(probe))
     return True
+
+
+def timed_full_collection() -> tuple[float, int]:
+    """How long a full collection of the whole heap takes (ms), and the objects it scans.
+
+    Collected once first, so that the timed one scans the live heap and frees nothing.
+    """
+    gc.collect()
+    started = time.perf_counter()
+    gc.collect()
+    return (time.perf_counter() - started) * 1000, len(gc.get_objects())
 
 
 def resident_kib() -> int:
@@ -64,12 +76,34 @@ def resident_kib() -> int:
     return 0
 
 
+class FullCollections:
+    """Times each of Python's full collections: they scan Home Assistant's whole heap, so
+    they are timed apart from the holds of the setup's own steps and counted per round."""
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+        self._started = 0.0
+
+    def callback(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] < 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.durations.append(time.perf_counter() - self._started)
+
+    def total_s(self) -> float:
+        return sum(self.durations)
+
+
 class Probe:
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
         self.records: list[tuple[str, float]] = []
         self._unwatch: Any = None
         self.profile: cProfile.Profile | None = None
+        self.collections = FullCollections()
+        gc.callbacks.append(self.collections.callback)
 
     async def add_entry(self, body: dict[str, Any]) -> dict[str, Any]:
         """Add and set up one entry; time it and watch the loop meanwhile."""
@@ -88,35 +122,26 @@ class Probe:
         )
         longest_hold = longest_own_hold = 0.0
         running = True
-        # Python's full collections scan the whole heap of Home Assistant: timed apart, so
-        # that the holds of the setup's own steps can be told from them.
-        collections: list[float] = []
-        collection_started = 0.0
-
-        def time_collection(phase: str, info: dict[str, int]) -> None:
-            nonlocal collection_started
-            if info["generation"] < 2:
-                return
-            if phase == "start":
-                collection_started = time.perf_counter()
-            else:
-                collections.append(time.perf_counter() - collection_started)
+        # The reference for the holds: a full collection of Home Assistant's heap as it is
+        # before the entry, and with it.
+        collection_before_ms, objects_before = timed_full_collection()
+        first_collection = len(self.collections.durations)
 
         async def heartbeat() -> None:
             nonlocal longest_hold, longest_own_hold
             last = time.perf_counter()
-            collected = 0.0
+            collected = self.collections.total_s()
             while running:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
                 now = time.perf_counter()
                 hold = now - last - HEARTBEAT_SECONDS
                 longest_hold = max(longest_hold, hold)
                 # The same hold without the full collections that ran in it.
-                longest_own_hold = max(longest_own_hold, hold - (sum(collections) - collected))
-                collected = sum(collections)
+                total = self.collections.total_s()
+                longest_own_hold = max(longest_own_hold, hold - (total - collected))
+                collected = total
                 last = now
 
-        gc.callbacks.append(time_collection)
         beat = hass.async_create_background_task(heartbeat(), "ha_probe heartbeat")
         profile = cProfile.Profile() if body.get("profile") else None
         if profile is not None:
@@ -128,12 +153,13 @@ class Probe:
         done = time.perf_counter()
         running = False
         await beat
-        gc.callbacks.remove(time_collection)
+        collections = self.collections.durations[first_collection:]
         if profile is not None:
             profile.disable()
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)
             await hass.async_add_executor_job(Path(body["profile"]).write_text, out.getvalue())
+        collection_after_ms, objects_after = timed_full_collection()
         if entry.state is not ConfigEntryState.LOADED:
             return {"error": f"entry state {entry.state}"}
         coordinator = entry.runtime_data.coordinator
@@ -149,6 +175,10 @@ class Probe:
             "longest_own_hold_ms": longest_own_hold * 1000,
             "full_collections": len(collections),
             "longest_collection_ms": max(collections, default=0.0) * 1000,
+            "gc_before_ms": collection_before_ms,
+            "gc_after_ms": collection_after_ms,
+            "objects_before": objects_before,
+            "objects_after": objects_after,
             "entities": len(entities),
             "enabled_entities": sum(1 for e in entities if not e.disabled),
         }
@@ -233,3 +263,12 @@ class ProfileView(_ProbeView):
             probe.profile = None
             await probe.hass.async_add_executor_job(Path(path).write_text, out.getvalue())
         return self.json({})
+
+
+class CollectionsView(_ProbeView):
+    url = "/api/ha_probe/collections"
+    name = "api:ha_probe:collections"
+
+    async def get(self, request: web.Request) -> web.Response:
+        durations = self.probe.collections.durations
+        return self.json({"count": len(durations), "total_ms": sum(durations) * 1000})
