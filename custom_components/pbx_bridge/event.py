@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
@@ -21,10 +21,6 @@ from .entity import (
     is_large_account,
 )
 from .events import (
-    ATTR_CONFIG_ENTRY_ID,
-    ATTR_DEVICE_ID,
-    ATTR_PROVIDER,
-    ATTR_TYPE,
     CALL_EVENT_TYPES,
     EVENT_CALL,
     EVENT_SMS,
@@ -38,10 +34,6 @@ if TYPE_CHECKING:
 
 # Entities only react to dispatcher signals; nothing to poll or to limit.
 PARALLEL_UPDATES = 0
-
-# Bus data that an entity's attributes leave out: the entity (or the agent and line ids
-# its attributes hold) already says it.
-_IMPLIED_KEYS = frozenset({ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID, ATTR_PROVIDER, ATTR_TYPE})
 
 
 async def async_setup_entry(
@@ -100,10 +92,7 @@ class _PbxEventMixin(EventEntity):
     def _async_handle_event(self, fired: FiredEvent) -> None:
         if fired.event_type not in self.event_types:
             return
-        attributes: dict[str, Any] = {
-            key: value for key, value in fired.data.items() if key not in _IMPLIED_KEYS
-        }
-        self._trigger_event(fired.event_type, attributes)
+        self._trigger_event(fired.event_type, fired.details)
         self.async_set_context(fired.context)
         self.async_write_ha_state()
 

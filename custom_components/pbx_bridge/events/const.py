@@ -56,6 +56,9 @@ class FiredEvent:
     bus_event: str  # EVENT_CALL or EVENT_SMS
     event_type: str
     data: dict[str, Any]
+    # What the event entities show: the data but what the entity itself already says (the
+    # entry, its device, the provider, the type).
+    details: dict[str, Any]
     agent_id: str | None = None  # key in Snapshot.agents, if the event names a known agent
     line_id: str | None = None  # key in Snapshot.registrations, if it names a known line
     # The bus event's context, which the event entities' new states share: what the event

@@ -13,7 +13,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.dispatcher import async_dispatcher_send_internal
 from homeassistant.util import dt as dt_util
 
 from ..api import PbxClient
@@ -85,9 +85,7 @@ class EventFirer:
     def fire_call(self, event: CallEvent) -> FiredEvent:
         agent_id = self.lookup.agent_id(event.agent_id)
         line_id = self.lookup.line_id(event.line)
-        data = {
-            **self._base_data(event.event_type.value),
-            ATTR_DEVICE_ID: self._device_id(agent_id, line_id),
+        details = {
             ATTR_CALL_ID: event.call_id,
             ATTR_DIRECTION: event.direction.value,
             ATTR_CALLER: event.caller,
@@ -98,12 +96,10 @@ class EventFirer:
             ATTR_LINE: line_id or event.line,
             ATTR_TIMESTAMP: iso(event.timestamp or dt_util.utcnow()),
         }
-        return self._fire(FiredEvent(EVENT_CALL, event.event_type.value, data, agent_id, line_id))
+        return self._fire(EVENT_CALL, event.event_type.value, details, agent_id, line_id)
 
     def fire_sms(self, message: SmsMessage) -> FiredEvent:
-        data = {
-            **self._base_data(SMS_RECEIVED),
-            ATTR_DEVICE_ID: self._device_id(None, None),
+        details = {
             ATTR_SMS_ID: message.sms_id,
             ATTR_SENDER: message.sender,
             ATTR_SENDER_NAME: message.sender_name,
@@ -111,14 +107,7 @@ class EventFirer:
             ATTR_TEXT: message.text,
             ATTR_TIMESTAMP: iso(message.timestamp or dt_util.utcnow()),
         }
-        return self._fire(FiredEvent(EVENT_SMS, SMS_RECEIVED, data))
-
-    def _base_data(self, event_type: str) -> dict[str, Any]:
-        return {
-            ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
-            ATTR_PROVIDER: self.client.provider,
-            ATTR_TYPE: event_type,
-        }
+        return self._fire(EVENT_SMS, SMS_RECEIVED, details)
 
     def _device_id(self, agent_id: str | None, line_id: str | None) -> str | None:
         """The device of the agent, else of the line, else of the account (O(1) lookups)."""
@@ -137,14 +126,34 @@ class EventFirer:
             )
         return device.id if device is not None else None
 
-    def _fire(self, fired: FiredEvent) -> FiredEvent:
-        _LOGGER.debug("Firing %s %s", fired.bus_event, fired.event_type)
-        self.hass.bus.async_fire(fired.bus_event, fired.data, context=fired.context)
+    def _fire(
+        self,
+        bus_event: str,
+        event_type: str,
+        details: dict[str, Any],
+        agent_id: str | None = None,
+        line_id: str | None = None,
+    ) -> FiredEvent:
+        _LOGGER.debug("Firing %s %s", bus_event, event_type)
         entry_id = self.entry.entry_id
+        data = {
+            ATTR_CONFIG_ENTRY_ID: entry_id,
+            ATTR_PROVIDER: self.client.provider,
+            ATTR_TYPE: event_type,
+            ATTR_DEVICE_ID: self._device_id(agent_id, line_id),
+            **details,
+        }
+        fired = FiredEvent(bus_event, event_type, data, details, agent_id, line_id)
+        self.hass.bus.async_fire(bus_event, data, context=fired.context)
         # Each event entity hears only what concerns it: O(1) whatever the account's size.
-        async_dispatcher_send(self.hass, signal_event(entry_id, fired.bus_event), fired)
-        if fired.agent_id is not None:
-            async_dispatcher_send(self.hass, signal_event(entry_id, "agent", fired.agent_id), fired)
-        if fired.line_id is not None:
-            async_dispatcher_send(self.hass, signal_event(entry_id, "line", fired.line_id), fired)
+        # (Always called in the event loop: the sends skip the thread check.)
+        async_dispatcher_send_internal(self.hass, signal_event(entry_id, bus_event), fired)
+        if agent_id is not None:
+            async_dispatcher_send_internal(
+                self.hass, signal_event(entry_id, "agent", agent_id), fired
+            )
+        if line_id is not None:
+            async_dispatcher_send_internal(
+                self.hass, signal_event(entry_id, "line", line_id), fired
+            )
         return fired

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.dispatcher import async_dispatcher_send_internal
 from homeassistant.util import dt as dt_util
 
 from ..api.models import (
@@ -143,7 +143,7 @@ class PushOverlay:
                 calls.pop(self._pushed_calls.popitem(last=False)[0], None)
 
     def _tell(self, signal: str) -> None:
-        async_dispatcher_send(self.hass, signal)
+        async_dispatcher_send_internal(self.hass, signal)  # in the event loop: no thread check
 
 
 def _partner(event: CallEvent) -> str | None:
