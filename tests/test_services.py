@@ -675,7 +675,7 @@ async def test_telfa_dial_with_a_caller_id_is_refused(
     entry = await setup_entry("telfa")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "dial", number="777123456", caller_id="245008328")
-    assert err.value.translation_key == "invalid_input"
+    assert err.value.translation_key == "action_field_unsupported"
     assert pbx_simulator.sim.requests == []
 
 

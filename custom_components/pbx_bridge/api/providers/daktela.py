@@ -51,6 +51,7 @@ from ..models import (
     AccountInfo,
     Agent,
     AgentState,
+    AnnounceField,
     AnnounceRequest,
     Call,
     CallDirection,
@@ -59,6 +60,7 @@ from ..models import (
     CallResult,
     CallState,
     Capability,
+    DialField,
     DialRequest,
     DialSourceKind,
     HangupRequest,
@@ -70,6 +72,7 @@ from ..models import (
     SipKind,
     SipRegistration,
     SmsDirection,
+    SmsField,
     SmsMessage,
     SmsRequest,
     SmsResult,
@@ -267,6 +270,12 @@ class DaktelaClient(PbxClient):
                 Capability.REGISTER_WEBHOOK,
             }
         ),
+        # CreateCall: `autoanswer`, `waitingtime` (D:356-362, D:1114-1118); CreateRemoteCall:
+        # `dialingtime` (D:1167). The caller id is the queue's or line's. Announce plays a
+        # stored recording (D:988-1039, D:1186-1194); Daktela has no text to speech.
+        dial_fields=frozenset({DialField.AUTO_ANSWER, DialField.RING_TIMEOUT}),
+        announce_fields=frozenset({AnnounceField.RECORDING, AnnounceField.CALL_ID}),
+        sms_fields=frozenset({SmsField.SENDER}),
         options=(
             OptionField(key=OPTION_ANNOUNCEMENT_ROUTE, pattern=r"[0-9*#+]{1,20}"),
             OptionField(

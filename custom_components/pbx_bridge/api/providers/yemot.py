@@ -55,6 +55,7 @@ from ..models import (
     AccountInfo,
     Agent,
     AgentState,
+    AnnounceField,
     AnnounceRequest,
     Call,
     CallDirection,
@@ -63,6 +64,7 @@ from ..models import (
     CallResult,
     CallState,
     Capability,
+    DialField,
     DialRequest,
     DialSourceKind,
     Listing,
@@ -72,6 +74,7 @@ from ..models import (
     SipKind,
     SipRegistration,
     SmsDirection,
+    SmsField,
     SmsMessage,
     SmsRequest,
     SmsResult,
@@ -255,6 +258,18 @@ class YemotClient(PbxClient):
                 Capability.CALL_WEBHOOK,
             }
         ),
+        # CallExtensionBridging: `callerId`, `callsTimeOut` (Y:85); `ring_once` is
+        # RunTzintuk. SendTTS: voice, caller id, rate and repeats; SendSms: `from`.
+        dial_fields=frozenset({DialField.CALLER_ID, DialField.RING_TIMEOUT, DialField.RING_ONCE}),
+        announce_fields=frozenset(
+            {
+                AnnounceField.VOICE,
+                AnnounceField.CALLER_ID,
+                AnnounceField.SPEECH_RATE,
+                AnnounceField.REPEAT,
+            }
+        ),
+        sms_fields=frozenset({SmsField.SENDER}),
         options=(
             OptionField(key=OPTION_QUEUE_PATHS, kind=OptionKind.TEXT_LIST),
             OptionField(key=OPTION_API_RETURN_FOLDER, pattern=RETURN_FOLDER_PATTERN),
