@@ -836,6 +836,8 @@ class DaktelaClient(PbxClient):
         A user: CreateCall (3.1, the call-centre form); an extension: CreateCall (3.0); a
         line that is a phone number: CreateRemoteCall (3.8: ring that number first, then
         connect `number`); any other line: ClickToCall (3.9) into that Click-to-Call queue.
+        Only CreateCall answers automatically, and ClickToCall sets no ring time: asked
+        for elsewhere, they are refused rather than dropped.
         """
         source = request.source
         if source is None:
@@ -855,6 +857,10 @@ class DaktelaClient(PbxClient):
             if timeout:
                 params["waitingtime"] = timeout
             result = await self._action("3.1" if user else "3.0", "CreateCall", params, once=True)
+        elif request.auto_answer:
+            raise PbxInvalidInput(
+                f"{self.title} answers automatically only on a user's or an extension's phone"
+            )
         elif source.value.startswith("+"):
             params = {
                 "primarynumber": self.format_number(source.value),
@@ -863,6 +869,9 @@ class DaktelaClient(PbxClient):
             if timeout:
                 params["dialingtime"] = timeout
             result = await self._action("3.8", "CreateRemoteCall", params, once=True)
+        elif timeout:
+            # ClickToCall's `waitingtime` is how long the call waits in the queue (D:971).
+            raise PbxInvalidInput(f"{self.title} sets no ring time for a Click-to-Call queue")
         else:
             params = {"queue": source.value, "number": number}
             result = await self._action("3.9", "ClickToCall", params, once=True)

@@ -872,6 +872,8 @@ class TelfaClient(PbxClient):
                         f"{self.title} voices are 0-4 (Jan, Alena, Radka, Iva, Standa)"
                     )
                 params["voice"] = voice
+        elif request.voice:
+            raise PbxInvalidInput(f"{self.title} reads a text in a voice; a recording has its own")
         else:
             params["recording_id"] = self._recording_id(request.recording)
         response = await self._call("POST", "/calls/announce.xml", params=params, once=True)

@@ -769,7 +769,12 @@ class YemotClient(PbxClient):
         if request.caller_id:
             params["callerId"] = self.format_number(request.caller_id)
         if request.ring_timeout:
-            params["callsTimeOut"] = str(max(1, min(request.ring_timeout, MAX_CALLS_TIMEOUT)))
+            if request.ring_timeout > MAX_CALLS_TIMEOUT:
+                # Refused, not cut short: the call would ring less long than asked.
+                raise PbxInvalidInput(
+                    f"{self.title} rings a number for at most {MAX_CALLS_TIMEOUT} seconds"
+                )
+            params["callsTimeOut"] = str(request.ring_timeout)
         answer = await self._command("CallExtensionBridging", params, once=True)
         self._raise_if_none_placed(answer, "callsCount", "errors")
         return CallResult(_text_or_none(answer.get("campaignId")))
