@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 import json
 import logging
 from pathlib import Path
+import re
 from typing import Any
 from unittest.mock import patch
 from urllib.parse import parse_qsl
@@ -675,7 +676,7 @@ async def test_telfa_dial_with_a_caller_id_is_refused(
     entry = await setup_entry("telfa")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, entry, "dial", number="777123456", caller_id="245008328")
-    assert err.value.translation_key == "invalid_input"
+    assert err.value.translation_key == "action_field_unsupported"
     assert pbx_simulator.sim.requests == []
 
 
@@ -1386,3 +1387,224 @@ async def test_hangup_the_call_of_a_line(
     assert subset(only_request(pbx_simulator, "daktela", "Hangup"), extension="") == {
         "extension": "101"
     }
+
+
+# --- optional fields: what a provider does not honour is refused -------------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "action", "data", "field"),
+    [
+        ("telfa", "dial", {"number": "777123456", "ring_once": True}, "ring_once"),
+        (
+            "telfa",
+            "announce",
+            {"number": "777123456", "message": "Ahoj", "speech_rate": 3},
+            "speech_rate",
+        ),
+        (
+            "daktela",
+            "dial",
+            {"number": "800123456", "source_kind": "user", "source": "agent1", "delay": 300},
+            "delay",
+        ),
+        (
+            "daktela",
+            "announce",
+            {"call_id": "1", "recording": "welcome.wav", "voice": "Jan"},
+            "voice",
+        ),
+        ("daktela_v6", "dial", {"number": "800123456", "ring_timeout": 30}, "ring_timeout"),
+        (
+            "odorik",
+            "dial",
+            {
+                "number": "601234567",
+                "source_kind": "line",
+                "source": "1",
+                "caller_id": "+420777123456",
+            },
+            "caller_id",
+        ),
+        (
+            "voipsun",
+            "dial",
+            {"number": "800123456", "source_kind": "extension", "source": "101", "auto_answer": 1},
+            "auto_answer",
+        ),
+        ("yemot", "dial", {"number": "0501234567", "single_attempt": True}, "single_attempt"),
+        ("yemot", "announce", {"number": "0501234567", "recording": "1"}, "recording"),
+    ],
+)
+async def test_unhonoured_field_is_refused_before_any_request(
+    hass: HomeAssistant,
+    *,
+    pbx_simulator: RunningSimulator,
+    setup_entry: SetupEntry,
+    provider: str,
+    action: str,
+    data: dict[str, Any],
+    field: str,
+) -> None:
+    """The provider would drop the field and the call would not behave as asked."""
+    entry = await setup_entry(provider)
+    title = entry.runtime_data.client.title
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, entry, action, **data)
+    assert err.value.translation_key == "action_field_unsupported"
+    assert err.value.translation_placeholders == {
+        "action": action,
+        "provider": title,
+        "field": field,
+    }
+    message = f"Action {action}: {title} cannot honour the field {field}; leave it out"
+    assert str(err.value) == message
+    assert pbx_simulator.sim.requests_for(provider) == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "options", "action", "data", "endpoint", "expected"),
+    [
+        # Odorik's callback: `delayed` in minutes and `simple` (O:14-16).
+        (
+            "odorik",
+            {},
+            "dial",
+            {
+                "number": "601234567",
+                "source_kind": "user",
+                "source": "+420777123456",
+                "delay": "00:10:00",
+                "single_attempt": True,
+            },
+            "POST /callback",
+            {"recipient": "00420601234567", "delayed": "10", "simple": "true"},
+        ),
+        # VoIPSUN's originate: `overrideCallerId` and `srcRingTimeout` (V:54-64).
+        (
+            "voipsun",
+            {},
+            "dial",
+            {
+                "number": "800123456",
+                "source_kind": "extension",
+                "source": "101",
+                "caller_id": "+420 226 211 245",
+                "ring_timeout": 20,
+            },
+            "originate",
+            {"overrideCallerId": "226211245", "srcRingTimeout": "20"},
+        ),
+        # Yemot's RunTzintuk (`ring_once`) and SendTTS's voice settings.
+        (
+            "yemot",
+            {},
+            "dial",
+            {"number": "0501234567", "ring_once": True, "ring_timeout": 10},
+            "RunTzintuk",
+            {"phones": "0501234567", "TzintukTimeOut": "10"},
+        ),
+        (
+            "yemot",
+            {},
+            "announce",
+            {
+                "number": "0501234567",
+                "message": "Shalom",
+                "caller_id": "+972 3 555 5555",
+                "speech_rate": -3,
+                "repeat": 3,
+            },
+            "SendTTS",
+            {"callerId": "035555555", "ttsRate": "-3", "repeatFile": "3"},
+        ),
+        # Daktela: a recording to a number through the announcement route (D:1186-1194).
+        (
+            "daktela",
+            {"announcement_route": "9999"},
+            "announce",
+            {"number": "226211245", "recording": "welcome.wav"},
+            "CreateRemoteCall",
+            {"secondarynumber": "9999", "variables[recording]": "welcome.wav"},
+        ),
+        # Telfa: a recording by its id (T:110-117).
+        (
+            "telfa",
+            {},
+            "announce",
+            {"number": "777123456", "recording": "10"},
+            "POST /calls/announce",
+            {"number": "777123456", "recording_id": "10"},
+        ),
+        # A chosen SMS sender: Odorik's `sender`, Daktela's SMS Connect (D:2787).
+        (
+            "odorik",
+            {},
+            "send_sms",
+            {"recipients": ["601234567"], "message": "Hi", "sender": "+420777123456"},
+            "POST /sms",
+            {"recipient": "00420601234567", "sender": "00420777123456"},
+        ),
+        (
+            "daktela",
+            {},
+            "send_sms",
+            {"recipients": ["+420602123456"], "message": "Ahoj", "sender": "Shop"},
+            "SendSMSConnect",
+            {"number": "+420602123456", "sender": "Shop"},
+        ),
+        # `false` leaves a behaviour off, as leaving the field out does: never refused.
+        (
+            "yemot",
+            {},
+            "dial",
+            {"number": "0501234567", "auto_answer": False, "single_attempt": 0, "ring_once": False},
+            "CallExtensionBridging",
+            {"phones": "0501234567", "ivrPath": "ivr2:/"},
+        ),
+    ],
+)
+async def test_honoured_fields_go_through(
+    hass: HomeAssistant,
+    *,
+    pbx_simulator: RunningSimulator,
+    setup_entry: SetupEntry,
+    provider: str,
+    options: dict[str, Any],
+    action: str,
+    data: dict[str, Any],
+    endpoint: str,
+    expected: dict[str, str],
+) -> None:
+    entry = await setup_entry(provider, options=options)
+    await call(hass, entry, action, **data)
+    assert subset(only_request(pbx_simulator, provider, endpoint), **expected) == expected
+
+
+# The README's columns of the optional-field table.
+README_COLUMNS = ("telfa", "daktela", "daktela_v6", "odorik", "yemot", "voipsun")
+
+
+def test_readme_table_of_optional_fields_follows_the_declarations() -> None:
+    """One row per optional field of each action, a ✓ where the provider declares it."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    rows: dict[tuple[str, str], set[str]] = {}
+    for line in readme.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        named = re.fullmatch(r"`(\w+)` `(\w+)`", cells[0])
+        if named and len(cells) == 1 + len(README_COLUMNS):
+            rows[(named[1], named[2])] = {
+                provider
+                for provider, cell in zip(README_COLUMNS, cells[1:], strict=True)
+                if cell.startswith("✓")
+            }
+    assert rows, "the README lost its table of optional fields"
+    assert set(rows) == {(a.name, f) for a in ACTIONS for f in a.optional_fields}
+    for (name, field), honouring in rows.items():
+        action = next(a for a in ACTIONS if a.name == name)
+        declared = {
+            provider
+            for provider in README_COLUMNS
+            if field in action.honoured_fields(PROVIDERS[provider].declaration)
+        }
+        assert honouring == declared, (name, field)

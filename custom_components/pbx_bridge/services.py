@@ -6,7 +6,8 @@ picked with a `device` selector), and the device names the account. Logging agen
 pausing them is the switches' and the pause-reason select's job, not an action's.
 
 Each call is checked before any request is made (entry loaded, capability offered,
-devices of the right kind and account, numbers valid) and then sent to the provider
+devices of the right kind and account, only optional fields the provider honours, numbers
+valid) and then sent to the provider
 exactly once: dial, announce and SMS are never retried, since the provider may have acted
 on a request it did not confirm.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 import logging
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -33,16 +35,20 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.service import async_get_config_entry
 import probatio
 
+from .api import ProviderDeclaration
 from .api.errors import PbxInvalidInput
 from .api.models import (
+    AnnounceField,
     AnnounceRequest,
     Capability,
+    DialField,
     DialRequest,
     DialSource,
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
     SipKind,
+    SmsField,
     SmsRequest,
     TransferRequest,
     TransferTargetKind,
@@ -228,15 +234,25 @@ QUEUE_KICK_SCHEMA = probatio.Schema(
 type ActionHandler = Callable[[HomeAssistant, ActionCall], Awaitable[dict[str, Any] | None]]
 
 
+def _no_fields(declaration: ProviderDeclaration) -> frozenset[str]:
+    return frozenset()
+
+
 @dataclass(frozen=True, kw_only=True)
 class PbxAction:
-    """One action: its schema, the capability it needs and what it does."""
+    """One action: its schema, the capability it needs and what it does.
+
+    `optional_fields`: the fields not every provider honours; `honoured_fields`: those
+    the account's provider does (from its declaration). The others are refused.
+    """
 
     name: str
     capability: Capability
     schema: probatio.Schema
     handler: ActionHandler
     supports_response: SupportsResponse = SupportsResponse.NONE
+    optional_fields: frozenset[str] = frozenset()
+    honoured_fields: Callable[[ProviderDeclaration], frozenset[str]] = _no_fields
 
 
 # --- checks before a request ---------------------------------------------------------
@@ -315,6 +331,7 @@ def _resolve(hass: HomeAssistant, action: PbxAction, data: dict[str, Any]) -> Ac
                 "action_wrong_device", action=action.name, field=field, device=_name(device)
             )
         objects[field] = DeviceObject(found[0], found[1], _name(device))
+    _refuse_unhonoured_fields(action, entry, data)
     return ActionCall(entry=entry, data=data, objects=objects)
 
 
@@ -326,6 +343,20 @@ def _offering_entry(hass: HomeAssistant, action: PbxAction, entry_id: str | None
     if not client.supports(action.capability):
         _raise_validation("action_not_supported", provider=client.title, action=action.name)
     return entry
+
+
+def _refuse_unhonoured_fields(
+    action: PbxAction, entry: PbxConfigEntry, data: dict[str, Any]
+) -> None:
+    """Refuse a field the user set that the provider would drop: the call would not
+    behave as asked. `False` leaves a behaviour off, as leaving the field out does."""
+    client = entry.runtime_data.client
+    honoured = action.honoured_fields(client.declaration)
+    for field in sorted(action.optional_fields & data.keys()):
+        if data[field] is not False and field not in honoured:
+            _raise_validation(
+                "action_field_unsupported", action=action.name, provider=client.title, field=field
+            )
 
 
 def _name(device: dr.DeviceEntry) -> str:
@@ -512,6 +543,8 @@ ACTIONS: tuple[PbxAction, ...] = (
         schema=DIAL_SCHEMA,
         handler=_async_dial,
         supports_response=SupportsResponse.OPTIONAL,
+        optional_fields=frozenset(DialField),
+        honoured_fields=attrgetter("dial_fields"),
     ),
     PbxAction(
         name=SERVICE_SEND_SMS,
@@ -519,6 +552,8 @@ ACTIONS: tuple[PbxAction, ...] = (
         schema=SEND_SMS_SCHEMA,
         handler=_async_send_sms,
         supports_response=SupportsResponse.OPTIONAL,
+        optional_fields=frozenset(SmsField),
+        honoured_fields=attrgetter("sms_fields"),
     ),
     PbxAction(
         name=SERVICE_ANNOUNCE,
@@ -526,6 +561,8 @@ ACTIONS: tuple[PbxAction, ...] = (
         schema=ANNOUNCE_SCHEMA,
         handler=_async_announce,
         supports_response=SupportsResponse.OPTIONAL,
+        optional_fields=frozenset(AnnounceField),
+        honoured_fields=attrgetter("announce_fields"),
     ),
     PbxAction(
         name=SERVICE_HANGUP,

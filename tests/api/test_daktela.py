@@ -368,6 +368,16 @@ async def test_dial_refusals(
                 "+420800123456", DialSource(DialSourceKind.USER, "agent1"), caller_id="+4202"
             )
         )
+    # CreateRemoteCall and ClickToCall take no `autoanswer` (D:1149-1171, D:955-975);
+    # ClickToCall's `waitingtime` is the wait in its queue, not a ring time (D:971).
+    for line, field, match in (
+        ("+420226211245", {"auto_answer": True}, "answers automatically"),
+        ("2001", {"auto_answer": True}, "answers automatically"),
+        ("2001", {"ring_timeout": 30}, "no ring time"),
+    ):
+        request = DialRequest("+420800123456", DialSource(DialSourceKind.LINE, line), **field)
+        with pytest.raises(PbxInvalidInput, match=match):
+            await client.async_dial(request)
     assert pbx_simulator.sim.requests == []
     pbx_simulator.state.agent_logout("1")
     with pytest.raises(PbxResponseError) as err:

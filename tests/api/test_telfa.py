@@ -787,6 +787,8 @@ async def test_announce(pbx_simulator: RunningSimulator, session: aiohttp.Client
         AnnounceRequest(number="+420245008328", text="x", recording="1"),
         AnnounceRequest(text="x"),
         AnnounceRequest(number="+420245008328", recording="welcome.wav"),
+        # `voice` is the synthesizer's (T:110-117); a recording plays as it was recorded.
+        AnnounceRequest(number="+420245008328", recording="10", voice="2"),
         AnnounceRequest(call_id="1", text="x"),
         AnnounceRequest(call_id="1", recording="1", number="+420245008328"),
         AnnounceRequest(call_id="1"),

@@ -343,7 +343,7 @@ async def test_dial(pbx_simulator: RunningSimulator, session: aiohttp.ClientSess
             "+972501234567",
             DialSource(DialSourceKind.EXTENSION, "/1/100"),
             caller_id="+972770770770",
-            ring_timeout=60,
+            ring_timeout=35,
         )
     )
     assert result.call_id is not None
@@ -378,6 +378,9 @@ async def test_dial_refusals(
         await client.async_dial(
             DialRequest("+972501234567", DialSource(DialSourceKind.USER, "agent1"))
         )
+    # `callsTimeOut` is at most 35 seconds (Y:85): a longer ring is refused, not cut short.
+    with pytest.raises(PbxInvalidInput, match="at most 35 seconds"):
+        await client.async_dial(DialRequest("+972501234567", ring_timeout=36))
     assert pbx_simulator.sim.count("yemot") == 0
     with pytest.raises(PbxResponseError, match="not Vaild"):
         await client.async_dial(DialRequest("+97212"))

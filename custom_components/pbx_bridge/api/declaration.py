@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from .models import Capability, DialSourceKind
+from .models import AnnounceField, Capability, DialField, DialSourceKind, SmsField
 from .numbers import NumberPlan
 
 # Option keys the integration offers to every provider with the matching capability. They
@@ -130,6 +130,10 @@ class ProviderDeclaration:
     the source of a dial (None: a call cannot start from that device).
     `line_states`: the documented values of `SipRegistration.status` (its first word, any
     case) and the state each is shown as; with them the status is an enum sensor.
+    `dial_fields`, `announce_fields`, `sms_fields`: the optional request fields the client
+    sends on to the provider; a request that sets another one is refused before it is
+    sent, so that no call behaves otherwise than asked. A field the client honours for
+    some sources only is declared, and the client refuses it for the others.
     """
 
     provider: str
@@ -150,6 +154,9 @@ class ProviderDeclaration:
     agent_dial_source: DialSourceKind | None = None
     line_dial_source: DialSourceKind | None = None
     line_states: Mapping[str, str] = field(default_factory=dict)
+    dial_fields: frozenset[DialField] = frozenset()
+    announce_fields: frozenset[AnnounceField] = frozenset()
+    sms_fields: frozenset[SmsField] = frozenset()
 
     @property
     def all_options(self) -> tuple[OptionField, ...]:

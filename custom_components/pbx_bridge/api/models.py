@@ -290,6 +290,40 @@ class Snapshot:
 # --- action requests ---------------------------------------------------------
 
 
+# The optional fields of the dial, announce and SMS requests that not every provider
+# honours. Each value is the request's attribute (and the action's field) of that name; a
+# provider declares the ones its client sends on (`ProviderDeclaration.dial_fields` and so
+# on), and the integration refuses a request that sets any other.
+
+
+class DialField(StrEnum):
+    """An optional field of a `DialRequest`."""
+
+    CALLER_ID = "caller_id"
+    AUTO_ANSWER = "auto_answer"
+    RING_TIMEOUT = "ring_timeout"
+    DELAY = "delay"
+    SINGLE_ATTEMPT = "single_attempt"
+    RING_ONCE = "ring_once"
+
+
+class AnnounceField(StrEnum):
+    """An optional field of an `AnnounceRequest`."""
+
+    CALLER_ID = "caller_id"
+    VOICE = "voice"
+    RECORDING = "recording"
+    CALL_ID = "call_id"
+    SPEECH_RATE = "speech_rate"
+    REPEAT = "repeat"
+
+
+class SmsField(StrEnum):
+    """An optional field of an `SmsRequest`."""
+
+    SENDER = "sender"
+
+
 @dataclass(frozen=True, slots=True)
 class DialSource:
     """Where a call starts: a user/agent, an extension or a line."""

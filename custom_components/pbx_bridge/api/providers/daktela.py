@@ -51,6 +51,7 @@ from ..models import (
     AccountInfo,
     Agent,
     AgentState,
+    AnnounceField,
     AnnounceRequest,
     Call,
     CallDirection,
@@ -59,6 +60,7 @@ from ..models import (
     CallResult,
     CallState,
     Capability,
+    DialField,
     DialRequest,
     DialSourceKind,
     HangupRequest,
@@ -70,6 +72,7 @@ from ..models import (
     SipKind,
     SipRegistration,
     SmsDirection,
+    SmsField,
     SmsMessage,
     SmsRequest,
     SmsResult,
@@ -267,6 +270,12 @@ class DaktelaClient(PbxClient):
                 Capability.REGISTER_WEBHOOK,
             }
         ),
+        # CreateCall: `autoanswer`, `waitingtime` (D:356-362, D:1114-1118); CreateRemoteCall:
+        # `dialingtime` (D:1167). The caller id is the queue's or line's. Announce plays a
+        # stored recording (D:988-1039, D:1186-1194); Daktela has no text to speech.
+        dial_fields=frozenset({DialField.AUTO_ANSWER, DialField.RING_TIMEOUT}),
+        announce_fields=frozenset({AnnounceField.RECORDING, AnnounceField.CALL_ID}),
+        sms_fields=frozenset({SmsField.SENDER}),
         options=(
             OptionField(key=OPTION_ANNOUNCEMENT_ROUTE, pattern=r"[0-9*#+]{1,20}"),
             OptionField(
@@ -827,6 +836,8 @@ class DaktelaClient(PbxClient):
         A user: CreateCall (3.1, the call-centre form); an extension: CreateCall (3.0); a
         line that is a phone number: CreateRemoteCall (3.8: ring that number first, then
         connect `number`); any other line: ClickToCall (3.9) into that Click-to-Call queue.
+        Only CreateCall answers automatically, and ClickToCall sets no ring time: asked
+        for elsewhere, they are refused rather than dropped.
         """
         source = request.source
         if source is None:
@@ -846,6 +857,10 @@ class DaktelaClient(PbxClient):
             if timeout:
                 params["waitingtime"] = timeout
             result = await self._action("3.1" if user else "3.0", "CreateCall", params, once=True)
+        elif request.auto_answer:
+            raise PbxInvalidInput(
+                f"{self.title} answers automatically only on a user's or an extension's phone"
+            )
         elif source.value.startswith("+"):
             params = {
                 "primarynumber": self.format_number(source.value),
@@ -854,6 +869,9 @@ class DaktelaClient(PbxClient):
             if timeout:
                 params["dialingtime"] = timeout
             result = await self._action("3.8", "CreateRemoteCall", params, once=True)
+        elif timeout:
+            # ClickToCall's `waitingtime` is how long the call waits in the queue (D:971).
+            raise PbxInvalidInput(f"{self.title} sets no ring time for a Click-to-Call queue")
         else:
             params = {"queue": source.value, "number": number}
             result = await self._action("3.9", "ClickToCall", params, once=True)

@@ -218,6 +218,8 @@ class DaktelaV6Client(PbxClient):
                 Capability.CALL_WEBHOOK,
             }
         ),
+        # Click-to-call (§5) takes the number, type and queue only: no optional dial field.
+        dial_fields=frozenset(),
         # Outgoing queue click-to-call goes through (its number, e.g. 2000; default: the
         # first queue of direction "out").
         options=(OptionField(key=OPTION_OUTGOING_QUEUE, pattern="[0-9A-Za-z_-]+"),),

@@ -40,10 +40,12 @@ from ..models import (
     CallResult,
     CallState,
     Capability,
+    DialField,
     DialRequest,
     DialSourceKind,
     HangupRequest,
     HangupTargetKind,
+    SmsField,
     SmsRequest,
     SmsResult,
     Snapshot,
@@ -100,6 +102,10 @@ class OdorikClient(PbxClient):
                 Capability.SEND_SMS,
             }
         ),
+        # The callback's optional `delayed` and `simple` (O:14-16); the person called sees
+        # the line's number, and nothing sets auto-answer or ring time.
+        dial_fields=frozenset({DialField.DELAY, DialField.SINGLE_ATTEMPT}),
+        sms_fields=frozenset({SmsField.SENDER}),
         balance_currency="CZK",
         redact_keys=frozenset({"user"}),  # the account number
         number_plan=ODORIK_NUMBERS,

@@ -45,6 +45,7 @@ from ..models import (
     AccountInfo,
     Agent,
     AgentState,
+    AnnounceField,
     AnnounceRequest,
     Call,
     CallDirection,
@@ -53,6 +54,7 @@ from ..models import (
     CallResult,
     CallState,
     Capability,
+    DialField,
     DialRequest,
     DialSourceKind,
     HangupRequest,
@@ -62,6 +64,7 @@ from ..models import (
     ProviderProblem,
     Queue,
     SmsDirection,
+    SmsField,
     SmsMessage,
     SmsRequest,
     SmsResult,
@@ -341,6 +344,14 @@ class TelfaClient(PbxClient):
                 Capability.REGISTER_WEBHOOK,
             }
         ),
+        # Click-to-call takes `auto_answer` (T:87-95), the outbound number and ring time
+        # are the user's own; announce reads a text in a voice (T:110-117) or plays a
+        # recording, also into a live call (T:124-134).
+        dial_fields=frozenset({DialField.AUTO_ANSWER}),
+        announce_fields=frozenset(
+            {AnnounceField.VOICE, AnnounceField.RECORDING, AnnounceField.CALL_ID}
+        ),
+        sms_fields=frozenset({SmsField.SENDER}),
         options=(
             OptionField(key=OPTION_HOOK_NUMBERS, kind=OptionKind.WEBHOOK_TARGETS, pattern="[0-9]+"),
             OptionField(key=OPTION_DIAL_METHOD, kind=OptionKind.CHOICE, choices=DIAL_METHODS),
@@ -861,6 +872,8 @@ class TelfaClient(PbxClient):
                         f"{self.title} voices are 0-4 (Jan, Alena, Radka, Iva, Standa)"
                     )
                 params["voice"] = voice
+        elif request.voice:
+            raise PbxInvalidInput(f"{self.title} reads a text in a voice; a recording has its own")
         else:
             params["recording_id"] = self._recording_id(request.recording)
         response = await self._call("POST", "/calls/announce.xml", params=params, once=True)

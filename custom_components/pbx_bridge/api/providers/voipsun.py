@@ -49,6 +49,7 @@ from ..models import (
     CallResult,
     CallState,
     Capability,
+    DialField,
     DialRequest,
     DialSourceKind,
     HangupRequest,
@@ -248,6 +249,9 @@ class VoipsunClient(PbxClient):
                 Capability.QUEUE_LOGIN,
             }
         ),
+        # originate / dial: `overrideCallerId`, `srcRingTimeout`, `dstRingTimeout` (V:54-66,
+        # V:139-143); calls go out at once and in full.
+        dial_fields=frozenset({DialField.CALLER_ID, DialField.RING_TIMEOUT}),
         options=(
             # No action lists the queues: the user names them.
             OptionField(key=OPTION_QUEUE_NAMES, kind=OptionKind.TEXT_LIST),

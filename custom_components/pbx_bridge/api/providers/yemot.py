@@ -55,6 +55,7 @@ from ..models import (
     AccountInfo,
     Agent,
     AgentState,
+    AnnounceField,
     AnnounceRequest,
     Call,
     CallDirection,
@@ -63,6 +64,7 @@ from ..models import (
     CallResult,
     CallState,
     Capability,
+    DialField,
     DialRequest,
     DialSourceKind,
     Listing,
@@ -72,6 +74,7 @@ from ..models import (
     SipKind,
     SipRegistration,
     SmsDirection,
+    SmsField,
     SmsMessage,
     SmsRequest,
     SmsResult,
@@ -255,6 +258,18 @@ class YemotClient(PbxClient):
                 Capability.CALL_WEBHOOK,
             }
         ),
+        # CallExtensionBridging: `callerId`, `callsTimeOut` (Y:85); `ring_once` is
+        # RunTzintuk. SendTTS: voice, caller id, rate and repeats; SendSms: `from`.
+        dial_fields=frozenset({DialField.CALLER_ID, DialField.RING_TIMEOUT, DialField.RING_ONCE}),
+        announce_fields=frozenset(
+            {
+                AnnounceField.VOICE,
+                AnnounceField.CALLER_ID,
+                AnnounceField.SPEECH_RATE,
+                AnnounceField.REPEAT,
+            }
+        ),
+        sms_fields=frozenset({SmsField.SENDER}),
         options=(
             OptionField(key=OPTION_QUEUE_PATHS, kind=OptionKind.TEXT_LIST),
             OptionField(key=OPTION_API_RETURN_FOLDER, pattern=RETURN_FOLDER_PATTERN),
@@ -754,7 +769,12 @@ class YemotClient(PbxClient):
         if request.caller_id:
             params["callerId"] = self.format_number(request.caller_id)
         if request.ring_timeout:
-            params["callsTimeOut"] = str(max(1, min(request.ring_timeout, MAX_CALLS_TIMEOUT)))
+            if request.ring_timeout > MAX_CALLS_TIMEOUT:
+                # Refused, not cut short: the call would ring less long than asked.
+                raise PbxInvalidInput(
+                    f"{self.title} rings a number for at most {MAX_CALLS_TIMEOUT} seconds"
+                )
+            params["callsTimeOut"] = str(request.ring_timeout)
         answer = await self._command("CallExtensionBridging", params, once=True)
         self._raise_if_none_placed(answer, "callsCount", "errors")
         return CallResult(_text_or_none(answer.get("campaignId")))
