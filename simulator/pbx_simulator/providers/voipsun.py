@@ -617,7 +617,9 @@ class VoipsunSim(BaseProviderSim):
     def _agent_remove(self, params: Params) -> web.Response:
         """agentremove, V:474-504; errors 610, 611 (V:746-752)."""
         queue = self._queue(params, "610")
-        self.state.queue_logout(self._agent(params, "agentremove").id, queue.id)
+        agent = self._agent(params, "agentremove")
+        self.state.queue_logout(agent.id, queue.id)
+        self.penalties.pop((agent.id, queue.id), None)
         return self._success()
 
     def _agent_status(self, params: Params) -> web.Response:
@@ -658,7 +660,8 @@ class VoipsunSim(BaseProviderSim):
     def _queue_row(
         self, queue: SimQueue, index: LineIndex, names: Counter[str], answered: list[SimCall]
     ) -> dict[str, Any]:
-        """`names` counts the agents' names; `answered`: the queue's answered calls."""
+        """One queuestatus result as V:564 shows it; `names` counts the agents' names,
+        `answered` holds the queue's answered calls."""
         now = self.state.now()
         taken_by: dict[str | None, list[SimCall]] = {}
         for call in answered:
@@ -681,7 +684,8 @@ class VoipsunSim(BaseProviderSim):
                 "location": f"Local/{self.agent_number(agent)}@extensions-dialplanid-{DIALPLAN_ID}",
                 "loggedFrom": f"SIP/{self.sip_user(line)}" if line else "",
                 "membership": "dynamic",
-                "penalty": "1",
+                # What agentadd gave (V:461); members the state put there have the default.
+                "penalty": self.penalties.get((agent.id, queue.id), "1"),
                 "callsTaken": str(len(taken)),
                 "lastCall": str(int(last.timestamp())) if last else "0",
                 "isInCall": "1"
