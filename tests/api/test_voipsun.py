@@ -750,6 +750,28 @@ async def test_calls_name_their_agent_and_queue(
     )
 
 
+async def test_a_sip_user_with_a_hyphen_stays_whole(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """loggedFrom is a device, `SIP/Linka_1000` without a channel's `-<sequence>` (V:564):
+    a SIP user named `kancelar-1` is the agent's line, and calls on it name the agent."""
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    sim.sip_users["1"] = "kancelar-1"
+    call = state.incoming_call("+420601111222", agent_id="1")
+    state.answer(call.id)
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.agents["1000"].extension == "kancelar-1"
+    assert "kancelar-1" in snapshot.registrations
+    (talking,) = snapshot.calls.values()
+    assert (talking.line, talking.agent_id) == ("kancelar-1", "1000")
+    state.hangup(call.id)
+    state.agent_logout("1")
+    await client.async_agent_login("1000")  # from the line last seen
+    assert sent(pbx_simulator, "agentlogin")["srcSipUsername"] == "kancelar-1"
+    assert is_logged_in(state, "1")
+
+
 def leg_channels(sim: VoipsunSim, call: SimCall) -> list[str]:
     return [leg.channel for leg in sim.legs(call)]
 

@@ -165,6 +165,11 @@ def _peer(channel: str) -> str | None:
     return peer or None
 
 
+def _device(device: str) -> str | None:
+    """The SIP peer of a device, which has no channel sequence: `SIP/Linka_1000` (V:564)."""
+    return device.partition("/")[2].strip() or None
+
+
 def line_state(text: str) -> AgentState | None:
     """An agent's state from the PBX's line text (`Line is busy`)."""
     return LINE_STATES.get(text.strip().rstrip(".").lower())
@@ -663,7 +668,7 @@ class VoipsunClient(PbxClient):
         agent_id = match["number"] if match else name
         if agent_id is None:
             raise PbxResponseError(f"{self.title} sent a queue member without a name")
-        line = _peer(str(member.get("loggedFrom", "")))
+        line = _device(str(member.get("loggedFrom", "")))
         if line is not None:
             self._login_lines[agent_id] = line
         paused = _text(member.get("paused")) == "1"
