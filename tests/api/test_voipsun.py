@@ -368,6 +368,37 @@ async def test_dial_through_an_outgoing_route(
     assert call.callee == "+421900123456"
 
 
+async def test_dial_from_an_internal_number_of_a_dialplan(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """`102@default`: originate's dialplanName (V:34) beside the internal number; the PBX
+    needs it where several dialplans use the number (errno 201, V:636)."""
+    client = make_client(session, pbx_simulator)
+    await client.async_dial(
+        DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, " 102 @ default"))
+    )
+    assert sent(pbx_simulator, "originate") == {
+        "action": "originate",
+        "dstNum": "800123456",
+        "srcExtenInternalNum": "102",
+        "dialplanName": "default",
+    }
+    (call,) = pbx_simulator.state.active_calls()
+    assert call.line_id == "2"
+    with pytest.raises(PbxResponseError, match="Dialplan not found") as raised:
+        await client.async_dial(
+            DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, "102@jiny"))
+        )
+    assert raised.value.code == "203"
+    pbx_simulator.sim.requests.clear()
+    for value in ("102@", "@default"):
+        with pytest.raises(PbxInvalidInput, match="internal number"):
+            await client.async_dial(
+                DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, value))
+            )
+    assert pbx_simulator.sim.requests_for("voipsun") == []
+
+
 async def test_dial_refusals(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
