@@ -1541,9 +1541,9 @@ async def test_unhonoured_field_is_refused_before_any_request(
             "odorik",
             {},
             "send_sms",
-            {"recipients": ["601234567"], "message": "Hi", "sender": "+420777123456"},
+            {"recipients": ["601234567"], "message": "Hi", "sender": "+420789123456"},
             "POST /sms",
-            {"recipient": "00420601234567", "sender": "00420777123456"},
+            {"recipient": "00420601234567", "sender": "00420789123456"},
         ),
         (
             "daktela",

@@ -199,6 +199,7 @@ def test_endpoint_keys(pbx_simulator: RunningSimulator) -> None:
         "GET /call_statistics",
         "GET /call_statistics/by_destination",
         "GET /call_statistics/missed_calls",
+        "GET /sms/allowed_sender",
         "POST /sms",
         "GET /balance",
         "GET /lines",
@@ -600,37 +601,118 @@ async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.Client
     (sms,) = pbx_simulator.state.sms.values()
     assert answer == "successfully_sent 554.03"  # the credit left (*pub*)
     assert (sms.sender, sms.recipient, sms.text) == ("5517", "+420777000111", "Ahoj, jak se máš?")
-    for named in ("Odorik.cz", "smsinfo"):
+    for named in ("Odorik.cz", "smsinfo", "00420789123456"):
         await text(
             session, pbx_simulator, "/sms", recipient="00420777000111", message="x", sender=named
         )
+    # Abroad the listed number sends as itself; to the Czech Republic as smsinfo (*pub*).
     await text(
         session,
         pbx_simulator,
         "/sms",
-        recipient="00420777000111",
+        recipient="00421905000111",
         message="x",
-        sender="00420245008328",
+        sender="00420789123456",
     )
     assert [s.sender for s in pbx_simulator.state.sms.values()][1:] == [
         "Odorik.cz",
         "smsinfo",
-        "+420245008328",
+        "smsinfo",
+        "+420789123456",
     ]
 
 
-@pytest.mark.parametrize(
-    ("params", "answer"),
-    [
-        ({}, "error missing_argument recipient,message"),
-        ({"recipient": "00420777000111"}, "error missing_argument message"),
-        ({"recipient": "Karel", "message": "x"}, "error unsupported_recipient"),
-        (
-            {"recipient": "00420777000111", "message": "x", "sender": "Bank"},
-            "error forbidden_sender",
-        ),
-    ],
-)
+async def test_sms_allowed_senders(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """GET /sms/allowed_sender answers as the page's example (https://www.odorik.cz/w/api:sms)."""
+    documented_answer = (FIXTURES / "sms_allowed_sender.txt").read_text()
+    status, headers, body = await send(session, pbx_simulator, "GET", "/sms/allowed_sender")
+    assert (status, body) == (200, documented_answer)
+    assert str(headers["Content-Type"]).startswith("text/plain")
+    status, _, body = await send(session, pbx_simulator, "GET", "/sms/allowed_sender", auth={})
+    assert body == "error authentication_required"
+
+
+async def test_sms_message_is_cut_to_765_characters(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    await text(session, pbx_simulator, "/sms", recipient="00420777000111", message="é" * 800)
+    (sms,) = pbx_simulator.state.sms.values()
+    assert sms.text == "é" * 765
+
+
+async def test_delayed_sms_is_enqueued(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    answer = await text(
+        session, pbx_simulator, "/sms", recipient="00420777000111", message="x", delayed="5"
+    )
+    assert answer == "successfully_enqueued"
+    assert pbx_simulator.state.sms == {}
+    ((due, sender, recipient, message),) = odorik(pbx_simulator).delayed_sms
+    assert (sender, recipient, message) == ("5517", "+420777000111", "x")
+    assert timedelta(minutes=4) < due - pbx_simulator.state.now() <= timedelta(minutes=5)
+
+
+def test_documented_sms_refusals_are_simulated() -> None:
+    """Every refusal https://www.odorik.cz/w/api:sms lists, but the two that need a failing
+    gateway or no credit (test_sms_gateway_and_credit_refusals), is in SMS_REFUSALS."""
+    documented_answers = (FIXTURES / "sms_answers.txt").read_text().splitlines()
+    refusals = {line for line in documented_answers if line.startswith("error ")}
+    simulated = {answer for _, answer in SMS_REFUSALS}
+    assert refusals - simulated == {"error low_balance", "error gateway_failed"}
+
+
+async def test_sms_gateway_and_credit_refusals(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    params = {"recipient": "00420777000111", "message": "x"}
+    odorik(pbx_simulator).fail_sms = True
+    assert await text(session, pbx_simulator, "/sms", **params) == "error gateway_failed"
+    pbx_simulator.state.balance = 0
+    assert await text(session, pbx_simulator, "/sms", **params) == "error low_balance"
+    assert pbx_simulator.state.sms == {}
+
+
+SMS_REFUSALS = [
+    ({}, "error missing_argument recipient,message"),
+    ({"recipient": "00420777000111"}, "error missing_argument message"),
+    ({"recipient": "00420777000111", "message": ""}, "error empty_message"),
+    ({"recipient": "00420777000111", "message": " \n"}, "error empty_message"),
+    ({"recipient": "Karel", "message": "x"}, "error unsupported_recipient"),
+    # *pub*: "telefonní číslo v mezinárodním formátu začínající 00"
+    ({"recipient": "+420777000111", "message": "x"}, "error unsupported_recipient"),
+    ({"recipient": "777000111", "message": "x"}, "error unsupported_recipient"),
+    (
+        {"recipient": "00420777000111", "message": "x", "sender": "Bank"},
+        "error forbidden_sender",
+    ),
+    # Not among /sms/allowed_sender; to the Czech Republic only Odorik.cz, smsinfo, 5517.
+    (
+        {"recipient": "00421905000111", "message": "x", "sender": "00420245008328"},
+        "error forbidden_sender",
+    ),
+    (
+        {"recipient": "00420777000111", "message": "x", "sender": "00420245008328"},
+        "error forbidden_sender",
+    ),
+    (
+        {"recipient": "00421905000111", "message": "x", "sender": "smsinfo"},
+        "error forbidden_sender",
+    ),
+    (
+        {"recipient": "00420777000111", "message": "x", "delayed": "soon"},
+        "error invalid_delay_format",
+    ),
+    (
+        {"recipient": "00420777000111", "message": "x", "delayed": "2000-01-01T00:00:00Z"},
+        "error delayed_into_past",
+    ),
+]
+
+
+@pytest.mark.parametrize(("params", "answer"), SMS_REFUSALS)
 async def test_send_sms_refusals(
     pbx_simulator: RunningSimulator,
     session: aiohttp.ClientSession,

@@ -22,9 +22,10 @@ page lists both); the active-calls endpoints answer `unauthorized` with HTTP 401
 answers HTTP 200 with an empty body, an unknown call HTTP 404 `error not_found`; an invalid
 date `error invalid_date_format`, an unreadable number `error invalid_argument <name>`. Only
 the JSON variant of the call history is served (the CSV and XML columns are not documented)
-and only account logins, not per-line ones. The *pub* endpoints: `POST /sms`
-(`successfully_sent <id>`), `GET /balance` (a plain number) and `GET /lines.json` (`id`,
-`name`).
+and only account logins, not per-line ones. The *pub* endpoints, from Odorik's public API
+pages: `POST /sms` and `GET /sms/allowed_sender` (https://www.odorik.cz/w/api:sms),
+`GET /balance` (https://www.odorik.cz/w/api:balance) and `GET /lines.json` (`id`, `name`;
+no public page of it could be checked).
 """
 
 from __future__ import annotations
@@ -50,9 +51,14 @@ if TYPE_CHECKING:
 LINE_NUMBER_BASE = 403365
 MAX_PAGE_SIZE = 2000
 DEFAULT_SMS_SENDER = "5517"
-# The senders every account may use (*pub* GET /sms/allowed_sender: "do ČR jsou dovoleny
-# jen Odorik.cz, smsinfo a 5517"); besides them, numbers in the international form.
-NAMED_SMS_SENDERS = frozenset({DEFAULT_SMS_SENDER, "Odorik.cz", "smsinfo"})
+# *pub* https://www.odorik.cz/w/api:sms: what GET /sms/allowed_sender answers (the page's
+# example: the named senders and the account's verified mobile number) ...
+ALLOWED_SMS_SENDERS = ("Odorik.cz", DEFAULT_SMS_SENDER, "00420789123456")
+# ... and, whatever it answers, the only senders of an SMS to the Czech Republic ("do ČR
+# jsou dovoleny jen Odorik.cz, smsinfo a 5517"), where a mobile number sends as smsinfo.
+CZECH_SMS_SENDERS = frozenset({"Odorik.cz", "smsinfo", DEFAULT_SMS_SENDER})
+NUMBER_SENDER_IN_CZECHIA = "smsinfo"
+MAX_SMS_CHARS = 765  # "automaticky ořezáno na maximální délku 765 znaků"
 MOBILE_PREFIXES = ("004206", "004207")
 STAR_DESTINATION = "Česká rep. - * v síti"
 INCOMING_DESTINATION = "Česko v síti"
@@ -178,6 +184,10 @@ class OdorikSim(BaseProviderSim):
         self.delayed_callbacks: list[DelayedCallback] = []
         # Calls ordered `simple=true` (O:16): no redial with `*`, no other carrier.
         self.simple_calls: set[str] = set()
+        self.allowed_sms_senders: list[str] = list(ALLOWED_SMS_SENDERS)
+        self.fail_sms = False  # answer `error gateway_failed`
+        # SMS ordered `delayed` (*pub* POST /sms): only recorded, never sent.
+        self.delayed_sms: list[tuple[datetime, str, str, str]] = []
         self.routes: dict[str, Handler] = {
             "POST /callback": self._callback,
             "GET /calls": self._calls,
@@ -186,6 +196,7 @@ class OdorikSim(BaseProviderSim):
             "GET /call_statistics": self._statistics,
             "GET /call_statistics/by_destination": self._statistics_by_destination,
             "GET /call_statistics/missed_calls": self._missed_calls,
+            "GET /sms/allowed_sender": self._allowed_senders,
             "POST /sms": self._send_sms,
             "GET /balance": self._balance,
             "GET /lines": self._lines,
@@ -533,22 +544,57 @@ class OdorikSim(BaseProviderSim):
 
     # --- pub: SMS, balance, lines -----------------------------------------------------------
 
+    def _allowed_senders(self, _params: Params, _call_id: str | None) -> web.Response:
+        """*pub* GET /sms/allowed_sender (https://www.odorik.cz/w/api:sms): the senders POST
+        /sms takes, as plain text separated by commas (`Odorik.cz,5517,00420789123456`)."""
+        return self._text(",".join(self.allowed_sms_senders))
+
     def _send_sms(self, params: Params, _call_id: str | None) -> web.Response:
-        """*pub* POST /sms (not in provider-docs, https://www.odorik.cz/w/api:sms): recipient
-        and message required, an optional sender from /sms/allowed_sender (else `error
-        forbidden_sender`); it answers `successfully_sent <aktualni_kredit>`, the credit."""
-        self._require(params, "recipient", "message")
-        recipient = params["recipient"]
-        sender = params.get("sender") or DEFAULT_SMS_SENDER
-        if not re.fullmatch(r"(00|\+)?\d{6,15}", recipient):
+        """*pub* POST /sms (not in provider-docs; https://www.odorik.cz/w/api:sms).
+
+        `recipient` (international, `00…`) and `message` are required, an absent one is
+        `error missing_argument`, an empty message `error empty_message`; the message is
+        cut to 765 characters. `sender` must be one of /sms/allowed_sender (else `error
+        forbidden_sender`); to the Czech Republic only Odorik.cz, smsinfo and 5517 send,
+        a mobile number sends as smsinfo. `delayed` (minutes or a dateTime) enqueues it:
+        `successfully_enqueued`. Sent, it answers `successfully_sent <aktualni_kredit>`.
+        Where the page is silent, the stricter reading: a blank message is empty, any other
+        sender to the Czech Republic is forbidden, and abroad only the listed ones send.
+        """
+        # An absent message is a missing argument, an empty one `empty_message`.
+        self._require(params, "recipient", *(() if "message" in params else ("message",)))
+        recipient, message = params["recipient"], params["message"]
+        if not message.strip():
+            raise OdorikRefusedError("empty_message")
+        if not re.fullmatch(r"00[1-9]\d{5,14}", recipient):
             raise OdorikRefusedError("unsupported_recipient")
-        if sender not in NAMED_SMS_SENDERS and not re.fullmatch(r"00\d{6,15}", sender):
-            raise OdorikRefusedError("forbidden_sender")
-        self.state.send_sms(e164(sender), e164(recipient), params["message"])
+        sender = self._sms_sender(params.get("sender") or DEFAULT_SMS_SENDER, recipient)
+        delayed_until = self._delay(params.get("delayed"))
+        if self.state.balance <= 0:
+            raise OdorikRefusedError("low_balance")
+        if self.fail_sms:
+            raise OdorikRefusedError("gateway_failed")
+        text = message[:MAX_SMS_CHARS]
+        if delayed_until is not None:
+            self.delayed_sms.append((delayed_until, e164(sender), e164(recipient), text))
+            return self._text("successfully_enqueued")
+        self.state.send_sms(e164(sender), e164(recipient), text)
         return self._text(f"successfully_sent {self.state.balance:.2f}")
 
+    def _sms_sender(self, sender: str, recipient: str) -> str:
+        """The sender an SMS goes out with, or `error forbidden_sender`."""
+        if recipient.startswith("00420"):
+            if sender in CZECH_SMS_SENDERS:
+                return sender
+            if sender in self.allowed_sms_senders and sender.startswith(MOBILE_PREFIXES):
+                return NUMBER_SENDER_IN_CZECHIA
+        elif sender in self.allowed_sms_senders:
+            return sender
+        raise OdorikRefusedError("forbidden_sender")
+
     def _balance(self, _params: Params, _call_id: str | None) -> web.Response:
-        """*pub* GET /balance (not in provider-docs): a plain number."""
+        """*pub* GET /balance (not in provider-docs; https://www.odorik.cz/w/api:balance): the
+        credit in CZK rounded to two decimals, plain text (`193.32`)."""
         return self._text(f"{self.state.balance:.2f}")
 
     def _lines(self, _params: Params, _call_id: str | None) -> web.Response:
