@@ -589,6 +589,39 @@ async def test_options_sms_dial_and_webhook(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.parametrize("provider", ["odorik"])
+async def test_options_odorik_sms_sender_is_one_the_account_may_use(
+    hass: HomeAssistant, pbx_simulator: RunningSimulator, provider: str
+) -> None:
+    """Saved, the SMS sender is checked against /sms/allowed_sender; unreachable, it is kept."""
+    entry = await async_setup_provider(hass, pbx_simulator, provider, options={})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SMS_SENDER: "+420245008328"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_SMS_SENDER: "sms_sender_not_allowed"}
+    assert pbx_simulator.sim.requests_for("odorik", "GET /sms/allowed_sender")
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SMS_SENDER: "00420789123456"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_SMS_SENDER: "00420789123456"}
+
+    pbx_simulator.sim.faults.append(
+        Fault("odorik", FaultKind.SERVER_ERROR, endpoint="GET /sms/allowed_sender")
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SMS_SENDER: "Bank"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY  # refused when used, if at all
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 def _field(result: Any, key: str) -> Any:
     """The selector of option `key` on a form."""
     return next(value for marker, value in result["data_schema"].schema.items() if marker == key)

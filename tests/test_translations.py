@@ -184,6 +184,22 @@ def _client_translation_keys() -> set[str]:
     return keys
 
 
+def _option_check_errors() -> set[str]:
+    """Error keys clients' `async_check_options` give options the account refuses."""
+    keys: set[str] = set()
+    for path in (PACKAGE / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.AsyncFunctionDef) and node.name == "async_check_options":
+                keys.update(
+                    value.value
+                    for found in ast.walk(node)
+                    if isinstance(found, ast.Dict)
+                    for value in found.values
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str)
+                )
+    return keys
+
+
 def _flow_errors_in_code() -> set[str]:
     """Error keys the config and options flows put on a form."""
     errors: set[str] = set()
@@ -391,7 +407,7 @@ def test_config_flow_keys_match_the_code() -> None:
     assert set(config["error"]) == _flow_errors_in_code()
     assert {("options", "error", key) for key in STRINGS["options"]["error"]} == {
         key for key in declared if key[:2] == ("options", "error")
-    }
+    } | {("options", "error", key) for key in _option_check_errors()}
     assert set(config["abort"]) == FRAMEWORK_ABORTS | _abort_reasons_in_code()
 
 

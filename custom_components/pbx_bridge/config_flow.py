@@ -350,6 +350,8 @@ class PbxOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             options, errors = _options_from_input(declaration, user_input)
             if not errors:
+                errors = await self._async_refused_options(options)
+            if not errors:
                 return self.async_create_entry(data=options)
             shown = dict(user_input)
         else:
@@ -366,6 +368,16 @@ class PbxOptionsFlow(OptionsFlowWithReload):
             description_placeholders=placeholders,
             errors=errors,
         )
+
+    async def _async_refused_options(self, options: Mapping[str, Any]) -> dict[str, str]:
+        """The options the account refuses; none when the provider cannot be asked now
+        (they are then refused when used, with their own message)."""
+        client = create_client(self.hass, self.config_entry.data, options)
+        try:
+            return await client.async_check_options()
+        except PbxError as err:
+            LOGGER.debug("Cannot check the %s options: %s", client.title, err)
+            return {}
 
     async def _async_webhook_targets(
         self, declaration: ProviderDeclaration

@@ -53,6 +53,8 @@ PRAGUE = ZoneInfo("Europe/Prague")
 USER = "3531234"
 PASSWORD = "odorik-api-7788"
 FIRST_LINE = "403366"
+# Every request names the client, as https://www.odorik.cz/w/api asks third-party apps to.
+AUTH = {"user": USER, "password": PASSWORD, "user_agent": "pbx_bridge (Home Assistant)"}
 
 type DocServer = Callable[[Mapping[str, bytes | tuple[int, bytes]]], Awaitable[str]]
 
@@ -130,7 +132,7 @@ async def test_validate(pbx_simulator: RunningSimulator, session: aiohttp.Client
     info = await make_client(session, pbx_simulator).async_validate()
     assert info.account_id == USER  # the account number, never the password
     assert PASSWORD not in info.account_id + info.name
-    assert sent(pbx_simulator, "GET /balance") == {"user": USER, "password": PASSWORD}
+    assert sent(pbx_simulator, "GET /balance") == AUTH
 
 
 async def test_validate_rejects_wrong_credentials(
@@ -200,14 +202,14 @@ async def test_snapshot_matches_the_simulator(
     )
     assert (second.line, second.answered) == (FIRST_LINE, talking.answered)
 
-    assert sent(pbx_simulator, "GET /active_calls") == {"user": USER, "password": PASSWORD}
-    assert sent(pbx_simulator, "GET /balance") == {"user": USER, "password": PASSWORD}
+    assert sent(pbx_simulator, "GET /active_calls") == AUTH
+    assert sent(pbx_simulator, "GET /balance") == AUTH
     # Today's calls from the history (O:29-68), not missed_calls.json, which has no period.
     period = sent(pbx_simulator, "GET /calls")
     midnight = datetime.combine(datetime.now(PRAGUE).date(), datetime.min.time(), PRAGUE)
     assert period.pop("from") == midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert datetime.fromisoformat(period.pop("to")) >= state.now() - timedelta(seconds=2)
-    assert period == {"user": USER, "password": PASSWORD}
+    assert period == AUTH
     assert pbx_simulator.sim.count("odorik") == 3
 
     # The next poll asks only for what came after the newest call it read.
@@ -215,8 +217,7 @@ async def test_snapshot_matches_the_simulator(
     pbx_simulator.sim.requests.clear()
     snapshot = await client.async_fetch_snapshot()
     assert sent(pbx_simulator, "GET /calls") == {
-        "user": USER,
-        "password": PASSWORD,
+        **AUTH,
         "since_id": answered.id,  # the newest of today's list
     }
     assert snapshot.missed_calls_today == 3  # yesterday's call, listed now, does not count
@@ -252,8 +253,7 @@ async def test_dial_from_a_line(
     )
     assert result.call_id is None  # Odorik returns no id
     assert sent(pbx_simulator, "POST /callback") == {
-        "user": USER,
-        "password": PASSWORD,
+        **AUTH,
         "caller": f"*{FIRST_LINE}",  # a phone number (O:11), in the network's `*` form (O:59)
         "recipient": "00420777000111",
         "line": FIRST_LINE,
@@ -283,8 +283,7 @@ async def test_dial_from_a_number(
         )
     )
     assert sent(pbx_simulator, "POST /callback") == {
-        "user": USER,
-        "password": PASSWORD,
+        **AUTH,
         "caller": "00420601000001",
         "recipient": "00420777000111",
     }
@@ -319,8 +318,7 @@ async def test_dial_delayed_and_simple(
         )
     )
     assert sent(pbx_simulator, "POST /callback") == {
-        "user": USER,
-        "password": PASSWORD,
+        **AUTH,
         "caller": f"*{FIRST_LINE}",
         "recipient": "00420777000111",
         "line": FIRST_LINE,
@@ -396,7 +394,7 @@ async def test_hangup(pbx_simulator: RunningSimulator, session: aiohttp.ClientSe
         HangupRequest(HangupTargetKind.CALL, call.id)
     )
     assert call.status is CallStatus.ENDED
-    assert sent(pbx_simulator, "DELETE /active_calls/{id}") == {"user": USER, "password": PASSWORD}
+    assert sent(pbx_simulator, "DELETE /active_calls/{id}") == AUTH
     (request,) = pbx_simulator.sim.requests_for("odorik", "DELETE /active_calls/{id}")
     assert request.path == f"/api/v1/active_calls/{call.id}.json"
 
@@ -441,8 +439,7 @@ async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.Client
     requests = pbx_simulator.sim.requests_for("odorik", "POST /sms")
     assert [dict(parse_qsl(r.body)) for r in requests] == [
         {
-            "user": USER,
-            "password": PASSWORD,
+            **AUTH,
             "recipient": number,
             "message": "Ahoj, jak se máš?",
         }
@@ -453,12 +450,16 @@ async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.Client
 async def test_send_sms_sender(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
-    client = make_client(session, pbx_simulator, options={OPTION_SMS_SENDER: "+420245008328"})
+    # The account's verified mobile number (/sms/allowed_sender, *pub*): it sends abroad;
+    # to the Czech Republic Odorik sends such an SMS as smsinfo.
+    client = make_client(session, pbx_simulator, options={OPTION_SMS_SENDER: "+420789123456"})
+    await client.async_send_sms(SmsRequest(("+421905000111",), "x"))
+    assert sent(pbx_simulator, "POST /sms")["sender"] == "00420789123456"
     await client.async_send_sms(SmsRequest(("+420777000111",), "x"))
-    assert sent(pbx_simulator, "POST /sms")["sender"] == "00420245008328"
     await client.async_send_sms(SmsRequest(("+420777000111",), "x", sender="Odorik.cz"))
     assert [sms.sender for sms in pbx_simulator.state.sms.values()] == [
-        "+420245008328",
+        "+420789123456",
+        "smsinfo",
         "Odorik.cz",
     ]
 
@@ -807,6 +808,105 @@ async def test_sms_answers(doc_server: DocServer, session: aiohttp.ClientSession
     with pytest.raises(PbxResponseError) as refused:
         await client.async_send_sms(request)
     assert not isinstance(refused.value, PbxOutcomeUnknownError)
+
+
+async def test_documented_sms_answers(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    """The answers https://www.odorik.cz/w/api:sms lists for POST /sms (sms_answers.txt),
+    and `successfully_sent <aktualni_kredit>` with the credit of the api:balance example."""
+    request = SmsRequest(("+420777000111",), "x")
+    sent_answer = b"successfully_sent " + fixture_bytes("balance.txt")
+    for line in [sent_answer, *fixture_bytes("sms_answers.txt").splitlines()]:
+        client = client_for(session, await doc_server({"sms": line}))
+        if not line.startswith(b"error "):
+            assert (await client.async_send_sms(request)).message_ids == ()
+            continue
+        with pytest.raises(PbxResponseError) as err:
+            await client.async_send_sms(request)
+        word = line.decode().removeprefix("error ")
+        assert not isinstance(err.value, PbxOutcomeUnknownError)
+        assert (err.value.code, err.value.translation_key) == (word, SMS_REFUSAL_KEYS.get(word))
+
+
+SMS_REFUSAL_KEYS = {
+    "forbidden_sender": "sms_invalid_sender",
+    "unsupported_recipient": "sms_invalid_recipient",
+    "gateway_failed": "sms_gateway_error",
+    "low_balance": "sms_low_balance",
+}
+
+
+async def test_documented_balance(doc_server: DocServer, session: aiohttp.ClientSession) -> None:
+    """GET /balance: the example of https://www.odorik.cz/w/api:balance (balance.txt)."""
+    base_url = await doc_server(
+        {"active_calls.json": b"[]", "calls.json": b"[]", "balance": fixture_bytes("balance.txt")}
+    )
+    assert (await client_for(session, base_url).async_fetch_snapshot()).balance == 193.32
+
+
+async def test_sms_longer_than_odorik_sends_is_refused_before_sending(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Odorik cuts a message off after 765 characters (https://www.odorik.cz/w/api:sms)."""
+    client = make_client(session, pbx_simulator)
+    with pytest.raises(PbxInvalidInput, match="765"):
+        await client.async_send_sms(SmsRequest(("+420777000111",), "é" * 766))
+    assert pbx_simulator.sim.count("odorik") == 0
+    await client.async_send_sms(SmsRequest(("+420777000111",), "é" * 765))
+    (sms,) = pbx_simulator.state.sms.values()
+    assert sms.text == "é" * 765
+
+
+@pytest.mark.parametrize(
+    ("sender", "refused"),
+    [
+        (None, False),
+        ("smsinfo", False),  # to the Czech Republic whatever the list says
+        ("5517", False),
+        ("Odorik.cz", False),
+        ("+420789123456", False),  # listed, written 00420789123456
+        ("+420245008328", True),
+        ("Bank", True),
+    ],
+)
+async def test_check_options_sms_sender(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    sender: str | None,
+    refused: bool,
+) -> None:
+    client = make_client(
+        session, pbx_simulator, options={OPTION_SMS_SENDER: sender} if sender else None
+    )
+    expected = {OPTION_SMS_SENDER: "sms_sender_not_allowed"} if refused else {}
+    assert await client.async_check_options() == expected
+
+
+async def test_check_options_reads_the_documented_allowed_senders(
+    doc_server: DocServer, session: aiohttp.ClientSession
+) -> None:
+    """The example answer of GET /sms/allowed_sender (https://www.odorik.cz/w/api:sms)."""
+    base_url = await doc_server({"sms/allowed_sender": fixture_bytes("sms_allowed_sender.txt")})
+    for sender, errors in (
+        ("00420789123456", {}),
+        ("+420789123456", {}),
+        ("+420789123457", {OPTION_SMS_SENDER: "sms_sender_not_allowed"}),
+    ):
+        client = OdorikClient(
+            session,
+            {"user": USER, "password": PASSWORD, "base_url": base_url},
+            options={OPTION_SMS_SENDER: sender},
+        )
+        assert await client.async_check_options() == errors
+    failing = await doc_server({"sms/allowed_sender": b"error authentication_failed"})
+    client = OdorikClient(
+        session,
+        {"user": USER, "password": PASSWORD, "base_url": failing},
+        options={OPTION_SMS_SENDER: "Bank"},
+    )
+    with pytest.raises(PbxAuthError):
+        await client.async_check_options()
 
 
 async def test_the_password_is_redacted_from_provider_messages(

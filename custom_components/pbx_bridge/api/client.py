@@ -304,6 +304,11 @@ class PbxClient(ABC):
         """
         return items
 
+    async def async_check_options(self) -> dict[str, str]:
+        """The options the account refuses, as option key -> error key, read when the
+        options are saved; {} where the provider has nothing to check them against."""
+        return {}
+
     async def async_webhook_targets(self) -> dict[str, str]:
         """Where `async_register_webhook` can put a URL: id -> label (Telfa's numbers).
 

@@ -1,8 +1,9 @@
 """Odorik client.
 
-Every request carries `user` (the account number) and `password` (the API password): in the
-form body of a POST, in the query string otherwise, as the API takes them. Actions answer
-plain text (`callback_ordered`, `successfully_sent 1234`) and refusals `error <reason>
+Every request carries `user` (the account number), `password` (the API password) and
+`user_agent` (https://www.odorik.cz/w/api): in the form body of a POST, in the query string
+otherwise, as the API takes them. Actions answer plain text (`callback_ordered`,
+`successfully_sent 554.03`, the credit left) and refusals `error <reason>
 [details]`; reads answer JSON, but still plain text on errors (`error authentication_failed`,
 `unauthorized`). Numbers are written `00420…`.
 
@@ -58,10 +59,22 @@ ODORIK_NUMBERS = NumberPlan(country_code="420", sends=NumberForm.INTERNATIONAL)
 PRAGUE = ZoneInfo("Europe/Prague")  # "today" for missed calls is the account's day
 AUTH_ERRORS = frozenset({"authentication_failed", "authentication_required", "unauthorized"})
 CALLBACK_ANSWERS = frozenset({"callback_ordered", "successfully_enqueued"})
-# *pub* POST /sms answers `successfully_sent <aktualni_kredit>`: the credit left, not an id.
-SMS_SENT = "successfully_sent"
-# Refusals with a message of their own: a sender not among /sms/allowed_sender (*pub*).
-REFUSAL_KEYS = {"forbidden_sender": "sms_invalid_sender"}
+# The API page (https://www.odorik.cz/w/api) asks applications to name themselves.
+USER_AGENT = "pbx_bridge (Home Assistant)"
+# *pub* POST /sms (https://www.odorik.cz/w/api:sms) answers `successfully_sent
+# <aktualni_kredit>` (the credit left, not an id), or `successfully_enqueued` when delayed.
+SMS_ANSWERS = frozenset({"successfully_sent", "successfully_enqueued"})
+# Odorik cuts a longer message off at this length (*pub*); the client refuses it instead.
+MAX_SMS_CHARS = 765
+# Refusals with a message of their own (*pub* POST /sms).
+REFUSAL_ERROR_KEYS = {
+    "forbidden_sender": "sms_invalid_sender",  # not among /sms/allowed_sender
+    "unsupported_recipient": "sms_invalid_recipient",
+    "gateway_failed": "sms_gateway_error",
+    "low_balance": "sms_low_balance",
+}
+# The senders of SMS to the Czech Republic, whatever /sms/allowed_sender lists (*pub*).
+CZECH_SMS_SENDERS = frozenset({"Odorik.cz", "smsinfo", "5517"})
 # The missed calls' callers a snapshot shows (the newest).
 MISSED_CALLERS_KEPT = 10
 # History pages (of at most 2000 calls, O:47) one poll reads; a longer backlog continues at
@@ -139,7 +152,12 @@ class OdorikClient(PbxClient):
         return self._config.get("user", "").strip()
 
     def _auth(self) -> dict[str, str]:
-        return {"user": self._user, "password": self._config.get("password", "")}
+        """The credentials, and the `user_agent` the API page asks third-party apps for."""
+        return {
+            "user": self._user,
+            "password": self._config.get("password", ""),
+            "user_agent": USER_AGENT,
+        }
 
     # --- transport --------------------------------------------------------------------
 
@@ -166,7 +184,7 @@ class OdorikClient(PbxClient):
             raise PbxAuthError(f"{self.title} rejected the credentials ({word})")
         if text.startswith("error "):
             refusal = PbxResponseError(self.redact(text.removeprefix("error ")), word)
-            refusal.translation_key = REFUSAL_KEYS.get(word)
+            refusal.translation_key = REFUSAL_ERROR_KEYS.get(word)
             raise refusal
         if response.status >= 300:
             raise PbxResponseError(
@@ -194,6 +212,21 @@ class OdorikClient(PbxClient):
             raise PbxAuthError(f"{self.title} needs the account number and the API password")
         await self._balance()
         return self._account()
+
+    async def async_check_options(self) -> dict[str, str]:
+        """The SMS sender must be one GET /sms/allowed_sender lists, or one that sends to
+        the Czech Republic whatever the list says (*pub* https://www.odorik.cz/w/api:sms)."""
+        sender = self._options.get(OPTION_SMS_SENDER)
+        if not sender:
+            return {}
+        written = self.format_number(str(sender).strip())
+        if written in CZECH_SMS_SENDERS:
+            return {}
+        # Plain text, values separated by commas: `Odorik.cz,5517,00420789123456`.
+        answer = (await self._get("/sms/allowed_sender")).text
+        if written in {value.strip() for value in answer.split(",")}:
+            return {}
+        return {OPTION_SMS_SENDER: "sms_sender_not_allowed"}
 
     def _account(self) -> AccountInfo:
         return AccountInfo(self._user, f"Odorik {self._user}")
@@ -380,8 +413,14 @@ class OdorikClient(PbxClient):
     async def async_send_sms(self, request: SmsRequest) -> SmsResult:
         """One request per recipient (the API takes one); the sender defaults to Odorik's.
 
-        Odorik gives a sent message no id (*pub*), so the result has none.
+        Odorik gives a sent message no id (*pub*), so the result has none. It cuts a
+        message off after 765 characters (*pub*): a longer one is refused before sending.
         """
+        if len(request.message) > MAX_SMS_CHARS:
+            raise PbxInvalidInput(
+                f"{self.title} sends at most {MAX_SMS_CHARS} characters in an SMS "
+                f"and cuts off the rest; this message has {len(request.message)}"
+            )
         sender = request.sender or self._options.get(OPTION_SMS_SENDER)
 
         async def send(recipient: str) -> None:
@@ -389,7 +428,7 @@ class OdorikClient(PbxClient):
             if sender:
                 data["sender"] = self.format_number(str(sender))
             response = await self._send("/sms", data)
-            if response.text.strip().partition(" ")[0] == SMS_SENT:
+            if response.text.strip().partition(" ")[0] in SMS_ANSWERS:
                 return  # Odorik names no message: what follows is the credit left
             # As for the callback: documented refusals raise as they are; any other 2xx
             # body may follow a message that went out, so it is no refusal to send again.
