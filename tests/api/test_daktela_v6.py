@@ -504,6 +504,27 @@ async def test_dial_answers(
     assert (await client.async_dial(DialRequest(number="+420603927227"))).call_id == call_id
 
 
+@pytest.mark.parametrize("status", [b"200", b"201"])
+async def test_dial_error_inside_a_success_is_a_refusal(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession, status: bytes
+) -> None:
+    # daktela-v6.md:106 and 303-304: the click-to-call failure, no HTTP status given; and the
+    # form error with the submitted object echoed in `result` (daktela-v6.md:109-111).
+    url, answers = doc_server
+    client = DaktelaV6Client(
+        session, {"base_url": url, "access_token": DOC_TOKEN}, options={"outgoing_queue": "2000"}
+    )
+    answers["activities"] = status + b" " + (FIXTURES / "error_3.json").read_bytes()
+    with pytest.raises(PbxResponseError, match="^User have not available devices$"):
+        await client.async_dial(DialRequest(number="+420603927227"))
+    answers["activities"] = status + (
+        b' {"error": {"form": {"number": "Item is mandatory"}},'
+        b' "result": {"number": "", "type": "CALL", "queue": 2000}}'
+    )
+    with pytest.raises(PbxResponseError, match="number: Item is mandatory"):
+        await client.async_dial(DialRequest(number="+420603927227"))
+
+
 # --- actions ----------------------------------------------------------------------------
 
 

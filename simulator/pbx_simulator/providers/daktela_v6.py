@@ -476,11 +476,13 @@ class DaktelaV6Sim(BaseProviderSim):
             raise RefusedError({"form": {"number": "Item is mandatory"}})
         if str(body.get("queue") or "") != str(OUTGOING_QUEUE_NAME):
             raise RefusedError({"form": {"queue": "Item is mandatory"}})
+        # The digest gives no HTTP status for these refusals: the inconvenient reading, an
+        # error inside a 200 (daktela-v6.md:101-112, 303-304).
         if agent.id not in self.outgoing_logins:
-            raise RefusedError({"primary": ["User is not logged in to the queue", "error"]})
+            raise RefusedError({"primary": ["User is not logged in to the queue", "error"]}, 200)
         line = self.state.line_of_agent(agent)
         if line is None or not line.registered:
-            raise RefusedError({"primary": [NO_DEVICES, "error"]})
+            raise RefusedError({"primary": [NO_DEVICES, "error"]}, 200)
         call = self.state.originate(agent.extension, number, agent_id=agent.id, line_id=line.id)
         result = {
             "name": f"activities_{call.id}",

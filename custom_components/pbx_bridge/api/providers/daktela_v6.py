@@ -631,15 +631,18 @@ class DaktelaV6Client(PbxClient):
         body: Json = {"number": self.format_number(request.number), "type": "CALL"}
         body["queue"] = int(queue) if str(queue).isdigit() else queue
         response = await self._api("POST", "activities", body=body, once=True)
-        if response.status < 300:
-            # Placed: whatever the body says now, raising would invite a second call.
-            try:
-                result = read_json(response.body)
-            except ValueError:
-                return CallResult(None)
-            return CallResult(self._call_id(result))
-        self._result(response, "click-to-call")  # raises: a status of 300 or more refuses
-        raise AssertionError("unreachable")  # pragma: no cover
+        if response.status >= 300:
+            self._result(response, "click-to-call")  # raises: a status of 300 or more refuses
+        try:
+            answer = read_json(response.body)
+        except ValueError:
+            return CallResult(None)  # placed; raising would invite a second call
+        call_id = self._call_id(answer)
+        if call_id is None and isinstance(answer, dict):
+            # An `error` inside a 2xx with no created activity is a refusal (§2, §5: the
+            # digest gives no status for "User have not available devices").
+            self._result(response, "click-to-call")
+        return CallResult(call_id)
 
     @staticmethod
     def _call_id(answer: object) -> str | None:
