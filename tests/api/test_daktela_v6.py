@@ -309,6 +309,7 @@ async def test_paging(session: aiohttp.ClientSession, socket_enabled: None) -> N
             ("1000", "1000"),
         ]
         assert users[0].query["fields[3]"] == "extension_state"
+        assert users[0].query["fields[5]"] == "deleted"  # read to drop deleted users
     finally:
         await runner.cleanup()
 
@@ -483,6 +484,34 @@ async def test_undocumented_agent_state_is_unknown(
     assert snapshot.calls == {}
 
 
+async def test_yes_no_fields_in_either_form(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
+) -> None:
+    # The digest names `deactivated`, `deleted` (daktela-v6.md:184, 210) and `answered`
+    # (daktela-v6.md:242) but shows no form; SDKs send `true`/`false` and `1`/`0` (:160).
+    url, answers = doc_server
+    answers.update(
+        queues=b'{"error": [], "result": {"data": [{"name": 1, "deleted": "0", "deactivated":'
+        b' "0"}, {"name": 2, "deactivated": true}, {"name": 3, "deleted": 1}, {"name": 4,'
+        b' "type": "chat"}, {"name": 5, "type": "dialer", "deleted": false}], "total": 5}}',
+        pauses=_empty_list(),
+        activitiesCall=b'{"error": [], "result": {"data": [{"id_call": "9", "id_queue": 1,'
+        b' "answered": "0", "missed_call": "1"}, {"id_call": "8", "id_queue": 1, "answered":'
+        b' "1"}], "total": 2}}',
+        realtimeSessions=_empty_list(),
+        users=b'{"error": [], "result": {"data": [{"name": "a", "deleted": "0", "deactivated":'
+        b' "0"}, {"name": "b", "deleted": true}, {"name": "c", "deactivated": "true"}],'
+        b' "total": 3}}',
+    )
+    snapshot = await DaktelaV6Client(
+        session, {"base_url": url, "access_token": DOC_TOKEN}
+    ).async_fetch_snapshot()
+    assert set(snapshot.agents) == {"a"}
+    # A chat queue is no phone queue; one without a `type` counts.
+    assert set(snapshot.queues) == {"1", "5"}
+    assert (snapshot.queues["1"].completed, snapshot.queues["1"].abandoned) == (1, 1)
+
+
 @pytest.mark.parametrize(
     ("answer", "call_id"),
     [
@@ -515,7 +544,7 @@ async def test_dial_error_inside_a_success_is_a_refusal(
         session, {"base_url": url, "access_token": DOC_TOKEN}, options={"outgoing_queue": "2000"}
     )
     answers["activities"] = status + b" " + (FIXTURES / "error_3.json").read_bytes()
-    with pytest.raises(PbxResponseError, match="^User have not available devices$"):
+    with pytest.raises(PbxResponseError, match=r"^User have not available devices$"):
         await client.async_dial(DialRequest(number="+420603927227"))
     answers["activities"] = status + (
         b' {"error": {"form": {"number": "Item is mandatory"}},'

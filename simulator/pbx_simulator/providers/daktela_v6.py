@@ -46,6 +46,15 @@ MAX_TAKE = 1000
 FIRST_QUEUE_NAME = 3000  # queue `name`s are integers (§4)
 OUTGOING_QUEUE_NAME = 3999
 OUTGOING_QUEUE_TITLE = "Outbound"
+# Catalogue rows no phone dashboard may use (daktela-v6.md:208-213): queues of other
+# channels and a retired campaign, listed before the outgoing queue. name, title, type,
+# direction, deactivated, deleted.
+OTHER_QUEUES = (
+    (3990, "Support e-mail", "email", "in", "0", "0"),
+    (3991, "SMS notices", "sms", "out", "0", "0"),
+    (3992, "Old campaign", "progressive", "out", "1", "0"),
+    (3993, "Removed queue", "out", "out", "0", "1"),
+)
 SYSTEM_PAUSES = (  # name, title, type (§4)
     ("wrap", "Wrap-up", "wrap"),
     ("lajdak", "Idle too long", "lajdak"),
@@ -296,25 +305,31 @@ class DaktelaV6Sim(BaseProviderSim):
         return {"name": self.queue_name(queue), "title": queue.name}
 
     def _queues(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
-        rows: list[Json] = [
-            {
-                "name": self.queue_name(queue),
-                "title": queue.name,
-                "type": "in",
-                "direction": "in",
-                "deactivated": False,
-            }
+        """`queues.json` (daktela-v6.md:208-213): integer names, every channel's `type`.
+
+        The digest shows no form for `deactivated` / `deleted`: they come as "0" / "1"
+        strings here, where `users` sends booleans (the client reads both).
+        """
+        phone_queues = [
+            (self.queue_name(queue), queue.name, "in", "in", "0", "0")
             for queue in self.state.queues.values()
         ]
-        rows.append(
+        outgoing = (OUTGOING_QUEUE_NAME, OUTGOING_QUEUE_TITLE, "out", "out", "0", "0")
+        rows: list[Json] = [
             {
-                "name": OUTGOING_QUEUE_NAME,
-                "title": OUTGOING_QUEUE_TITLE,
-                "type": "out",
-                "direction": "out",
-                "deactivated": False,
+                "name": name,
+                "title": title,
+                "type": kind,
+                "direction": direction,
+                "deactivated": deactivated,
+                "deleted": deleted,
             }
-        )
+            for name, title, kind, direction, deactivated, deleted in (
+                *phone_queues,
+                *OTHER_QUEUES,
+                outgoing,
+            )
+        ]
         return self._list(request, rows)
 
     def _pause_rows(self) -> list[Json]:

@@ -116,6 +116,11 @@ DIRECTIONS = {
 }
 # `extension_state` of `users` (§4): online and busy devices are registered.
 EXTENSION_REGISTERED = {"online": True, "busy": True, "offline": False}
+# Queue `type`s that carry calls (§4): incoming, web click-to-call, outgoing and the
+# campaigns; e-mail, chat, SMS and social queues are not phone queues.
+TELEPHONY_QUEUE_TYPES = frozenset(
+    {"in", "ctc", "out", "outbounder", "progressive", "dialer", "interviewer"}
+)
 
 type Json = dict[str, Any]
 
@@ -128,6 +133,13 @@ def _name(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _flag(value: object) -> bool:
+    """A yes/no field (§4): the digest shows no form; SDKs send `true` as well as `1` (§3)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return value is True or (type(value) is int and value == 1)
 
 
 def _text(value: object) -> str | None:
@@ -188,10 +200,19 @@ def webhook_setup(url: str) -> str:
     )
 
 
-def _is_active(user: Json) -> bool:
-    """A user who can be an agent: named, neither deactivated nor deleted (§4)."""
-    deactivated = str(user.get("deactivated") or "").lower() in ("1", "true")
-    return _name(user) is not None and not deactivated and not user.get("deleted")
+def _is_active(row: Json) -> bool:
+    """A user or queue in use: named, neither deactivated nor deleted (§4)."""
+    return (
+        _name(row) is not None
+        and not _flag(row.get("deactivated"))
+        and not _flag(row.get("deleted"))
+    )
+
+
+def _is_phone_queue(row: Json) -> bool:
+    """An active queue of a telephony `type` (one without a type counts, §4)."""
+    kind = str(row.get("type") or "").strip().lower()
+    return _is_active(row) and (not kind or kind in TELEPHONY_QUEUE_TYPES)
 
 
 class DaktelaV6Client(PbxClient):
@@ -418,7 +439,14 @@ class DaktelaV6Client(PbxClient):
                     {
                         f"fields[{index}]": field
                         for index, field in enumerate(
-                            ("name", "title", "extension", "extension_state", "deactivated")
+                            (
+                                "name",
+                                "title",
+                                "extension",
+                                "extension_state",
+                                "deactivated",
+                                "deleted",
+                            )
                         )
                     },
                 )
@@ -541,7 +569,7 @@ class DaktelaV6Client(PbxClient):
         abandoned: dict[str, int] = {}
         for call in calls_today or ():
             if queue_id := _name(call.get("id_queue")):
-                if call.get("answered"):
+                if _flag(call.get("answered")):
                     completed[queue_id] = completed.get(queue_id, 0) + 1
                 elif call.get("missed_call") is not None:
                     abandoned[queue_id] = abandoned.get(queue_id, 0) + 1
@@ -549,7 +577,7 @@ class DaktelaV6Client(PbxClient):
         queues: dict[str, Queue] = {}
         for row in self._queues:
             queue_id = _name(row)
-            if queue_id is None or row.get("deleted") or str(row.get("deactivated")) == "1":
+            if queue_id is None or not _is_phone_queue(row):
                 continue
             queues[queue_id] = Queue(
                 queue_id=queue_id,
@@ -598,7 +626,7 @@ class DaktelaV6Client(PbxClient):
             calls[call_id] = Call(
                 call_id=call_id,
                 direction=direction,
-                state=CallState.ANSWERED if row.get("answered") else CallState.RINGING,
+                state=CallState.ANSWERED if _flag(row.get("answered")) else CallState.RINGING,
                 caller=partner if incoming else local,
                 callee=local if incoming else partner,
                 agent_id=_name(row.get("id_agent")) or live[call_id],
@@ -659,7 +687,9 @@ class DaktelaV6Client(PbxClient):
             (
                 queue_id
                 for row in self._queues
-                if (queue_id := _name(row)) and str(row.get("direction")) == "out"
+                if (queue_id := _name(row))
+                and _is_phone_queue(row)
+                and str(row.get("direction")) == "out"
             ),
             None,
         )
