@@ -37,6 +37,7 @@ from custom_components.pbx_bridge.api.models import (
     TransferRequest,
     WebhookRequest,
 )
+from custom_components.pbx_bridge.api.providers import daktela_v6
 from custom_components.pbx_bridge.api.providers.daktela_v6 import (
     WEBHOOK_TEMPLATE,
     DaktelaV6Client,
@@ -207,14 +208,15 @@ async def test_plain_http_only_on_loopback(session: aiohttp.ClientSession) -> No
         await client.async_validate()
 
 
+@pytest.mark.parametrize("endpoint", ["realtimeSessions", "activitiesCall"])
 async def test_forbidden_is_a_permission_error(
-    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, endpoint: str
 ) -> None:
-    v6(pbx_simulator).forbidden.add("realtimeSessions")
+    v6(pbx_simulator).forbidden.add(endpoint)
     client = make_client(session, pbx_simulator)
     with pytest.raises(PbxPermissionError) as err:
         await client.async_fetch_snapshot()
-    assert err.value.permission == "realtimeSessions"
+    assert err.value.permission == endpoint
 
 
 async def test_rate_limit(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
@@ -229,8 +231,31 @@ async def test_rate_limit(pbx_simulator: RunningSimulator, session: aiohttp.Clie
 # --- snapshot ---------------------------------------------------------------------------
 
 
-async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+@pytest.mark.parametrize(
+    ("filters_refused", "requests"),
+    [
+        # queues, pauses, users, sessions, calls, missed count (+ the login); then the three
+        # live listings again
+        (False, (7, 10)),
+        # "some activities sub-endpoints reject filters" with a 400: read once more without,
+        # and from then on without (daktela-v6.md:162-163)
+        (True, (7, 9)),
+    ],
+    ids=["filtered", "filters refused"],
+)
+async def test_snapshot(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    filters_refused: bool,
+    requests: tuple[int, int],
+) -> None:
+    if filters_refused:
+        v6(pbx_simulator).filters_refused.add("activitiesCall")
     state = pbx_simulator.state
+    state.now_offset -= timedelta(days=1)
+    yesterday = state.incoming_call("+420777000111", queue_id="1")
+    state.hangup(yesterday.id)  # missed, but not today
+    state.now_offset += timedelta(days=1)
     state.agent_logout("2")
     state.agent_pause("3", "Lunch")
     state.agents["4"].status = state.agents["4"].status.WRAP_UP
@@ -268,11 +293,27 @@ async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.Client
     assert snapshot.last_caller == "+420777888999"
     registrations = snapshot.registrations
     assert registrations[state.agents["1"].extension].registered is True
-    # Requests per poll: queues, pauses, users, sessions, calls, missed count.
-    assert pbx_simulator.sim.count("daktela_v6") == 7  # + the login
+    assert pbx_simulator.sim.count("daktela_v6") == requests[0]
     await client.async_fetch_snapshot()
-    # Users, queues and pauses are cached; the three live listings are read again.
-    assert pbx_simulator.sim.count("daktela_v6") == 10
+    # Users, queues and pauses are cached.
+    assert pbx_simulator.sim.count("daktela_v6") == requests[1]
+
+
+async def test_unfiltered_calls_beyond_the_page(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where filters are refused and one page holds only today's calls, today's counts are
+    # unknown rather than short (daktela-v6.md:162-163, 360).
+    monkeypatch.setattr(daktela_v6, "RECENT_CALLS", 2)
+    v6(pbx_simulator).filters_refused.add("activitiesCall")
+    state = pbx_simulator.state
+    for number in ("+420601000001", "+420601000002", "+420601000003"):
+        state.hangup(state.incoming_call(number, queue_id="1").id)
+        state.now_offset += timedelta(seconds=5)
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    assert snapshot.missed_calls_today is None
+    assert {q.completed for q in snapshot.queues.values()} == {None}
+    assert snapshot.last_caller == "+420601000003"
 
 
 async def test_unregistered_line(
@@ -482,6 +523,24 @@ async def test_undocumented_agent_state_is_unknown(
     assert snapshot.queues == {}
     assert snapshot.registrations == {}
     assert snapshot.calls == {}
+
+
+async def test_other_refusals_of_the_call_list_are_errors(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
+) -> None:
+    # Only a 400 means "no filters here" (daktela-v6.md:162-163); a 404 (:124) is an error.
+    url, answers = doc_server
+    answers.update(
+        queues=_empty_list(),
+        pauses=_empty_list(),
+        users=_empty_list(),
+        realtimeSessions=_empty_list(),
+        activitiesCall=b"404 " + (FIXTURES / "error_1.json").read_bytes(),
+    )
+    client = DaktelaV6Client(session, {"base_url": url, "access_token": DOC_TOKEN})
+    with pytest.raises(PbxResponseError, match="Object not exist"):
+        await client.async_fetch_snapshot()
+    assert client._filters_refused is False
 
 
 async def test_yes_no_fields_in_either_form(

@@ -106,6 +106,7 @@ class DaktelaV6Sim(BaseProviderSim):
         self.refresh_tokens: dict[str, str] = {}
         self.outgoing_logins: set[str] = set()  # agent ids in the outgoing queue
         self.forbidden: set[str] = set()  # endpoints the API user may not read (403)
+        self.filters_refused: set[str] = set()  # endpoints answering any filter with 400
         self.automation_url: str | None = None
         self.automation_secret: str | None = None
         self.state.subscribe(self._on_event)
@@ -140,6 +141,7 @@ class DaktelaV6Sim(BaseProviderSim):
                 return await self._login(request, body)
             agent = self._authenticated(request, body)
             self._check_allowed(endpoint)
+            self._check_filterable(request, endpoint)
             handler = {
                 ("GET", "whoim"): self._whoim,
                 ("GET", "users"): self._users,
@@ -157,6 +159,11 @@ class DaktelaV6Sim(BaseProviderSim):
     def _check_allowed(self, endpoint: str) -> None:
         if endpoint in self.forbidden:
             raise RefusedError("Forbidden", 403)
+
+    def _check_filterable(self, request: web.Request, endpoint: str) -> None:
+        """ "Some activities sub-endpoints reject filters" with a 400 (daktela-v6.md:162-163)."""
+        if endpoint in self.filters_refused and any(k.startswith("filter[") for k in request.query):
+            raise RefusedError({"form": {"filter": "Filtering is not allowed here"}})
 
     @staticmethod
     def _not_allowed(_request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:

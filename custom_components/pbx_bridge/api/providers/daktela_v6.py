@@ -280,6 +280,7 @@ class DaktelaV6Client(PbxClient):
         self._pauses: dict[str, Json] = {}
         self._catalogues_read = -float("inf")
         self._last_caller: str | None = None
+        self._filters_refused = False  # the instance answered a filtered call list with 400
 
     # --- transport ---------------------------------------------------------------------
 
@@ -409,8 +410,9 @@ class DaktelaV6Client(PbxClient):
         except ValueError:
             return None
 
-    def _midnight(self) -> str:
-        return datetime.now(self._zone).strftime("%Y-%m-%d 00:00:00")
+    def _midnight(self) -> datetime:
+        """The start of today at the instance (§2: times are in its `_timezone`)."""
+        return datetime.now(self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
     # --- account and snapshot ------------------------------------------------------------
 
@@ -458,32 +460,12 @@ class DaktelaV6Client(PbxClient):
             for row in await self._list("realtimeSessions")
             if (login := _name(row.get("id_agent")))
         }
-        today = {
-            "filter[field]": "call_time",
-            "filter[operator]": "gte",
-            "filter[value]": self._midnight(),
-        }
-        recent, calls_today = _records(
-            self._result(
-                await self._api(
-                    "GET",
-                    "activitiesCall",
-                    params={
-                        **today,
-                        "sort[0][field]": "call_time",
-                        "sort[0][dir]": "desc",
-                        "take": str(RECENT_CALLS),
-                    },
-                ),
-                "activitiesCall",
-            )
-        )
-        missed = await self._missed_today()
+        recent, all_of_today, missed = await self._read_today()
         agents = self._read_agents(sessions)
         return Snapshot(
             account=self._account(),
             agents=agents,
-            queues=self._read_queues(recent if calls_today == len(recent) else None),
+            queues=self._read_queues(recent if all_of_today else None),
             registrations=self._read_registrations(sessions),
             calls=self._read_calls(recent, sessions),
             missed_calls_today=missed,
@@ -491,13 +473,59 @@ class DaktelaV6Client(PbxClient):
             complete=frozenset({Listing.AGENTS, Listing.QUEUES, Listing.REGISTRATIONS}),
         )
 
-    async def _missed_today(self) -> int | None:
+    async def _read_today(self) -> tuple[list[Json], bool, int | None]:
+        """Today's newest calls, whether they are all of today's, and today's missed count.
+
+        Some activities endpoints refuse filters with a 400 (§3, KBC): from the first such
+        refusal on, the newest calls are read unfiltered and today's are picked out here.
+        """
+        if not self._filters_refused:
+            try:
+                return await self._read_today_filtered()
+            except PbxResponseError as err:
+                if err.code != "400":
+                    raise
+                self._filters_refused = True
+        return await self._read_today_unfiltered()
+
+    async def _newest_calls(self, filters: Mapping[str, str]) -> tuple[list[Json], int | None]:
+        params = {
+            **filters,
+            "sort[0][field]": "call_time",
+            "sort[0][dir]": "desc",
+            "take": str(RECENT_CALLS),
+        }
+        return _records(
+            self._result(await self._api("GET", "activitiesCall", params=params), "activitiesCall")
+        )
+
+    async def _read_today_filtered(self) -> tuple[list[Json], bool, int | None]:
+        midnight = self._midnight().strftime(TIME_FORMAT)
+        recent, total = await self._newest_calls(
+            {"filter[field]": "call_time", "filter[operator]": "gte", "filter[value]": midnight}
+        )
+        return recent, total == len(recent), await self._missed_today(midnight)
+
+    async def _read_today_unfiltered(self) -> tuple[list[Json], bool, int | None]:
+        rows, total = await self._newest_calls({})
+        midnight = self._midnight()
+        recent = [
+            row
+            for row in rows
+            if (started := self._time(row.get("call_time"))) is not None and started >= midnight
+        ]
+        # All of today's were read when an older call or the last of all calls was.
+        all_of_today = len(recent) < len(rows) or len(rows) < RECENT_CALLS or total == len(rows)
+        missed = sum(row.get("missed_call") is not None for row in recent)
+        return recent, all_of_today, missed if all_of_today else None
+
+    async def _missed_today(self, midnight: str) -> int | None:
         """Today's missed calls (`missed_call` 1, or 0 when called back), as one count."""
         params = {
             "filter[logic]": "and",
             "filter[filters][0][field]": "call_time",
             "filter[filters][0][operator]": "gte",
-            "filter[filters][0][value]": self._midnight(),
+            "filter[filters][0][value]": midnight,
             "filter[filters][1][field]": "missed_call",
             "filter[filters][1][operator]": "isnotnull",
             "take": "1",
