@@ -186,6 +186,22 @@ async def test_refresh_refused_logs_in_again(
     assert len(pbx_simulator.sim.requests_for("daktela_v6", "POST login")) == 2
 
 
+@pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.RATE_LIMIT])
+async def test_refresh_failing_otherwise_logs_in_again(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, kind: FaultKind
+) -> None:
+    # "Any non-200 answer means log in again" (daktela-v6.md:69-70).
+    client = make_client(session, pbx_simulator)
+    await client.async_validate()
+    v6(pbx_simulator).tokens.clear()
+    pbx_simulator.sim.faults.append(
+        Fault(provider="daktela_v6", kind=kind, endpoint="PUT login", count=1)
+    )
+    await client.async_validate()
+    assert len(pbx_simulator.sim.requests_for("daktela_v6", "PUT login")) == 1
+    assert len(pbx_simulator.sim.requests_for("daktela_v6", "POST login")) == 2
+
+
 async def test_credentials_changed_at_the_provider(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

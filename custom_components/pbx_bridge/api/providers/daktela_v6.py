@@ -296,14 +296,14 @@ class DaktelaV6Client(PbxClient):
             raise PbxAuthError(f"{self.title} needs an access token, or a user name and password")
         response: HttpResponse | None = None
         if self._refresh_token:
-            try:
-                response = await self._request(
-                    "PUT", f"{API_PATH}/login.json", json={"refreshToken": self._refresh_token}
-                )
-            except PbxAuthError:
-                response = None  # any failure of a refresh: log in again (§1)
-            if response is not None and response.status != 200:
-                response = None
+            response = await self._request(
+                "PUT",
+                f"{API_PATH}/login.json",
+                json={"refreshToken": self._refresh_token},
+                check_status=False,
+            )
+            if response.status != 200:
+                response = None  # any non-200 answer to a refresh: log in again (§1)
         if response is None:
             response = await self._request(
                 "POST",
