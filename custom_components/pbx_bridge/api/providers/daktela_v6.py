@@ -109,6 +109,8 @@ WEBHOOK_EVENTS = {
     "call_answer": CallEventType.ANSWERED,
     "call_close": CallEventType.HANGUP,
 }
+# The entities of the other Events keys (§6: the prefix before `_` names the entity).
+OTHER_EVENT_ENTITIES = frozenset({"email", "web", "sms", "fbm", "wap", "vbr", "contact", "account"})
 DIRECTIONS = {
     "in": CallDirection.INCOMING,
     "out": CallDirection.OUTGOING,
@@ -748,8 +750,8 @@ class DaktelaV6Client(PbxClient):
         fields = self._webhook_fields(request)
         event_name = fields.get("event", "").lower()
         if event_name not in WEBHOOK_EVENTS:
-            if event_name.split("_")[0] in ("email", "web", "sms", "fbm", "wap", "vbr"):
-                return []  # another channel's event: not ours to report
+            if event_name.split("_")[0] in OTHER_EVENT_ENTITIES:
+                return []  # another channel's or entity's event: not ours to report
             raise PbxInvalidInput(f"{self.title} webhook with an unknown event")
         call_id = fields.get("call_id")
         if not call_id:
