@@ -89,6 +89,30 @@ def _national(number: str) -> str:
     return number[4:] if number.startswith("+420") else number
 
 
+def _unflatten(form: dict[str, str]) -> Json:
+    """jQuery's form encoding (`queues[0][login]=true`, daktela-v6.md:311) as its object."""
+    root: Json = {}
+    for key, value in form.items():
+        path = key.replace("]", "").split("[")
+        node = root
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise RefusedError({"form": {key: "Invalid value"}})
+            node = child
+        node[path[-1]] = value
+
+    def lists(value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        items = {key: lists(item) for key, item in value.items()}
+        if items and all(key.isdigit() for key in items):
+            return [items[key] for key in sorted(items, key=int)]
+        return items
+
+    return {key: lists(value) for key, value in root.items()}
+
+
 class DaktelaV6Sim(BaseProviderSim):
     provider = "daktela_v6"
     base_path = ""
@@ -135,8 +159,8 @@ class DaktelaV6Sim(BaseProviderSim):
 
     async def _handle(self, request: web.Request) -> web.Response:
         endpoint = request.match_info["endpoint"]
-        body = await self._body(request)
         try:
+            body = await self._body(request)
             if endpoint == "login":
                 return await self._login(request, body)
             agent = self._authenticated(request, body)
@@ -180,7 +204,7 @@ class DaktelaV6Sim(BaseProviderSim):
                 raise RefusedError("Invalid JSON") from None
             return value if isinstance(value, dict) else {}
         form = await request.post()
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        return _unflatten({key: value for key, value in form.items() if isinstance(value, str)})
 
     def _envelope(self, result: object, *, error: object = (), status: int = 200) -> web.Response:
         now = _time(self.state.now())
@@ -516,14 +540,21 @@ class DaktelaV6Sim(BaseProviderSim):
         return self._envelope(result, status=201)
 
     def _users_session(self, _request: web.Request, body: Json, agent: SimAgent) -> web.Response:
-        """Queue login of the token's own user (§5); `login: false` is not confirmed."""
+        """Queue login of the token's own user (daktela-v6.md:306-312, 283-284).
+
+        JSON as the digest writes the body, or the form data DOC-CLI posts (`login` then
+        is the text `true`). `login: false` is not confirmed, so it is refused; a created
+        session answers 201 (daktela-v6.md:88-89).
+        """
         queues = body.get("queues")
         if not isinstance(queues, list) or not queues:
             raise RefusedError({"form": {"queues": "Item is mandatory"}})
         for entry in queues:
-            if not isinstance(entry, dict) or entry.get("login") is not True:
+            if not isinstance(entry, dict) or entry.get("login") not in (True, "true"):
                 raise RefusedError({"form": {"queues": "Only login is served"}})
             name = entry.get("name")
+            if name in (None, ""):
+                raise RefusedError({"form": {"name": "Item is mandatory"}})
             if str(name) == str(OUTGOING_QUEUE_NAME):
                 self.outgoing_logins.add(agent.id)
                 continue
@@ -531,7 +562,7 @@ class DaktelaV6Sim(BaseProviderSim):
             if queue is None:
                 raise RefusedError(NOT_EXIST, 404)
             self.state.queue_login(agent.id, queue.id)
-        return self._envelope({"user": agent.login})
+        return self._envelope({"user": agent.login}, status=201)
 
     # --- push ------------------------------------------------------------------------------
 
