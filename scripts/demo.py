@@ -41,9 +41,10 @@ COMPONENTS = Path(homeassistant.__file__).parent / "components"
 INTEGRATION_DEPENDENCIES = ("http", "webhook", "diagnostics", "device_automation", "notify")
 STARTUP_TIMEOUT = 300.0  # seconds until Home Assistant reports RUNNING (first start: slow)
 # Push an administrator sets up by hand at the provider (the simulator's control API stands
-# in for its settings): Daktela's dialplan hooks, Daktela v6's Events HTTP-request action.
-# Telfa's hooks and Daktela's SMS callback are registered through the API (the options).
-ADMIN_HOOKS = frozenset({"daktela", "daktela_v6"})
+# in for its settings): Daktela's dialplan hooks, Daktela v6's Events HTTP-request action,
+# the `api_link` of a Yemot API extension. Telfa's hooks and Daktela's SMS callback are
+# registered through the API (the options).
+ADMIN_HOOKS = frozenset({"daktela", "daktela_v6", "yemot"})
 WEBHOOK_URL = re.compile(r"`(https?://[^`]+/api/webhook/[^`]+)`")
 
 

@@ -338,6 +338,7 @@ async def test_webhook_events_change_the_snapshot_at_once(
     hass: HomeAssistant, push: Harness
 ) -> None:
     data = push.coordinator.data
+    polled_caller = data.last_caller
     push.hub.async_process([call_event(CallEventType.INCOMING, line="101")])
     assert push.coordinator.data.calls["c1"].state is CallState.RINGING
     assert push.coordinator.data.last_caller == "+420777123456"
@@ -354,8 +355,10 @@ async def test_webhook_events_change_the_snapshot_at_once(
     push.hub.async_process([call_event(CallEventType.HANGUP)])
     assert push.coordinator.data.calls == {}
     assert push.coordinator.data.agents["jana"] == AGENT
-    # The snapshot object was replaced, never changed in place.
+    # The polled snapshot stays as the poll brought it: hooks change a copy of it.
     assert data.calls == {}
+    assert data.last_caller == polled_caller != "+420777123456"
+    assert data.agents["jana"] == AGENT
     await hass.async_block_till_done()
 
 

@@ -7,9 +7,8 @@ pausing them is the switches' and the pause-reason select's job, not an action's
 
 Each call is checked before any request is made (entry loaded, capability offered,
 devices of the right kind and account, only optional fields the provider honours, numbers
-valid) and then sent to the provider
-exactly once: dial, announce and SMS are never retried, since the provider may have acted
-on a request it did not confirm.
+valid) and then sent to the provider exactly once: dial, announce and SMS are never
+retried, since the provider may have acted on a request it did not confirm.
 """
 
 from __future__ import annotations

@@ -368,6 +368,37 @@ async def test_dial_through_an_outgoing_route(
     assert call.callee == "+421900123456"
 
 
+async def test_dial_from_an_internal_number_of_a_dialplan(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """`102@default`: originate's dialplanName (V:34) beside the internal number; the PBX
+    needs it where several dialplans use the number (errno 201, V:636)."""
+    client = make_client(session, pbx_simulator)
+    await client.async_dial(
+        DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, " 102 @ default"))
+    )
+    assert sent(pbx_simulator, "originate") == {
+        "action": "originate",
+        "dstNum": "800123456",
+        "srcExtenInternalNum": "102",
+        "dialplanName": "default",
+    }
+    (call,) = pbx_simulator.state.active_calls()
+    assert call.line_id == "2"
+    with pytest.raises(PbxResponseError, match="Dialplan not found") as raised:
+        await client.async_dial(
+            DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, "102@jiny"))
+        )
+    assert raised.value.code == "203"
+    pbx_simulator.sim.requests.clear()
+    for value in ("102@", "@default"):
+        with pytest.raises(PbxInvalidInput, match="internal number"):
+            await client.async_dial(
+                DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, value))
+            )
+    assert pbx_simulator.sim.requests_for("voipsun") == []
+
+
 async def test_dial_refusals(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
@@ -748,6 +779,28 @@ async def test_calls_name_their_agent_and_queue(
         "+420601111222",
         "+420" + state.queues["1"].number,
     )
+
+
+async def test_a_sip_user_with_a_hyphen_stays_whole(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """loggedFrom is a device, `SIP/Linka_1000` without a channel's `-<sequence>` (V:564):
+    a SIP user named `kancelar-1` is the agent's line, and calls on it name the agent."""
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    sim.sip_users["1"] = "kancelar-1"
+    call = state.incoming_call("+420601111222", agent_id="1")
+    state.answer(call.id)
+    client = make_client(session, pbx_simulator)
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.agents["1000"].extension == "kancelar-1"
+    assert "kancelar-1" in snapshot.registrations
+    (talking,) = snapshot.calls.values()
+    assert (talking.line, talking.agent_id) == ("kancelar-1", "1000")
+    state.hangup(call.id)
+    state.agent_logout("1")
+    await client.async_agent_login("1000")  # from the line last seen
+    assert sent(pbx_simulator, "agentlogin")["srcSipUsername"] == "kancelar-1"
+    assert is_logged_in(state, "1")
 
 
 def leg_channels(sim: VoipsunSim, call: SimCall) -> list[str]:

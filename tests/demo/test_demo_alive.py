@@ -12,6 +12,9 @@ from typing import Any
 
 import aiohttp
 
+from custom_components.pbx_bridge.api import PROVIDERS
+from custom_components.pbx_bridge.api.models import Capability
+
 from .conftest import REPO, DemoHomeAssistant, load_demo_script
 
 demo = load_demo_script()
@@ -41,9 +44,17 @@ async def _watch(url: str, sim_url: str) -> tuple[dict[str, Any], list[dict[str,
                 states = {s["entity_id"]: s["state"] for s in await ws.call("get_states")}
                 silent = {e for e in silent if states.get(e) in (None, "unknown", "unavailable")}
                 await asyncio.sleep(2)
+            async with session.get(f"{sim_url}/_sim/webhooks") as response:
+                deliveries = await response.json()
             core = (await ws.call("frontend/get_system_data", key="core"))["value"]
             dashboard = await ws.call("lovelace/config", url_path=demo.DASHBOARD)
-            found = {"core": core, "dashboard": dashboard, "calls": calls, "providers": providers}
+            found = {
+                "core": core,
+                "dashboard": dashboard,
+                "calls": calls,
+                "providers": providers,
+                "deliveries": deliveries,
+            }
             return found, entries, silent
 
 
@@ -59,6 +70,16 @@ def test_every_account_is_alive(
     assert all(entry["state"] == "loaded" for entry in entries)
     assert len(found["calls"]) == len(entries), "each account has its Calls entity"
     assert not silent, f"no call events within {ALIVE_WITHIN:.0f} s: {silent}"
+    # Every provider that pushes calls reached our webhook, and none of its hooks was
+    # refused (a delivery still under way has no status yet).
+    pushed: dict[str, set[int | None]] = {}
+    for delivery in found["deliveries"]:
+        pushed.setdefault(delivery["provider"], set()).add(delivery["status"])
+    for provider, client in PROVIDERS.items():
+        if Capability.CALL_WEBHOOK in client.declaration.capabilities:
+            statuses = pushed.get(provider, set())
+            assert 200 in statuses, f"no {provider} hook reached the webhook: {statuses}"
+            assert statuses <= {200, None}, f"{provider} hooks answered {statuses}"
     assert found["core"]["default_panel"] == demo.DASHBOARD
     assert len(found["dashboard"]["views"]) == len(entries), "one dashboard view per account"
     # The test-SMS button only where the provider sends SMS (Telfa does, Daktela v6 not).

@@ -750,6 +750,25 @@ async def test_agent_add_and_remove(
     ) == refused("120", "Missing required parameters")
 
 
+async def test_queuestatus_shows_the_penalty_agentadd_gave(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A member's `penalty` (V:564) is the one agentadd set (V:461), until agentremove."""
+    state = pbx_simulator.state
+    agent = agent_params("1001", "1002")
+    add = {"queueName": "Support", "penalty": "7"}
+    assert await ask(session, pbx_simulator, "agentadd", **add, **agent) == SUCCESS
+    (support,) = (await ask(session, pbx_simulator, "queuestatus", queueName="Support"))["results"]
+    assert support["members"][state.agents["2"].name]["penalty"] == "7"
+    (sales,) = (await ask(session, pbx_simulator, "queuestatus", queueName="Sales"))["results"]
+    assert sales["members"][state.agents["2"].name]["penalty"] == "1"  # not added by the API
+    remove = {"queueName": "Support"}
+    assert await ask(session, pbx_simulator, "agentremove", **remove, **agent) == SUCCESS
+    state.queue_login("2", "2")
+    (support,) = (await ask(session, pbx_simulator, "queuestatus", queueName="Support"))["results"]
+    assert support["members"][state.agents["2"].name]["penalty"] == "1"
+
+
 async def test_agentstatus_bodies_are_the_documented_ones(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

@@ -25,7 +25,9 @@ extension leg and a trunk leg. Only agents logged in are queue members (dynamic
 membership). moverecord takes the call id as CDR id.
 
 For tests: `denied_actions` are refused with errno 100 as the rights of an HTTP API user
-that lacks them; `unmonitored` line ids answer sipstatus' `Unmonitored` (V:302).
+that lacks them; `unmonitored` line ids answer sipstatus' `Unmonitored` (V:302); `sip_users`
+gives lines SIP user names of the administrator's choosing (`kancelar-1`, with a hyphen like
+the one before a channel's sequence number).
 
 How the shared state is named here: agent N is agent number 999+N (agent 1 is the
 documentation's 1000), line N has the public number 299299<N-1> (line 1: 299299000), the
@@ -217,6 +219,8 @@ class VoipsunSim(BaseProviderSim):
         self.denied_actions: set[str] = set()
         # Lines and trunks the PBX does not qualify (sipstatus `Unmonitored`).
         self.unmonitored: set[str] = set()
+        # Line id -> a SIP user name of the administrator's choosing (`kancelar-1`).
+        self.sip_users: dict[str, str] = {}
         # agentstatus: a busy line as errno 630-636 (True) or in a success reason (False).
         self.line_state_errnos = True
         # Penalty each agent was added to a queue with: (agent id, queue id) -> penalty.
@@ -266,9 +270,11 @@ class VoipsunSim(BaseProviderSim):
         """A line's public number: line 1 is the documentation's 299299000."""
         return f"299299{int(line.id) - 1:03d}"
 
-    @staticmethod
-    def sip_user(line: SimLine) -> str:
-        """The SIP user name: `sip<internal number>` for lines (as sip100), trunks by name."""
+    def sip_user(self, line: SimLine) -> str:
+        """The SIP user name: `sip<internal number>` for lines (as sip100), trunks by name,
+        unless `sip_users` names it (a name the PBX's administrator chose)."""
+        if (chosen := self.sip_users.get(line.id)) is not None:
+            return chosen
         return f"sip{line.name}" if line.kind == "extension" else line.name
 
     def extension_lines(self) -> list[SimLine]:
@@ -617,7 +623,9 @@ class VoipsunSim(BaseProviderSim):
     def _agent_remove(self, params: Params) -> web.Response:
         """agentremove, V:474-504; errors 610, 611 (V:746-752)."""
         queue = self._queue(params, "610")
-        self.state.queue_logout(self._agent(params, "agentremove").id, queue.id)
+        agent = self._agent(params, "agentremove")
+        self.state.queue_logout(agent.id, queue.id)
+        self.penalties.pop((agent.id, queue.id), None)
         return self._success()
 
     def _agent_status(self, params: Params) -> web.Response:
@@ -658,7 +666,8 @@ class VoipsunSim(BaseProviderSim):
     def _queue_row(
         self, queue: SimQueue, index: LineIndex, names: Counter[str], answered: list[SimCall]
     ) -> dict[str, Any]:
-        """`names` counts the agents' names; `answered`: the queue's answered calls."""
+        """One queuestatus result as V:564 shows it; `names` counts the agents' names,
+        `answered` holds the queue's answered calls."""
         now = self.state.now()
         taken_by: dict[str | None, list[SimCall]] = {}
         for call in answered:
@@ -681,7 +690,8 @@ class VoipsunSim(BaseProviderSim):
                 "location": f"Local/{self.agent_number(agent)}@extensions-dialplanid-{DIALPLAN_ID}",
                 "loggedFrom": f"SIP/{self.sip_user(line)}" if line else "",
                 "membership": "dynamic",
-                "penalty": "1",
+                # What agentadd gave (V:461); members the state put there have the default.
+                "penalty": self.penalties.get((agent.id, queue.id), "1"),
                 "callsTaken": str(len(taken)),
                 "lastCall": str(int(last.timestamp())) if last else "0",
                 "isInCall": "1"

@@ -165,9 +165,23 @@ def _peer(channel: str) -> str | None:
     return peer or None
 
 
+def _device(device: str) -> str | None:
+    """The SIP peer of a device, which has no channel sequence: `SIP/Linka_1000` (V:564)."""
+    return device.partition("/")[2].strip() or None
+
+
 def line_state(text: str) -> AgentState | None:
     """An agent's state from the PBX's line text (`Line is busy`)."""
     return LINE_STATES.get(text.strip().rstrip(".").lower())
+
+
+def internal_line(line: str) -> dict[str, str] | None:
+    """`100` -> srcExtenInternalNum; `100@plan` adds the dialplanName (V:34, V:329) the PBX
+    needs for an internal number several dialplans use (errnos 201, 502); None: no number."""
+    number, at, dialplan = (part.strip() for part in line.partition("@"))
+    if not number or (at and not dialplan):
+        return None
+    return {"srcExtenInternalNum": number} | ({"dialplanName": dialplan} if at else {})
 
 
 def line_params(line: str) -> dict[str, str]:
@@ -187,9 +201,8 @@ def line_params(line: str) -> dict[str, str]:
     else:
         if line.startswith("+") and line[1:].isdigit():
             return {"srcExtenPublicNum": CZECH_NUMBERS.write(line)}
-        number, at, dialplan = (part.strip() for part in line.partition("@"))
-        if number and (dialplan or not at):
-            return {"srcExtenInternalNum": number} | ({"dialplanName": dialplan} if at else {})
+        if (internal := internal_line(line)) is not None:
+            return internal
     raise PbxInvalidInput(
         "A VoIPSUN agent line is sip:<SIP user>, id:<line id>, +<public number> "
         "or <internal number>[@<dialplan>]"
@@ -663,7 +676,7 @@ class VoipsunClient(PbxClient):
         agent_id = match["number"] if match else name
         if agent_id is None:
             raise PbxResponseError(f"{self.title} sent a queue member without a name")
-        line = _peer(str(member.get("loggedFrom", "")))
+        line = _device(str(member.get("loggedFrom", "")))
         if line is not None:
             self._login_lines[agent_id] = line
         paused = _text(member.get("paused")) == "1"
@@ -719,7 +732,8 @@ class VoipsunClient(PbxClient):
         """Place a call; the PBX first rings the source, then dials `number`.
 
         The source chooses the action and its one source parameter:
-        EXTENSION `100` -> originate `srcExtenInternalNum` (`id:5` -> `srcExtenId`);
+        EXTENSION `100` -> originate `srcExtenInternalNum` (`100@plan` adds the
+        `dialplanName` of a number several dialplans use, V:34; `id:5` -> `srcExtenId`);
         USER `sip100` -> originate `srcSipUsername`;
         LINE `+420299299000` -> originate `srcExtenPublicNum`;
         LINE `<outgoing route>@<context>` (route name, or `id:<n>`) -> `dial`, which calls
@@ -751,7 +765,12 @@ class VoipsunClient(PbxClient):
         if source.kind is DialSourceKind.EXTENSION and value.startswith(ID_PREFIX):
             params["srcExtenId"] = value.removeprefix(ID_PREFIX)
         elif source.kind is DialSourceKind.EXTENSION:
-            params["srcExtenInternalNum"] = value
+            if (internal := internal_line(value)) is None:
+                raise PbxInvalidInput(
+                    f"{self.title} calls from an internal number, <number>@<dialplan> "
+                    "or id:<line id>"
+                )
+            params |= internal
         elif source.kind is DialSourceKind.USER:
             params["srcSipUsername"] = value
         else:
