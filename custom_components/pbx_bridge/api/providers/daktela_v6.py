@@ -179,6 +179,19 @@ def _messages(error: object) -> list[str]:
     return [str(error)]
 
 
+def _is_refusal(response: HttpResponse) -> bool:
+    """A validation status (400, 422) or an `error` in the answer, whatever its status (§2)."""
+    if response.status in (400, 422):
+        return True
+    try:
+        answer = read_json(response.body)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and bool(
+        _messages(answer.get("error")) or _messages(answer.get("errors"))
+    )
+
+
 def _records(result: object) -> tuple[list[Json], int | None]:
     """The records of a list answer (`data` a list or a map by name) and its `total`."""
     if not isinstance(result, dict):
@@ -311,7 +324,13 @@ class DaktelaV6Client(PbxClient):
                 "POST",
                 f"{API_PATH}/login.json",
                 json={"username": self._username, "password": self._password},
+                check_status=False,
             )
+            self._raise_for_status(response)  # 401, a rate limit, a server error
+            if _is_refusal(response):
+                # The digest shows no refused login (§1): a validation status or an error
+                # in the answer (§2) can only mean the credentials.
+                raise PbxAuthError(f"{self.title} refused the user name or password")
         result = self._result(response, "login")
         token = result if isinstance(result, str) else None
         refresh: str | None = None
