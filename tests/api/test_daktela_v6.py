@@ -537,6 +537,9 @@ async def test_login_without_token_and_only_token(
     client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
     with pytest.raises(PbxResponseError, match="without a token"):
         await client.async_validate()
+    answers["login"] = b"<html>proxy</html>"  # unreadable: not a verdict on the password
+    with pytest.raises(PbxResponseError, match="unreadable"):
+        await client.async_validate()
     answers["login"] = b'{"error": [], "result": "bare-token-string-0123"}'  # only_token form
     await client.async_validate()
     assert client._token == "bare-token-string-0123"
@@ -631,7 +634,7 @@ async def test_dial_answers(
     assert (await client.async_dial(DialRequest(number="+420603927227"))).call_id == call_id
 
 
-@pytest.mark.parametrize("status", [b"200", b"201"])
+@pytest.mark.parametrize("status", [b"200", b"201", b"400"])
 async def test_dial_error_inside_a_success_is_a_refusal(
     doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession, status: bytes
 ) -> None:
