@@ -449,14 +449,14 @@ class VoipsunSim(BaseProviderSim):
             raise VoipsunRefusedError("226", "SIP channel status - Line is up")
 
     def _dial(self, params: Params) -> web.Response:
-        """dial, V:97-150: a route by name or id and a context; error 250 (V:665-669)."""
+        """dial, V:97-150: a route by name or id, only one of them (V:117), and a context;
+        error 250 (V:665-669), also for both (the documentation names no other error)."""
         self._require(params, "dstNum", "context")
         route_id, route_name = params.get("outrouteId"), params.get("outrouteName")
         if not route_id and not route_name:
             raise VoipsunRefusedError("120", "Missing required parameters")
-        # With both given, they must name the same route.
-        by_id = self.outroutes.get(route_id) if route_id else route_name
-        if by_id is None or by_id not in self.outroutes.values() or route_name not in (None, by_id):
+        route = self.outroutes.get(route_id) if route_id else route_name
+        if (route_id and route_name) or route not in self.outroutes.values():
             raise VoipsunRefusedError("250", "Outroute not found!")
         # Asterisk drops a call into an unknown context; the API has already said yes.
         if params["context"] in self.contexts:
