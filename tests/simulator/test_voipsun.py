@@ -549,7 +549,14 @@ async def test_spying(pbx_simulator: RunningSimulator, session: aiohttp.ClientSe
         await ask(session, pbx_simulator, "spying", srcExtenId="1", dstSipUsername="sip103")
         == SUCCESS
     )
-    assert sim.spy_sessions == [("1", channel), ("1", "sip103")]
+    # The extension's leg of the call is a channel to listen to as well (V:240).
+    state.answer(call.id)
+    extension_leg = sim.legs(call)[1].channel
+    assert (
+        await ask(session, pbx_simulator, "spying", srcExtenId="1", dstChannelName=extension_leg)
+        == SUCCESS
+    )
+    assert sim.spy_sessions == [("1", channel), ("1", "sip103"), ("1", extension_leg)]
     one_source = json.loads((FIXTURES / "originate_conflict_error.json").read_text())
     assert await ask(session, pbx_simulator, "spying", srcExtenId="1", srcSipUsername="sip101") == {
         **one_source,
