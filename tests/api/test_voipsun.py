@@ -704,6 +704,11 @@ async def test_a_missing_right_is_no_login_failure(
     snapshot = await client.async_fetch_snapshot()
     assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "agentstatus"),)
     assert snapshot.agents["1004"].state is AgentState.UNKNOWN
+    sim.denied_actions = {"listcalls"}  # sipstatus answers: the login is right
+    host = pbx_simulator.origin.removeprefix("http://")
+    assert (await client.async_validate()).account_id == host
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "listcalls"),)
     sim.denied_actions = {"listcalls", "sipstatus"}
     with pytest.raises(PbxAuthError):  # nothing readable: the login is taken as wrong
         await client.async_validate()
