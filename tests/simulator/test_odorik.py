@@ -598,11 +598,12 @@ async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.Client
         session, pbx_simulator, "/sms", recipient="00420777000111", message="Ahoj, jak se máš?"
     )
     (sms,) = pbx_simulator.state.sms.values()
-    assert answer == f"successfully_sent {sms.id}"
+    assert answer == "successfully_sent 554.03"  # the credit left (*pub*)
     assert (sms.sender, sms.recipient, sms.text) == ("5517", "+420777000111", "Ahoj, jak se máš?")
-    await text(
-        session, pbx_simulator, "/sms", recipient="00420777000111", message="x", sender="Odorik.cz"
-    )
+    for named in ("Odorik.cz", "smsinfo"):
+        await text(
+            session, pbx_simulator, "/sms", recipient="00420777000111", message="x", sender=named
+        )
     await text(
         session,
         pbx_simulator,
@@ -613,6 +614,7 @@ async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.Client
     )
     assert [s.sender for s in pbx_simulator.state.sms.values()][1:] == [
         "Odorik.cz",
+        "smsinfo",
         "+420245008328",
     ]
 
@@ -625,7 +627,7 @@ async def test_send_sms(pbx_simulator: RunningSimulator, session: aiohttp.Client
         ({"recipient": "Karel", "message": "x"}, "error unsupported_recipient"),
         (
             {"recipient": "00420777000111", "message": "x", "sender": "Bank"},
-            "error invalid_sender",
+            "error forbidden_sender",
         ),
     ],
 )

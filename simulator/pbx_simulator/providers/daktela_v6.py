@@ -46,6 +46,15 @@ MAX_TAKE = 1000
 FIRST_QUEUE_NAME = 3000  # queue `name`s are integers (§4)
 OUTGOING_QUEUE_NAME = 3999
 OUTGOING_QUEUE_TITLE = "Outbound"
+# Catalogue rows no phone dashboard may use (daktela-v6.md:208-213): queues of other
+# channels and a retired campaign, listed before the outgoing queue. name, title, type,
+# direction, deactivated, deleted.
+OTHER_QUEUES = (
+    (3990, "Support e-mail", "email", "in", "0", "0"),
+    (3991, "SMS notices", "sms", "out", "0", "0"),
+    (3992, "Old campaign", "progressive", "out", "1", "0"),
+    (3993, "Removed queue", "out", "out", "0", "1"),
+)
 SYSTEM_PAUSES = (  # name, title, type (§4)
     ("wrap", "Wrap-up", "wrap"),
     ("lajdak", "Idle too long", "lajdak"),
@@ -80,6 +89,30 @@ def _national(number: str) -> str:
     return number[4:] if number.startswith("+420") else number
 
 
+def _unflatten(form: dict[str, str]) -> Json:
+    """jQuery's form encoding (`queues[0][login]=true`, daktela-v6.md:311) as its object."""
+    root: Json = {}
+    for key, value in form.items():
+        path = key.replace("]", "").split("[")
+        node = root
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise RefusedError({"form": {key: "Invalid value"}})
+            node = child
+        node[path[-1]] = value
+
+    def lists(value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        items = {key: lists(item) for key, item in value.items()}
+        if items and all(key.isdigit() for key in items):
+            return [items[key] for key in sorted(items, key=int)]
+        return items
+
+    return {key: lists(value) for key, value in root.items()}
+
+
 class DaktelaV6Sim(BaseProviderSim):
     provider = "daktela_v6"
     base_path = ""
@@ -97,6 +130,7 @@ class DaktelaV6Sim(BaseProviderSim):
         self.refresh_tokens: dict[str, str] = {}
         self.outgoing_logins: set[str] = set()  # agent ids in the outgoing queue
         self.forbidden: set[str] = set()  # endpoints the API user may not read (403)
+        self.filters_refused: set[str] = set()  # endpoints answering any filter with 400
         self.automation_url: str | None = None
         self.automation_secret: str | None = None
         self.state.subscribe(self._on_event)
@@ -125,12 +159,13 @@ class DaktelaV6Sim(BaseProviderSim):
 
     async def _handle(self, request: web.Request) -> web.Response:
         endpoint = request.match_info["endpoint"]
-        body = await self._body(request)
         try:
+            body = await self._body(request)
             if endpoint == "login":
                 return await self._login(request, body)
             agent = self._authenticated(request, body)
             self._check_allowed(endpoint)
+            self._check_filterable(request, endpoint)
             handler = {
                 ("GET", "whoim"): self._whoim,
                 ("GET", "users"): self._users,
@@ -149,6 +184,11 @@ class DaktelaV6Sim(BaseProviderSim):
         if endpoint in self.forbidden:
             raise RefusedError("Forbidden", 403)
 
+    def _check_filterable(self, request: web.Request, endpoint: str) -> None:
+        """ "Some activities sub-endpoints reject filters" with a 400 (daktela-v6.md:162-163)."""
+        if endpoint in self.filters_refused and any(k.startswith("filter[") for k in request.query):
+            raise RefusedError({"form": {"filter": "Filtering is not allowed here"}})
+
     @staticmethod
     def _not_allowed(_request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
         raise RefusedError("Method not allowed", 405)
@@ -164,7 +204,7 @@ class DaktelaV6Sim(BaseProviderSim):
                 raise RefusedError("Invalid JSON") from None
             return value if isinstance(value, dict) else {}
         form = await request.post()
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        return _unflatten({key: value for key, value in form.items() if isinstance(value, str)})
 
     def _envelope(self, result: object, *, error: object = (), status: int = 200) -> web.Response:
         now = _time(self.state.now())
@@ -296,25 +336,31 @@ class DaktelaV6Sim(BaseProviderSim):
         return {"name": self.queue_name(queue), "title": queue.name}
 
     def _queues(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
-        rows: list[Json] = [
-            {
-                "name": self.queue_name(queue),
-                "title": queue.name,
-                "type": "in",
-                "direction": "in",
-                "deactivated": False,
-            }
+        """`queues.json` (daktela-v6.md:208-213): integer names, every channel's `type`.
+
+        The digest shows no form for `deactivated` / `deleted`: they come as "0" / "1"
+        strings here, where `users` sends booleans (the client reads both).
+        """
+        phone_queues = [
+            (self.queue_name(queue), queue.name, "in", "in", "0", "0")
             for queue in self.state.queues.values()
         ]
-        rows.append(
+        outgoing = (OUTGOING_QUEUE_NAME, OUTGOING_QUEUE_TITLE, "out", "out", "0", "0")
+        rows: list[Json] = [
             {
-                "name": OUTGOING_QUEUE_NAME,
-                "title": OUTGOING_QUEUE_TITLE,
-                "type": "out",
-                "direction": "out",
-                "deactivated": False,
+                "name": name,
+                "title": title,
+                "type": kind,
+                "direction": direction,
+                "deactivated": deactivated,
+                "deleted": deleted,
             }
-        )
+            for name, title, kind, direction, deactivated, deleted in (
+                *phone_queues,
+                *OTHER_QUEUES,
+                outgoing,
+            )
+        ]
         return self._list(request, rows)
 
     def _pause_rows(self) -> list[Json]:
@@ -476,11 +522,13 @@ class DaktelaV6Sim(BaseProviderSim):
             raise RefusedError({"form": {"number": "Item is mandatory"}})
         if str(body.get("queue") or "") != str(OUTGOING_QUEUE_NAME):
             raise RefusedError({"form": {"queue": "Item is mandatory"}})
+        # The digest gives no HTTP status for these refusals: the inconvenient reading, an
+        # error inside a 200 (daktela-v6.md:101-112, 303-304).
         if agent.id not in self.outgoing_logins:
-            raise RefusedError({"primary": ["User is not logged in to the queue", "error"]})
+            raise RefusedError({"primary": ["User is not logged in to the queue", "error"]}, 200)
         line = self.state.line_of_agent(agent)
         if line is None or not line.registered:
-            raise RefusedError({"primary": [NO_DEVICES, "error"]})
+            raise RefusedError({"primary": [NO_DEVICES, "error"]}, 200)
         call = self.state.originate(agent.extension, number, agent_id=agent.id, line_id=line.id)
         result = {
             "name": f"activities_{call.id}",
@@ -492,14 +540,21 @@ class DaktelaV6Sim(BaseProviderSim):
         return self._envelope(result, status=201)
 
     def _users_session(self, _request: web.Request, body: Json, agent: SimAgent) -> web.Response:
-        """Queue login of the token's own user (§5); `login: false` is not confirmed."""
+        """Queue login of the token's own user (daktela-v6.md:306-312, 283-284).
+
+        JSON as the digest writes the body, or the form data DOC-CLI posts (`login` then
+        is the text `true`). `login: false` is not confirmed, so it is refused; a created
+        session answers 201 (daktela-v6.md:88-89).
+        """
         queues = body.get("queues")
         if not isinstance(queues, list) or not queues:
             raise RefusedError({"form": {"queues": "Item is mandatory"}})
         for entry in queues:
-            if not isinstance(entry, dict) or entry.get("login") is not True:
+            if not isinstance(entry, dict) or entry.get("login") not in (True, "true"):
                 raise RefusedError({"form": {"queues": "Only login is served"}})
             name = entry.get("name")
+            if name in (None, ""):
+                raise RefusedError({"form": {"name": "Item is mandatory"}})
             if str(name) == str(OUTGOING_QUEUE_NAME):
                 self.outgoing_logins.add(agent.id)
                 continue
@@ -507,7 +562,7 @@ class DaktelaV6Sim(BaseProviderSim):
             if queue is None:
                 raise RefusedError(NOT_EXIST, 404)
             self.state.queue_login(agent.id, queue.id)
-        return self._envelope({"user": agent.login})
+        return self._envelope({"user": agent.login}, status=201)
 
     # --- push ------------------------------------------------------------------------------
 

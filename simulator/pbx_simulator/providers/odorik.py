@@ -50,7 +50,9 @@ if TYPE_CHECKING:
 LINE_NUMBER_BASE = 403365
 MAX_PAGE_SIZE = 2000
 DEFAULT_SMS_SENDER = "5517"
-NAMED_SMS_SENDERS = frozenset({DEFAULT_SMS_SENDER, "Odorik.cz"})
+# The senders every account may use (*pub* GET /sms/allowed_sender: "do ČR jsou dovoleny
+# jen Odorik.cz, smsinfo a 5517"); besides them, numbers in the international form.
+NAMED_SMS_SENDERS = frozenset({DEFAULT_SMS_SENDER, "Odorik.cz", "smsinfo"})
 MOBILE_PREFIXES = ("004206", "004207")
 STAR_DESTINATION = "Česká rep. - * v síti"
 INCOMING_DESTINATION = "Česko v síti"
@@ -532,16 +534,18 @@ class OdorikSim(BaseProviderSim):
     # --- pub: SMS, balance, lines -----------------------------------------------------------
 
     def _send_sms(self, params: Params, _call_id: str | None) -> web.Response:
-        """*pub* POST /sms (not in provider-docs): recipient, message, optional sender."""
+        """*pub* POST /sms (not in provider-docs, https://www.odorik.cz/w/api:sms): recipient
+        and message required, an optional sender from /sms/allowed_sender (else `error
+        forbidden_sender`); it answers `successfully_sent <aktualni_kredit>`, the credit."""
         self._require(params, "recipient", "message")
         recipient = params["recipient"]
         sender = params.get("sender") or DEFAULT_SMS_SENDER
         if not re.fullmatch(r"(00|\+)?\d{6,15}", recipient):
             raise OdorikRefusedError("unsupported_recipient")
         if sender not in NAMED_SMS_SENDERS and not re.fullmatch(r"00\d{6,15}", sender):
-            raise OdorikRefusedError("invalid_sender")
-        sms = self.state.send_sms(e164(sender), e164(recipient), params["message"])
-        return self._text(f"successfully_sent {sms.id}")
+            raise OdorikRefusedError("forbidden_sender")
+        self.state.send_sms(e164(sender), e164(recipient), params["message"])
+        return self._text(f"successfully_sent {self.state.balance:.2f}")
 
     def _balance(self, _params: Params, _call_id: str | None) -> web.Response:
         """*pub* GET /balance (not in provider-docs): a plain number."""

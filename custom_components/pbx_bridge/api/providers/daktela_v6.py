@@ -109,6 +109,8 @@ WEBHOOK_EVENTS = {
     "call_answer": CallEventType.ANSWERED,
     "call_close": CallEventType.HANGUP,
 }
+# The entities of the other Events keys (§6: the prefix before `_` names the entity).
+OTHER_EVENT_ENTITIES = frozenset({"email", "web", "sms", "fbm", "wap", "vbr", "contact", "account"})
 DIRECTIONS = {
     "in": CallDirection.INCOMING,
     "out": CallDirection.OUTGOING,
@@ -116,6 +118,11 @@ DIRECTIONS = {
 }
 # `extension_state` of `users` (§4): online and busy devices are registered.
 EXTENSION_REGISTERED = {"online": True, "busy": True, "offline": False}
+# Queue `type`s that carry calls (§4): incoming, web click-to-call, outgoing and the
+# campaigns; e-mail, chat, SMS and social queues are not phone queues.
+TELEPHONY_QUEUE_TYPES = frozenset(
+    {"in", "ctc", "out", "outbounder", "progressive", "dialer", "interviewer"}
+)
 
 type Json = dict[str, Any]
 
@@ -128,6 +135,13 @@ def _name(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _flag(value: object) -> bool:
+    """A yes/no field (§4): the digest shows no form; SDKs send `true` as well as `1` (§3)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return value is True or (type(value) is int and value == 1)
 
 
 def _text(value: object) -> str | None:
@@ -188,10 +202,19 @@ def webhook_setup(url: str) -> str:
     )
 
 
-def _is_active(user: Json) -> bool:
-    """A user who can be an agent: named, neither deactivated nor deleted (§4)."""
-    deactivated = str(user.get("deactivated") or "").lower() in ("1", "true")
-    return _name(user) is not None and not deactivated and not user.get("deleted")
+def _is_active(row: Json) -> bool:
+    """A user or queue in use: named, neither deactivated nor deleted (§4)."""
+    return (
+        _name(row) is not None
+        and not _flag(row.get("deactivated"))
+        and not _flag(row.get("deleted"))
+    )
+
+
+def _is_phone_queue(row: Json) -> bool:
+    """An active queue of a telephony `type` (one without a type counts, §4)."""
+    kind = str(row.get("type") or "").strip().lower()
+    return _is_active(row) and (not kind or kind in TELEPHONY_QUEUE_TYPES)
 
 
 class DaktelaV6Client(PbxClient):
@@ -259,6 +282,7 @@ class DaktelaV6Client(PbxClient):
         self._pauses: dict[str, Json] = {}
         self._catalogues_read = -float("inf")
         self._last_caller: str | None = None
+        self._filters_refused = False  # the instance answered a filtered call list with 400
 
     # --- transport ---------------------------------------------------------------------
 
@@ -274,14 +298,14 @@ class DaktelaV6Client(PbxClient):
             raise PbxAuthError(f"{self.title} needs an access token, or a user name and password")
         response: HttpResponse | None = None
         if self._refresh_token:
-            try:
-                response = await self._request(
-                    "PUT", f"{API_PATH}/login.json", json={"refreshToken": self._refresh_token}
-                )
-            except PbxAuthError:
-                response = None  # any failure of a refresh: log in again (§1)
-            if response is not None and response.status != 200:
-                response = None
+            response = await self._request(
+                "PUT",
+                f"{API_PATH}/login.json",
+                json={"refreshToken": self._refresh_token},
+                check_status=False,
+            )
+            if response.status != 200:
+                response = None  # any non-200 answer to a refresh: log in again (§1)
         if response is None:
             response = await self._request(
                 "POST",
@@ -388,8 +412,9 @@ class DaktelaV6Client(PbxClient):
         except ValueError:
             return None
 
-    def _midnight(self) -> str:
-        return datetime.now(self._zone).strftime("%Y-%m-%d 00:00:00")
+    def _midnight(self) -> datetime:
+        """The start of today at the instance (§2: times are in its `_timezone`)."""
+        return datetime.now(self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
     # --- account and snapshot ------------------------------------------------------------
 
@@ -418,7 +443,14 @@ class DaktelaV6Client(PbxClient):
                     {
                         f"fields[{index}]": field
                         for index, field in enumerate(
-                            ("name", "title", "extension", "extension_state", "deactivated")
+                            (
+                                "name",
+                                "title",
+                                "extension",
+                                "extension_state",
+                                "deactivated",
+                                "deleted",
+                            )
                         )
                     },
                 )
@@ -430,32 +462,12 @@ class DaktelaV6Client(PbxClient):
             for row in await self._list("realtimeSessions")
             if (login := _name(row.get("id_agent")))
         }
-        today = {
-            "filter[field]": "call_time",
-            "filter[operator]": "gte",
-            "filter[value]": self._midnight(),
-        }
-        recent, calls_today = _records(
-            self._result(
-                await self._api(
-                    "GET",
-                    "activitiesCall",
-                    params={
-                        **today,
-                        "sort[0][field]": "call_time",
-                        "sort[0][dir]": "desc",
-                        "take": str(RECENT_CALLS),
-                    },
-                ),
-                "activitiesCall",
-            )
-        )
-        missed = await self._missed_today()
+        recent, all_of_today, missed = await self._read_today()
         agents = self._read_agents(sessions)
         return Snapshot(
             account=self._account(),
             agents=agents,
-            queues=self._read_queues(recent if calls_today == len(recent) else None),
+            queues=self._read_queues(recent if all_of_today else None),
             registrations=self._read_registrations(sessions),
             calls=self._read_calls(recent, sessions),
             missed_calls_today=missed,
@@ -463,13 +475,59 @@ class DaktelaV6Client(PbxClient):
             complete=frozenset({Listing.AGENTS, Listing.QUEUES, Listing.REGISTRATIONS}),
         )
 
-    async def _missed_today(self) -> int | None:
+    async def _read_today(self) -> tuple[list[Json], bool, int | None]:
+        """Today's newest calls, whether they are all of today's, and today's missed count.
+
+        Some activities endpoints refuse filters with a 400 (§3, KBC): from the first such
+        refusal on, the newest calls are read unfiltered and today's are picked out here.
+        """
+        if not self._filters_refused:
+            try:
+                return await self._read_today_filtered()
+            except PbxResponseError as err:
+                if err.code != "400":
+                    raise
+                self._filters_refused = True
+        return await self._read_today_unfiltered()
+
+    async def _newest_calls(self, filters: Mapping[str, str]) -> tuple[list[Json], int | None]:
+        params = {
+            **filters,
+            "sort[0][field]": "call_time",
+            "sort[0][dir]": "desc",
+            "take": str(RECENT_CALLS),
+        }
+        return _records(
+            self._result(await self._api("GET", "activitiesCall", params=params), "activitiesCall")
+        )
+
+    async def _read_today_filtered(self) -> tuple[list[Json], bool, int | None]:
+        midnight = self._midnight().strftime(TIME_FORMAT)
+        recent, total = await self._newest_calls(
+            {"filter[field]": "call_time", "filter[operator]": "gte", "filter[value]": midnight}
+        )
+        return recent, total == len(recent), await self._missed_today(midnight)
+
+    async def _read_today_unfiltered(self) -> tuple[list[Json], bool, int | None]:
+        rows, total = await self._newest_calls({})
+        midnight = self._midnight()
+        recent = [
+            row
+            for row in rows
+            if (started := self._time(row.get("call_time"))) is not None and started >= midnight
+        ]
+        # All of today's were read when an older call or the last of all calls was.
+        all_of_today = len(recent) < len(rows) or len(rows) < RECENT_CALLS or total == len(rows)
+        missed = sum(row.get("missed_call") is not None for row in recent)
+        return recent, all_of_today, missed if all_of_today else None
+
+    async def _missed_today(self, midnight: str) -> int | None:
         """Today's missed calls (`missed_call` 1, or 0 when called back), as one count."""
         params = {
             "filter[logic]": "and",
             "filter[filters][0][field]": "call_time",
             "filter[filters][0][operator]": "gte",
-            "filter[filters][0][value]": self._midnight(),
+            "filter[filters][0][value]": midnight,
             "filter[filters][1][field]": "missed_call",
             "filter[filters][1][operator]": "isnotnull",
             "take": "1",
@@ -541,7 +599,7 @@ class DaktelaV6Client(PbxClient):
         abandoned: dict[str, int] = {}
         for call in calls_today or ():
             if queue_id := _name(call.get("id_queue")):
-                if call.get("answered"):
+                if _flag(call.get("answered")):
                     completed[queue_id] = completed.get(queue_id, 0) + 1
                 elif call.get("missed_call") is not None:
                     abandoned[queue_id] = abandoned.get(queue_id, 0) + 1
@@ -549,7 +607,7 @@ class DaktelaV6Client(PbxClient):
         queues: dict[str, Queue] = {}
         for row in self._queues:
             queue_id = _name(row)
-            if queue_id is None or row.get("deleted") or str(row.get("deactivated")) == "1":
+            if queue_id is None or not _is_phone_queue(row):
                 continue
             queues[queue_id] = Queue(
                 queue_id=queue_id,
@@ -598,7 +656,7 @@ class DaktelaV6Client(PbxClient):
             calls[call_id] = Call(
                 call_id=call_id,
                 direction=direction,
-                state=CallState.ANSWERED if row.get("answered") else CallState.RINGING,
+                state=CallState.ANSWERED if _flag(row.get("answered")) else CallState.RINGING,
                 caller=partner if incoming else local,
                 callee=local if incoming else partner,
                 agent_id=_name(row.get("id_agent")) or live[call_id],
@@ -631,15 +689,18 @@ class DaktelaV6Client(PbxClient):
         body: Json = {"number": self.format_number(request.number), "type": "CALL"}
         body["queue"] = int(queue) if str(queue).isdigit() else queue
         response = await self._api("POST", "activities", body=body, once=True)
-        if response.status < 300:
-            # Placed: whatever the body says now, raising would invite a second call.
-            try:
-                result = read_json(response.body)
-            except ValueError:
-                return CallResult(None)
-            return CallResult(self._call_id(result))
-        self._result(response, "click-to-call")  # raises: a status of 300 or more refuses
-        raise AssertionError("unreachable")  # pragma: no cover
+        if response.status >= 300:
+            self._result(response, "click-to-call")  # raises: a status of 300 or more refuses
+        try:
+            answer = read_json(response.body)
+        except ValueError:
+            return CallResult(None)  # placed; raising would invite a second call
+        call_id = self._call_id(answer)
+        if call_id is None and isinstance(answer, dict):
+            # An `error` inside a 2xx with no created activity is a refusal (§2, §5: the
+            # digest gives no status for "User have not available devices").
+            self._result(response, "click-to-call")
+        return CallResult(call_id)
 
     @staticmethod
     def _call_id(answer: object) -> str | None:
@@ -656,7 +717,9 @@ class DaktelaV6Client(PbxClient):
             (
                 queue_id
                 for row in self._queues
-                if (queue_id := _name(row)) and str(row.get("direction")) == "out"
+                if (queue_id := _name(row))
+                and _is_phone_queue(row)
+                and str(row.get("direction")) == "out"
             ),
             None,
         )
@@ -687,8 +750,8 @@ class DaktelaV6Client(PbxClient):
         fields = self._webhook_fields(request)
         event_name = fields.get("event", "").lower()
         if event_name not in WEBHOOK_EVENTS:
-            if event_name.split("_")[0] in ("email", "web", "sms", "fbm", "wap", "vbr"):
-                return []  # another channel's event: not ours to report
+            if event_name.split("_")[0] in OTHER_EVENT_ENTITIES:
+                return []  # another channel's or entity's event: not ours to report
             raise PbxInvalidInput(f"{self.title} webhook with an unknown event")
         call_id = fields.get("call_id")
         if not call_id:

@@ -58,7 +58,10 @@ ODORIK_NUMBERS = NumberPlan(country_code="420", sends=NumberForm.INTERNATIONAL)
 PRAGUE = ZoneInfo("Europe/Prague")  # "today" for missed calls is the account's day
 AUTH_ERRORS = frozenset({"authentication_failed", "authentication_required", "unauthorized"})
 CALLBACK_ANSWERS = frozenset({"callback_ordered", "successfully_enqueued"})
+# *pub* POST /sms answers `successfully_sent <aktualni_kredit>`: the credit left, not an id.
 SMS_SENT = "successfully_sent"
+# Refusals with a message of their own: a sender not among /sms/allowed_sender (*pub*).
+REFUSAL_KEYS = {"forbidden_sender": "sms_invalid_sender"}
 # The missed calls' callers a snapshot shows (the newest).
 MISSED_CALLERS_KEPT = 10
 # History pages (of at most 2000 calls, O:47) one poll reads; a longer backlog continues at
@@ -162,7 +165,9 @@ class OdorikClient(PbxClient):
         if word in AUTH_ERRORS:
             raise PbxAuthError(f"{self.title} rejected the credentials ({word})")
         if text.startswith("error "):
-            raise PbxResponseError(self.redact(text.removeprefix("error ")), word)
+            refusal = PbxResponseError(self.redact(text.removeprefix("error ")), word)
+            refusal.translation_key = REFUSAL_KEYS.get(word)
+            raise refusal
         if response.status >= 300:
             raise PbxResponseError(
                 f"{self.title} refused {path} (HTTP {response.status})", str(response.status)
@@ -373,17 +378,19 @@ class OdorikClient(PbxClient):
         self._raise_for_error(response, "/active_calls")
 
     async def async_send_sms(self, request: SmsRequest) -> SmsResult:
-        """One request per recipient (the API takes one); the sender defaults to Odorik's."""
+        """One request per recipient (the API takes one); the sender defaults to Odorik's.
+
+        Odorik gives a sent message no id (*pub*), so the result has none.
+        """
         sender = request.sender or self._options.get(OPTION_SMS_SENDER)
 
-        async def send(recipient: str) -> str:
+        async def send(recipient: str) -> None:
             data = {"recipient": self.format_number(recipient), "message": request.message}
             if sender:
                 data["sender"] = self.format_number(str(sender))
             response = await self._send("/sms", data)
-            word, _, message_id = response.text.strip().partition(" ")
-            if word == SMS_SENT:
-                return message_id
+            if response.text.strip().partition(" ")[0] == SMS_SENT:
+                return  # Odorik names no message: what follows is the credit left
             # As for the callback: documented refusals raise as they are; any other 2xx
             # body may follow a message that went out, so it is no refusal to send again.
             self._raise_for_refusal(response, "/sms")
