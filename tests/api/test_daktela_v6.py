@@ -37,6 +37,7 @@ from custom_components.pbx_bridge.api.models import (
     TransferRequest,
     WebhookRequest,
 )
+from custom_components.pbx_bridge.api.providers import daktela_v6
 from custom_components.pbx_bridge.api.providers.daktela_v6 import (
     WEBHOOK_TEMPLATE,
     DaktelaV6Client,
@@ -185,6 +186,22 @@ async def test_refresh_refused_logs_in_again(
     assert len(pbx_simulator.sim.requests_for("daktela_v6", "POST login")) == 2
 
 
+@pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.RATE_LIMIT])
+async def test_refresh_failing_otherwise_logs_in_again(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, kind: FaultKind
+) -> None:
+    # "Any non-200 answer means log in again" (daktela-v6.md:69-70).
+    client = make_client(session, pbx_simulator)
+    await client.async_validate()
+    v6(pbx_simulator).tokens.clear()
+    pbx_simulator.sim.faults.append(
+        Fault(provider="daktela_v6", kind=kind, endpoint="PUT login", count=1)
+    )
+    await client.async_validate()
+    assert len(pbx_simulator.sim.requests_for("daktela_v6", "PUT login")) == 1
+    assert len(pbx_simulator.sim.requests_for("daktela_v6", "POST login")) == 2
+
+
 async def test_credentials_changed_at_the_provider(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
@@ -207,14 +224,15 @@ async def test_plain_http_only_on_loopback(session: aiohttp.ClientSession) -> No
         await client.async_validate()
 
 
+@pytest.mark.parametrize("endpoint", ["realtimeSessions", "activitiesCall"])
 async def test_forbidden_is_a_permission_error(
-    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, endpoint: str
 ) -> None:
-    v6(pbx_simulator).forbidden.add("realtimeSessions")
+    v6(pbx_simulator).forbidden.add(endpoint)
     client = make_client(session, pbx_simulator)
     with pytest.raises(PbxPermissionError) as err:
         await client.async_fetch_snapshot()
-    assert err.value.permission == "realtimeSessions"
+    assert err.value.permission == endpoint
 
 
 async def test_rate_limit(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
@@ -229,8 +247,31 @@ async def test_rate_limit(pbx_simulator: RunningSimulator, session: aiohttp.Clie
 # --- snapshot ---------------------------------------------------------------------------
 
 
-async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.ClientSession) -> None:
+@pytest.mark.parametrize(
+    ("filters_refused", "requests"),
+    [
+        # queues, pauses, users, sessions, calls, missed count (+ the login); then the three
+        # live listings again
+        (False, (7, 10)),
+        # "some activities sub-endpoints reject filters" with a 400: read once more without,
+        # and from then on without (daktela-v6.md:162-163)
+        (True, (7, 9)),
+    ],
+    ids=["filtered", "filters refused"],
+)
+async def test_snapshot(
+    pbx_simulator: RunningSimulator,
+    session: aiohttp.ClientSession,
+    filters_refused: bool,
+    requests: tuple[int, int],
+) -> None:
+    if filters_refused:
+        v6(pbx_simulator).filters_refused.add("activitiesCall")
     state = pbx_simulator.state
+    state.now_offset -= timedelta(days=1)
+    yesterday = state.incoming_call("+420777000111", queue_id="1")
+    state.hangup(yesterday.id)  # missed, but not today
+    state.now_offset += timedelta(days=1)
     state.agent_logout("2")
     state.agent_pause("3", "Lunch")
     state.agents["4"].status = state.agents["4"].status.WRAP_UP
@@ -268,11 +309,27 @@ async def test_snapshot(pbx_simulator: RunningSimulator, session: aiohttp.Client
     assert snapshot.last_caller == "+420777888999"
     registrations = snapshot.registrations
     assert registrations[state.agents["1"].extension].registered is True
-    # Requests per poll: queues, pauses, users, sessions, calls, missed count.
-    assert pbx_simulator.sim.count("daktela_v6") == 7  # + the login
+    assert pbx_simulator.sim.count("daktela_v6") == requests[0]
     await client.async_fetch_snapshot()
-    # Users, queues and pauses are cached; the three live listings are read again.
-    assert pbx_simulator.sim.count("daktela_v6") == 10
+    # Users, queues and pauses are cached.
+    assert pbx_simulator.sim.count("daktela_v6") == requests[1]
+
+
+async def test_unfiltered_calls_beyond_the_page(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where filters are refused and one page holds only today's calls, today's counts are
+    # unknown rather than short (daktela-v6.md:162-163, 360).
+    monkeypatch.setattr(daktela_v6, "RECENT_CALLS", 2)
+    v6(pbx_simulator).filters_refused.add("activitiesCall")
+    state = pbx_simulator.state
+    for number in ("+420601000001", "+420601000002", "+420601000003"):
+        state.hangup(state.incoming_call(number, queue_id="1").id)
+        state.now_offset += timedelta(seconds=5)
+    snapshot = await make_client(session, pbx_simulator).async_fetch_snapshot()
+    assert snapshot.missed_calls_today is None
+    assert {q.completed for q in snapshot.queues.values()} == {None}
+    assert snapshot.last_caller == "+420601000003"
 
 
 async def test_unregistered_line(
@@ -309,6 +366,7 @@ async def test_paging(session: aiohttp.ClientSession, socket_enabled: None) -> N
             ("1000", "1000"),
         ]
         assert users[0].query["fields[3]"] == "extension_state"
+        assert users[0].query["fields[5]"] == "deleted"  # read to drop deleted users
     finally:
         await runner.cleanup()
 
@@ -448,6 +506,29 @@ async def test_refusals_without_messages(
         await client.async_validate()
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"401 " + (FIXTURES / "error_2.json").read_bytes(),
+        b"400 " + (FIXTURES / "error_4.json").read_bytes(),
+        b"422 {}",
+        # daktela-v6.md:104, an error inside a 200
+        (FIXTURES / "error_1.json").read_bytes(),
+    ],
+    ids=["401", "400 form error", "422", "error inside a 200"],
+)
+async def test_refused_login_is_an_auth_failure(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession, answer: bytes
+) -> None:
+    # The digest shows no refused login (daktela-v6.md:58-73): whatever status or error
+    # shape (:101-127) it comes in, the credentials are the problem, so reauth follows.
+    url, answers = doc_server
+    answers["login"] = answer
+    client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
+    with pytest.raises(PbxAuthError):
+        await client.async_validate()
+
+
 async def test_login_without_token_and_only_token(
     doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
 ) -> None:
@@ -455,6 +536,9 @@ async def test_login_without_token_and_only_token(
     answers.update(login=b'{"error": [], "result": {}}', whoim=b'{"error": []}')
     client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
     with pytest.raises(PbxResponseError, match="without a token"):
+        await client.async_validate()
+    answers["login"] = b"<html>proxy</html>"  # unreadable: not a verdict on the password
+    with pytest.raises(PbxResponseError, match="unreadable"):
         await client.async_validate()
     answers["login"] = b'{"error": [], "result": "bare-token-string-0123"}'  # only_token form
     await client.async_validate()
@@ -483,6 +567,52 @@ async def test_undocumented_agent_state_is_unknown(
     assert snapshot.calls == {}
 
 
+async def test_other_refusals_of_the_call_list_are_errors(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
+) -> None:
+    # Only a 400 means "no filters here" (daktela-v6.md:162-163); a 404 (:124) is an error.
+    url, answers = doc_server
+    answers.update(
+        queues=_empty_list(),
+        pauses=_empty_list(),
+        users=_empty_list(),
+        realtimeSessions=_empty_list(),
+        activitiesCall=b"404 " + (FIXTURES / "error_1.json").read_bytes(),
+    )
+    client = DaktelaV6Client(session, {"base_url": url, "access_token": DOC_TOKEN})
+    with pytest.raises(PbxResponseError, match="Object not exist"):
+        await client.async_fetch_snapshot()
+    assert client._filters_refused is False
+
+
+async def test_yes_no_fields_in_either_form(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
+) -> None:
+    # The digest names `deactivated`, `deleted` (daktela-v6.md:184, 210) and `answered`
+    # (daktela-v6.md:242) but shows no form; SDKs send `true`/`false` and `1`/`0` (:160).
+    url, answers = doc_server
+    answers.update(
+        queues=b'{"error": [], "result": {"data": [{"name": 1, "deleted": "0", "deactivated":'
+        b' "0"}, {"name": 2, "deactivated": true}, {"name": 3, "deleted": 1}, {"name": 4,'
+        b' "type": "chat"}, {"name": 5, "type": "dialer", "deleted": false}], "total": 5}}',
+        pauses=_empty_list(),
+        activitiesCall=b'{"error": [], "result": {"data": [{"id_call": "9", "id_queue": 1,'
+        b' "answered": "0", "missed_call": "1"}, {"id_call": "8", "id_queue": 1, "answered":'
+        b' "1"}], "total": 2}}',
+        realtimeSessions=_empty_list(),
+        users=b'{"error": [], "result": {"data": [{"name": "a", "deleted": "0", "deactivated":'
+        b' "0"}, {"name": "b", "deleted": true}, {"name": "c", "deactivated": "true"}],'
+        b' "total": 3}}',
+    )
+    snapshot = await DaktelaV6Client(
+        session, {"base_url": url, "access_token": DOC_TOKEN}
+    ).async_fetch_snapshot()
+    assert set(snapshot.agents) == {"a"}
+    # A chat queue is no phone queue; one without a `type` counts.
+    assert set(snapshot.queues) == {"1", "5"}
+    assert (snapshot.queues["1"].completed, snapshot.queues["1"].abandoned) == (1, 1)
+
+
 @pytest.mark.parametrize(
     ("answer", "call_id"),
     [
@@ -502,6 +632,27 @@ async def test_dial_answers(
         session, {"base_url": url, "access_token": DOC_TOKEN}, options={"outgoing_queue": "2000"}
     )
     assert (await client.async_dial(DialRequest(number="+420603927227"))).call_id == call_id
+
+
+@pytest.mark.parametrize("status", [b"200", b"201", b"400"])
+async def test_dial_error_inside_a_success_is_a_refusal(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession, status: bytes
+) -> None:
+    # daktela-v6.md:106 and 303-304: the click-to-call failure, no HTTP status given; and the
+    # form error with the submitted object echoed in `result` (daktela-v6.md:109-111).
+    url, answers = doc_server
+    client = DaktelaV6Client(
+        session, {"base_url": url, "access_token": DOC_TOKEN}, options={"outgoing_queue": "2000"}
+    )
+    answers["activities"] = status + b" " + (FIXTURES / "error_3.json").read_bytes()
+    with pytest.raises(PbxResponseError, match=r"^User have not available devices$"):
+        await client.async_dial(DialRequest(number="+420603927227"))
+    answers["activities"] = status + (
+        b' {"error": {"form": {"number": "Item is mandatory"}},'
+        b' "result": {"number": "", "type": "CALL", "queue": 2000}}'
+    )
+    with pytest.raises(PbxResponseError, match="number: Item is mandatory"):
+        await client.async_dial(DialRequest(number="+420603927227"))
 
 
 # --- actions ----------------------------------------------------------------------------
@@ -650,7 +801,9 @@ def test_template_is_what_we_parse(session: aiohttp.ClientSession) -> None:
     )
     assert isinstance(event, CallEvent)
     assert (event.event_type, event.callee) == (CallEventType.OUTGOING, "+420603927227")
-    assert client.parse_webhook(hook('{"event": "email_create", "call_id": "1"}')) == []
+    # Events keys of other channels and entities (daktela-v6.md:339) are not calls.
+    for other in ("email_create", "sms_close", "contact_update", "account_delete"):
+        assert client.parse_webhook(hook(f'{{"event": "{other}", "call_id": "1"}}')) == []
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import timedelta
 import json
@@ -648,6 +649,41 @@ async def test_both_readings_of_an_unknown_queue(
     assert snapshot.problems == (ProviderProblem(ProblemKind.UNKNOWN_QUEUE, "FrontaABC"),)
 
 
+class AskedBodies(dict[str, bytes]):
+    """Bodies by action that count how often each action was asked for."""
+
+    def __init__(self, bodies: Mapping[str, bytes]) -> None:
+        super().__init__(bodies)
+        self.asked: Counter[str] = Counter()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked[key] += 1
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"success":"false","errno":"120","reason":"Missing required parameters"}',
+        # A PBX that looks the empty name up, as agentadd does a name it lacks (V:741).
+        b'{"success":"false","errno":"600","reason":"Queue  not found!"}',
+        b'{"success":"false","reason":"Queue  not found!"}',
+    ],
+)
+async def test_queuestatus_without_a_name_is_refused_either_way(
+    doc_server: DocServer, session: aiohttp.ClientSession, answer: bytes
+) -> None:
+    """No queue names: the call without one (V:552-559) is asked once; a refusal costs no
+    refresh, whichever documented error it uses."""
+    bodies = AskedBodies({**EMPTY, "queuestatus": answer})
+    client = doc_client(session, await doc_server(bodies))
+    for _ in range(2):
+        snapshot = await client.async_fetch_snapshot()
+        assert (snapshot.queues, snapshot.problems) == ({}, ())
+        assert Listing.QUEUES not in snapshot.complete
+    assert bodies.asked["queuestatus"] == 1
+
+
 async def test_a_missing_right_is_no_login_failure(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
@@ -668,6 +704,11 @@ async def test_a_missing_right_is_no_login_failure(
     snapshot = await client.async_fetch_snapshot()
     assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "agentstatus"),)
     assert snapshot.agents["1004"].state is AgentState.UNKNOWN
+    sim.denied_actions = {"listcalls"}  # sipstatus answers: the login is right
+    host = pbx_simulator.origin.removeprefix("http://")
+    assert (await client.async_validate()).account_id == host
+    snapshot = await client.async_fetch_snapshot()
+    assert snapshot.problems == (ProviderProblem(ProblemKind.MISSING_PERMISSION, "listcalls"),)
     sim.denied_actions = {"listcalls", "sipstatus"}
     with pytest.raises(PbxAuthError):  # nothing readable: the login is taken as wrong
         await client.async_validate()

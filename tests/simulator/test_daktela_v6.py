@@ -124,16 +124,18 @@ async def test_click_to_call_strictness(
         status, answer = await call(session, "POST", url, json=body)
         assert status == 400
         assert missing in answer["error"]["form"]
+    # A refusal without a documented status comes inside a 200 (daktela-v6.md:101-112).
     status, answer = await call(session, "POST", url, json=call_body)
-    assert status == 400
+    assert (status, answer["result"]) == (200, None)
     assert "not logged in" in answer["error"]["primary"][0]
     login = {"queues": [{"login": True, "name": OUTGOING_QUEUE_NAME, "penalty": 0}]}
-    assert (await call(session, "POST", api(pbx_simulator, "usersSession"), json=login))[0] == 200
+    assert (await call(session, "POST", api(pbx_simulator, "usersSession"), json=login))[0] == 201
     state = pbx_simulator.state
     line = state.line_of_agent(state.agents["1"])
     assert line is not None
     state.set_registered(line.id, False)
     status, answer = await call(session, "POST", url, json=call_body)
+    assert (status, answer["result"]) == (200, None)
     assert answer["error"] == {"primary": ["User have not available devices", "error"]}
     state.set_registered(line.id, True)
     status, answer = await call(session, "POST", url, json=call_body)
@@ -150,9 +152,16 @@ async def test_queue_login_strictness(
     assert (await call(session, "POST", url, json=logout))[0] == 400
     unknown = {"queues": [{"login": True, "name": 1, "penalty": 0}]}
     assert (await call(session, "POST", url, json=unknown))[0] == 404
-    # The documented form body works too.
-    form = {"queues[0][login]": "true"}
-    assert (await call(session, "POST", url, data=form))[0] == 400
+    # DOC-CLI's form data works as the JSON does (daktela-v6.md:311); without a name, no.
+    assert (await call(session, "POST", url, data={"queues[0][login]": "true"}))[0] == 400
+    form = {"queues[0][login]": "true", "queues[0][name]": "3002", "queues[0][penalty]": "0"}
+    assert (await call(session, "POST", url, data=form))[0] == 201
+    assert "1" in pbx_simulator.state.queues["2"].member_ids
+    assert (await call(session, "POST", url, data={"queues[0]": "x", "queues[0][a]": "y"}))[
+        0
+    ] == 400
+    json_headers = {"Content-Type": "application/json"}
+    assert (await call(session, "POST", url, data="{", headers=json_headers))[0] == 400
 
 
 async def test_forbidden_and_admin_hook(

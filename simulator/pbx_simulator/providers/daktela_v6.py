@@ -1,5 +1,6 @@
-"""Daktela REST API v6 wire format (see shared/provider-docs/daktela-v6.md, "§" = its sections).
+"""Daktela REST API v6 wire format, as shared/provider-docs/daktela-v6.md shows it.
 
+"§" names that file's sections; every handler names the lines it follows.
 `/api/v6/<endpoint>.json`, the token in `X-AUTH-TOKEN`, `?accessToken=`, the `c_user`
 cookie or an `accessToken` body field (§1; `Authorization: Bearer` is only SEEN in one
 SDK, so it is refused here). Answers are `{"error": [], "result": …, "_time", "_serverTime",
@@ -9,12 +10,17 @@ Kept as the digest shows it, inconvenient or not: foreign keys as nested objects
 `pauses` answers its `data` as a map keyed by record name and `activitiesCall` its `total`
 as a string (§2: both are seen); `take` is capped at 1,000 (§3); an unknown sort field gives
 no rows (§3, HJ); `realtimeSessions` ignores filters (§3: not confirmed that it honours
-them); login tokens expire (`token_lifetime`) and are refreshed with `PUT login.json` (§1).
+them); `queues` lists every channel's queues (§4); login tokens expire (`token_lifetime`)
+and are refreshed with `PUT login.json` (§1); `filters_refused` makes an endpoint answer any
+filter with 400, as "some activities sub-endpoints" do (§3, KBC); queue login takes the form
+data DOC-CLI posts as well as JSON (§5).
 
 Where the digest is silent the stricter reading is taken: `queue` is required for
-click-to-call and the token's user must be logged in to that outgoing queue (§5); queue
-login takes only `login: true` (§5: logout not confirmed); an `activitiesCall` filter on a
-field or operator not listed here is refused with 400 (§3, KBC).
+click-to-call and the token's user must be logged in to that outgoing queue (§5), refusals
+without a documented status come as an error inside a 200 (§2, §5); queue login takes only
+`login: true` (§5: logout not confirmed); an `activitiesCall` filter on a field or operator
+not listed here is refused with 400 (§3, KBC); queues' `deactivated` / `deleted` come as
+"0" / "1" strings, users' as booleans (§4 shows no form).
 
 Push (§6): an administrator's Events HTTP-request action. `set_automation` stands in for
 configuring it: call events are posted as the integration's documented JSON template, with a
@@ -46,6 +52,15 @@ MAX_TAKE = 1000
 FIRST_QUEUE_NAME = 3000  # queue `name`s are integers (§4)
 OUTGOING_QUEUE_NAME = 3999
 OUTGOING_QUEUE_TITLE = "Outbound"
+# Catalogue rows no phone dashboard may use (daktela-v6.md:208-213): queues of other
+# channels and a retired campaign, listed before the outgoing queue. name, title, type,
+# direction, deactivated, deleted.
+OTHER_QUEUES = (
+    (3990, "Support e-mail", "email", "in", "0", "0"),
+    (3991, "SMS notices", "sms", "out", "0", "0"),
+    (3992, "Old campaign", "progressive", "out", "1", "0"),
+    (3993, "Removed queue", "out", "out", "0", "1"),
+)
 SYSTEM_PAUSES = (  # name, title, type (§4)
     ("wrap", "Wrap-up", "wrap"),
     ("lajdak", "Idle too long", "lajdak"),
@@ -80,6 +95,30 @@ def _national(number: str) -> str:
     return number[4:] if number.startswith("+420") else number
 
 
+def _unflatten(form: dict[str, str]) -> Json:
+    """jQuery's form encoding (`queues[0][login]=true`, daktela-v6.md:311) as its object."""
+    root: Json = {}
+    for key, value in form.items():
+        path = key.replace("]", "").split("[")
+        node = root
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise RefusedError({"form": {key: "Invalid value"}})
+            node = child
+        node[path[-1]] = value
+
+    def lists(value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        items = {key: lists(item) for key, item in value.items()}
+        if items and all(key.isdigit() for key in items):
+            return [items[key] for key in sorted(items, key=int)]
+        return items
+
+    return {key: lists(value) for key, value in root.items()}
+
+
 class DaktelaV6Sim(BaseProviderSim):
     provider = "daktela_v6"
     base_path = ""
@@ -97,6 +136,7 @@ class DaktelaV6Sim(BaseProviderSim):
         self.refresh_tokens: dict[str, str] = {}
         self.outgoing_logins: set[str] = set()  # agent ids in the outgoing queue
         self.forbidden: set[str] = set()  # endpoints the API user may not read (403)
+        self.filters_refused: set[str] = set()  # endpoints answering any filter with 400
         self.automation_url: str | None = None
         self.automation_secret: str | None = None
         self.state.subscribe(self._on_event)
@@ -112,7 +152,7 @@ class DaktelaV6Sim(BaseProviderSim):
         return f"{request.method} {path.removeprefix('/api/v6/').removesuffix('.json')}"
 
     def set_automation(self, url: str | None, secret: str | None = None) -> None:
-        """The Events HTTP-request action an administrator configures (§6)."""
+        """The Events HTTP-request action an administrator configures (daktela-v6.md:332-347)."""
         self.automation_url = url
         self.automation_secret = secret
 
@@ -124,13 +164,15 @@ class DaktelaV6Sim(BaseProviderSim):
     # --- transport ----------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """`/api/v6/<endpoint>.json` (daktela-v6.md:36-40): login, else token, then endpoint."""
         endpoint = request.match_info["endpoint"]
-        body = await self._body(request)
         try:
+            body = await self._body(request)
             if endpoint == "login":
                 return await self._login(request, body)
             agent = self._authenticated(request, body)
             self._check_allowed(endpoint)
+            self._check_filterable(request, endpoint)
             handler = {
                 ("GET", "whoim"): self._whoim,
                 ("GET", "users"): self._users,
@@ -146,15 +188,23 @@ class DaktelaV6Sim(BaseProviderSim):
             return self._envelope(None, error=err.error, status=err.status)
 
     def _check_allowed(self, endpoint: str) -> None:
+        """403: the token lacks permission for this object (daktela-v6.md:123)."""
         if endpoint in self.forbidden:
             raise RefusedError("Forbidden", 403)
 
+    def _check_filterable(self, request: web.Request, endpoint: str) -> None:
+        """400 for a filter where "sub-endpoints reject filters" (daktela-v6.md:162-163)."""
+        if endpoint in self.filters_refused and any(k.startswith("filter[") for k in request.query):
+            raise RefusedError({"form": {"filter": "Filtering is not allowed here"}})
+
     @staticmethod
     def _not_allowed(_request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
+        """405 (daktela-v6.md:125), e.g. a write to `realtimeSessions` (daktela-v6.md:171)."""
         raise RefusedError("Method not allowed", 405)
 
     @staticmethod
     async def _body(request: web.Request) -> Json:
+        """A JSON body (daktela-v6.md:60) or form data (daktela-v6.md:311); bad JSON: 400."""
         if not request.body_exists:
             return {}
         if request.content_type == "application/json":
@@ -164,9 +214,10 @@ class DaktelaV6Sim(BaseProviderSim):
                 raise RefusedError("Invalid JSON") from None
             return value if isinstance(value, dict) else {}
         form = await request.post()
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        return _unflatten({key: value for key, value in form.items() if isinstance(value, str)})
 
     def _envelope(self, result: object, *, error: object = (), status: int = 200) -> web.Response:
+        """`{"error", "result", "_time", "_serverTime", "_timezone"}` (daktela-v6.md:83-87)."""
         now = _time(self.state.now())
         data = {
             "error": list(error) if isinstance(error, tuple) else error,
@@ -178,7 +229,7 @@ class DaktelaV6Sim(BaseProviderSim):
         return web.json_response(data, status=status)
 
     def _authenticated(self, request: web.Request, body: Json) -> SimAgent:
-        """The user a request's token belongs to, from any documented carrier (§1)."""
+        """The token's user, from any carrier but Bearer (SEEN); else 401 (daktela-v6.md:45-56)."""
         token = (
             request.headers.get("X-AUTH-TOKEN")
             or request.query.get("accessToken")
@@ -216,7 +267,11 @@ class DaktelaV6Sim(BaseProviderSim):
         }
 
     async def _login(self, request: web.Request, body: Json) -> web.Response:
-        """`POST login.json` {username, password}; `PUT login.json` {refreshToken} (§1)."""
+        """`POST login.json`, `only_token`; `PUT login.json` refresh (daktela-v6.md:58-73).
+
+        The digest shows no refused login: a wrong user name or password is a 401, as a
+        wrong token is (daktela-v6.md:55).
+        """
         if request.method == "PUT":
             agent_id = self.refresh_tokens.pop(str(body.get("refreshToken") or ""), None)
             if agent_id is None or agent_id not in self.state.agents:
@@ -235,7 +290,7 @@ class DaktelaV6Sim(BaseProviderSim):
     # --- listings ----------------------------------------------------------------------
 
     def _page(self, request: web.Request, rows: list[Json]) -> tuple[list[Json], int]:
-        """`skip`/`take` (take capped at 1,000, §3)."""
+        """`skip`/`take`, `take` capped at 1,000, default 100 (daktela-v6.md:136)."""
         try:
             skip = max(0, int(request.query.get("skip", "0")))
             take = min(MAX_TAKE, max(0, int(request.query.get("take", "100"))))
@@ -245,6 +300,7 @@ class DaktelaV6Sim(BaseProviderSim):
 
     @staticmethod
     def _fields(request: web.Request, row: Json) -> Json:
+        """Only the `fields[i]` asked for (daktela-v6.md:137), and `_sys` (daktela-v6.md:90)."""
         wanted = [value for key, value in request.query.items() if key.startswith("fields[")]
         if not wanted:
             return row
@@ -277,9 +333,11 @@ class DaktelaV6Sim(BaseProviderSim):
         }
 
     def _whoim(self, _request: web.Request, _body: Json, agent: SimAgent) -> web.Response:
+        """The health check (daktela-v6.md:78-79); its body is not documented."""
         return self._envelope({"user": self._user(agent)})
 
     def _users(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
+        """`users.json` (daktela-v6.md:174-184): every user, `extension_state`, boolean flags."""
         return self._list(request, [self._user(agent) for agent in self.state.agents.values()])
 
     def queue_name(self, queue: SimQueue) -> int:
@@ -296,25 +354,31 @@ class DaktelaV6Sim(BaseProviderSim):
         return {"name": self.queue_name(queue), "title": queue.name}
 
     def _queues(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
-        rows: list[Json] = [
-            {
-                "name": self.queue_name(queue),
-                "title": queue.name,
-                "type": "in",
-                "direction": "in",
-                "deactivated": False,
-            }
+        """`queues.json` (daktela-v6.md:208-213): integer names, every channel's `type`.
+
+        The digest shows no form for `deactivated` / `deleted`: they come as "0" / "1"
+        strings here, where `users` sends booleans (the client reads both).
+        """
+        phone_queues = [
+            (self.queue_name(queue), queue.name, "in", "in", "0", "0")
             for queue in self.state.queues.values()
         ]
-        rows.append(
+        outgoing = (OUTGOING_QUEUE_NAME, OUTGOING_QUEUE_TITLE, "out", "out", "0", "0")
+        rows: list[Json] = [
             {
-                "name": OUTGOING_QUEUE_NAME,
-                "title": OUTGOING_QUEUE_TITLE,
-                "type": "out",
-                "direction": "out",
-                "deactivated": False,
+                "name": name,
+                "title": title,
+                "type": kind,
+                "direction": direction,
+                "deactivated": deactivated,
+                "deleted": deleted,
             }
-        )
+            for name, title, kind, direction, deactivated, deleted in (
+                *phone_queues,
+                *OTHER_QUEUES,
+                outgoing,
+            )
+        ]
         return self._list(request, rows)
 
     def _pause_rows(self) -> list[Json]:
@@ -329,7 +393,7 @@ class DaktelaV6Sim(BaseProviderSim):
         return rows
 
     def _pauses(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
-        """`data` as a map keyed by record name: the other documented form (§2)."""
+        """`pauses.json` (daktela-v6.md:215-222), `data` a map by record name (daktela-v6.md:94)."""
         page, total = self._page(request, self._pause_rows())
         return self._envelope({"data": {row["name"]: row for row in page}, "total": total})
 
@@ -353,7 +417,7 @@ class DaktelaV6Sim(BaseProviderSim):
     def _realtime_sessions(
         self, request: web.Request, _body: Json, _agent: SimAgent
     ) -> web.Response:
-        """One row per logged-in agent (§4); filters are ignored (§3: not confirmed)."""
+        """A row per logged-in agent (daktela-v6.md:186-206); no filters (daktela-v6.md:165)."""
         rows: list[Json] = []
         for agent in self.state.agents.values():
             if not agent.logged_in:
@@ -417,7 +481,7 @@ class DaktelaV6Sim(BaseProviderSim):
 
     @staticmethod
     def _filters(request: web.Request) -> list[tuple[str, str, list[str]]]:
-        """(field, operator, values) of the three documented encodings, AND-ed (§3)."""
+        """(field, operator, values) of the three encodings, AND-ed only (daktela-v6.md:141-160)."""
         query = request.query
         found: dict[str, dict[str, Any]] = {}
         for key, value in query.items():
@@ -445,6 +509,12 @@ class DaktelaV6Sim(BaseProviderSim):
         ]
 
     def _activities_call(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
+        """`activitiesCall.json` (daktela-v6.md:234-253), `sort` (daktela-v6.md:138).
+
+        Filters in the three encodings (daktela-v6.md:141-160); one on a field or operator
+        not served here is a 400 (daktela-v6.md:162-163). An unknown sort field gives no
+        rows (daktela-v6.md:138, HJ); `total` comes as a string (daktela-v6.md:99).
+        """
         rows = [self._call_row(call) for call in self.state.calls.values()]
         for field, operator, values in self._filters(request):
             if field == "call_time" and operator == "gte" and values:
@@ -468,7 +538,12 @@ class DaktelaV6Sim(BaseProviderSim):
         return self._envelope({"data": page, "total": str(total)})
 
     def _create_activity(self, _request: web.Request, body: Json, agent: SimAgent) -> web.Response:
-        """Click-to-call (§5): `{"number", "type": "CALL", "queue"}` for the token's user."""
+        """Click-to-call (daktela-v6.md:290-304): `{"number", "type": "CALL", "queue"}`.
+
+        The token's user places it; the queue is required and must be the outgoing one the
+        user is logged in to (daktela-v6.md:296); a created activity answers 201 with `name`
+        and `item` (daktela-v6.md:300-302).
+        """
         if str(body.get("type") or "") != "CALL":
             raise RefusedError({"form": {"type": "Item is mandatory"}})
         number = str(body.get("number") or "").strip()
@@ -476,11 +551,13 @@ class DaktelaV6Sim(BaseProviderSim):
             raise RefusedError({"form": {"number": "Item is mandatory"}})
         if str(body.get("queue") or "") != str(OUTGOING_QUEUE_NAME):
             raise RefusedError({"form": {"queue": "Item is mandatory"}})
+        # The digest gives no HTTP status for these refusals: the inconvenient reading, an
+        # error inside a 200 (daktela-v6.md:101-112, 303-304).
         if agent.id not in self.outgoing_logins:
-            raise RefusedError({"primary": ["User is not logged in to the queue", "error"]})
+            raise RefusedError({"primary": ["User is not logged in to the queue", "error"]}, 200)
         line = self.state.line_of_agent(agent)
         if line is None or not line.registered:
-            raise RefusedError({"primary": [NO_DEVICES, "error"]})
+            raise RefusedError({"primary": [NO_DEVICES, "error"]}, 200)
         call = self.state.originate(agent.extension, number, agent_id=agent.id, line_id=line.id)
         result = {
             "name": f"activities_{call.id}",
@@ -492,14 +569,21 @@ class DaktelaV6Sim(BaseProviderSim):
         return self._envelope(result, status=201)
 
     def _users_session(self, _request: web.Request, body: Json, agent: SimAgent) -> web.Response:
-        """Queue login of the token's own user (§5); `login: false` is not confirmed."""
+        """Queue login of the token's own user (daktela-v6.md:306-312, 283-284).
+
+        JSON as the digest writes the body, or the form data DOC-CLI posts (`login` then
+        is the text `true`). `login: false` is not confirmed, so it is refused; a created
+        session answers 201 (daktela-v6.md:88-89).
+        """
         queues = body.get("queues")
         if not isinstance(queues, list) or not queues:
             raise RefusedError({"form": {"queues": "Item is mandatory"}})
         for entry in queues:
-            if not isinstance(entry, dict) or entry.get("login") is not True:
+            if not isinstance(entry, dict) or entry.get("login") not in (True, "true"):
                 raise RefusedError({"form": {"queues": "Only login is served"}})
             name = entry.get("name")
+            if name in (None, ""):
+                raise RefusedError({"form": {"name": "Item is mandatory"}})
             if str(name) == str(OUTGOING_QUEUE_NAME):
                 self.outgoing_logins.add(agent.id)
                 continue
@@ -507,11 +591,17 @@ class DaktelaV6Sim(BaseProviderSim):
             if queue is None:
                 raise RefusedError(NOT_EXIST, 404)
             self.state.queue_login(agent.id, queue.id)
-        return self._envelope({"user": agent.login})
+        return self._envelope({"user": agent.login}, status=201)
 
     # --- push ------------------------------------------------------------------------------
 
     def _on_event(self, event: SimEvent) -> None:
+        """The Events HTTP-request action (daktela-v6.md:332-347).
+
+        A POST of the integration's JSON template for call_create / call_answer /
+        call_close (daktela-v6.md:339), with the static `X-Webhook-Secret` header an
+        administrator sets (daktela-v6.md:338, 341).
+        """
         name = AUTOMATION_EVENTS.get(event.kind)
         if name is None or event.call is None or not self.automation_url:
             return

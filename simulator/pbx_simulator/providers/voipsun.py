@@ -449,14 +449,14 @@ class VoipsunSim(BaseProviderSim):
             raise VoipsunRefusedError("226", "SIP channel status - Line is up")
 
     def _dial(self, params: Params) -> web.Response:
-        """dial, V:97-150: a route by name or id and a context; error 250 (V:665-669)."""
+        """dial, V:97-150: a route by name or id, only one of them (V:117), and a context;
+        error 250 (V:665-669), also for both (the documentation names no other error)."""
         self._require(params, "dstNum", "context")
         route_id, route_name = params.get("outrouteId"), params.get("outrouteName")
         if not route_id and not route_name:
             raise VoipsunRefusedError("120", "Missing required parameters")
-        # With both given, they must name the same route.
-        by_id = self.outroutes.get(route_id) if route_id else route_name
-        if by_id is None or by_id not in self.outroutes.values() or route_name not in (None, by_id):
+        route = self.outroutes.get(route_id) if route_id else route_name
+        if (route_id and route_name) or route not in self.outroutes.values():
             raise VoipsunRefusedError("250", "Outroute not found!")
         # Asterisk drops a call into an unknown context; the API has already said yes.
         if params["context"] in self.contexts:
@@ -472,12 +472,19 @@ class VoipsunSim(BaseProviderSim):
         name = params.get("channelName", "")
         if not name:
             raise VoipsunRefusedError("400", "Parameter channelName is empty")
+        call = self._call_on_channel(name)
+        if call is None:
+            return php_json({"success": "false", "reason": "No such channel"})
+        self.state.hangup(call.id)
+        return self._success()
+
+    def _call_on_channel(self, name: str) -> SimCall | None:
+        """The active call one of whose legs is the channel `name` (V:155, V:240)."""
         index = self.line_index()
         for call in self.state.active_calls():
             if any(leg.channel == name for leg in self.legs(call, index)):
-                self.state.hangup(call.id)
-                return self._success()
-        return php_json({"success": "false", "reason": "No such channel"})
+                return call
+        return None
 
     def _list_calls(self, _params: Params) -> web.Response:
         """listcalls, V:177-201: every leg of every call, slashes unescaped as in V:201."""
@@ -541,9 +548,8 @@ class VoipsunSim(BaseProviderSim):
         if not targets:
             raise VoipsunRefusedError("120", "Missing required parameters")
         if targets[0] == "dstChannelName":
-            index = self.line_index()
-            channels = {self.channel_name(call, index) for call in self.state.active_calls()}
-            if params["dstChannelName"] not in channels:
+            # Any leg's channel is one "na kterém probíhá hovor" (V:240).
+            if self._call_on_channel(params["dstChannelName"]) is None:
                 raise VoipsunRefusedError("311", "Destination extension not found")
         else:
             self._find_line(params, SPY_TARGET_PARAMS[:4], SPY_TARGET_ERRORS)

@@ -6,8 +6,9 @@ are that file's):
 - Requests go to `<instance>/api/v6/<endpoint>.json` with the token in the `X-AUTH-TOKEN`
   header (§1), so it never travels in a URL. The token is a user's static AccessToken, or
   comes from `POST login.json` with a user name and password; it is refreshed with
-  `PUT login.json` before it expires, and a 401 logs in again once before the credentials
-  count as rejected (§1).
+  `PUT login.json` before it expires (any non-200 answer logs in again), and a 401 logs in
+  again once before the credentials count as rejected (§1). The digest shows no refused
+  login, so a 400 / 422 or an `error` in its answer counts as rejected credentials too.
 - Answers are `{"error": [], "result": …}`; `error` is a string, a list or a map of
   `primary` / `form` messages, and may come with an echoed `result` (§2). 403 means the
   token lacks a permission (§2), which new credentials would not fix.
@@ -17,10 +18,13 @@ are that file's):
   today's `activitiesCall` (recent calls, the last caller) on every poll, the missed calls
   of today as one count, `users` (every agent, `extension_state` as the line's
   registration) once a minute, and `queues` and `pauses` once an hour: a constant number of
-  requests whatever the number of agents, up to 1,000 of each.
+  requests whatever the number of agents, up to 1,000 of each. Where the instance refuses
+  the call list's filters with 400 ("some activities sub-endpoints", §3), it is read
+  unfiltered from then on. Only telephony queues count (§4: `type`); yes/no fields are
+  read as booleans or as `1`/`0` text.
 - Click-to-call is `POST activities.json` type CALL through an outgoing queue the token's
-  user is logged in to; queue login is `POST usersSession.json` for the token's own user
-  (§5).
+  user is logged in to (an `error` inside a 2xx without a created activity is a refusal,
+  §2); queue login is `POST usersSession.json` for the token's own user (§5).
 - Push: the administrator adds an HTTP-request action to Daktela's Events ("automations")
   with the JSON body template `WEBHOOK_TEMPLATE`, our own field names (§6). `appPullData`
   is not used: no source shows its payload.
@@ -109,6 +113,8 @@ WEBHOOK_EVENTS = {
     "call_answer": CallEventType.ANSWERED,
     "call_close": CallEventType.HANGUP,
 }
+# The entities of the other Events keys (§6: the prefix before `_` names the entity).
+OTHER_EVENT_ENTITIES = frozenset({"email", "web", "sms", "fbm", "wap", "vbr", "contact", "account"})
 DIRECTIONS = {
     "in": CallDirection.INCOMING,
     "out": CallDirection.OUTGOING,
@@ -116,6 +122,11 @@ DIRECTIONS = {
 }
 # `extension_state` of `users` (§4): online and busy devices are registered.
 EXTENSION_REGISTERED = {"online": True, "busy": True, "offline": False}
+# Queue `type`s that carry calls (§4): incoming, web click-to-call, outgoing and the
+# campaigns; e-mail, chat, SMS and social queues are not phone queues.
+TELEPHONY_QUEUE_TYPES = frozenset(
+    {"in", "ctc", "out", "outbounder", "progressive", "dialer", "interviewer"}
+)
 
 type Json = dict[str, Any]
 
@@ -128,6 +139,13 @@ def _name(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _flag(value: object) -> bool:
+    """A yes/no field (§4): the digest shows no form; SDKs send `true` as well as `1` (§3)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return value is True or (type(value) is int and value == 1)
 
 
 def _text(value: object) -> str | None:
@@ -165,6 +183,19 @@ def _messages(error: object) -> list[str]:
     return [str(error)]
 
 
+def _is_refusal(response: HttpResponse) -> bool:
+    """A validation status (400, 422) or an `error` in the answer, whatever its status (§2)."""
+    if response.status in (400, 422):
+        return True
+    try:
+        answer = read_json(response.body)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and bool(
+        _messages(answer.get("error")) or _messages(answer.get("errors"))
+    )
+
+
 def _records(result: object) -> tuple[list[Json], int | None]:
     """The records of a list answer (`data` a list or a map by name) and its `total`."""
     if not isinstance(result, dict):
@@ -188,10 +219,19 @@ def webhook_setup(url: str) -> str:
     )
 
 
-def _is_active(user: Json) -> bool:
-    """A user who can be an agent: named, neither deactivated nor deleted (§4)."""
-    deactivated = str(user.get("deactivated") or "").lower() in ("1", "true")
-    return _name(user) is not None and not deactivated and not user.get("deleted")
+def _is_active(row: Json) -> bool:
+    """A user or queue in use: named, neither deactivated nor deleted (§4)."""
+    return (
+        _name(row) is not None
+        and not _flag(row.get("deactivated"))
+        and not _flag(row.get("deleted"))
+    )
+
+
+def _is_phone_queue(row: Json) -> bool:
+    """An active queue of a telephony `type` (one without a type counts, §4)."""
+    kind = str(row.get("type") or "").strip().lower()
+    return _is_active(row) and (not kind or kind in TELEPHONY_QUEUE_TYPES)
 
 
 class DaktelaV6Client(PbxClient):
@@ -259,6 +299,7 @@ class DaktelaV6Client(PbxClient):
         self._pauses: dict[str, Json] = {}
         self._catalogues_read = -float("inf")
         self._last_caller: str | None = None
+        self._filters_refused = False  # the instance answered a filtered call list with 400
 
     # --- transport ---------------------------------------------------------------------
 
@@ -274,20 +315,26 @@ class DaktelaV6Client(PbxClient):
             raise PbxAuthError(f"{self.title} needs an access token, or a user name and password")
         response: HttpResponse | None = None
         if self._refresh_token:
-            try:
-                response = await self._request(
-                    "PUT", f"{API_PATH}/login.json", json={"refreshToken": self._refresh_token}
-                )
-            except PbxAuthError:
-                response = None  # any failure of a refresh: log in again (§1)
-            if response is not None and response.status != 200:
-                response = None
+            response = await self._request(
+                "PUT",
+                f"{API_PATH}/login.json",
+                json={"refreshToken": self._refresh_token},
+                check_status=False,
+            )
+            if response.status != 200:
+                response = None  # any non-200 answer to a refresh: log in again (§1)
         if response is None:
             response = await self._request(
                 "POST",
                 f"{API_PATH}/login.json",
                 json={"username": self._username, "password": self._password},
+                check_status=False,
             )
+            self._raise_for_status(response)  # 401, a rate limit, a server error
+            if _is_refusal(response):
+                # The digest shows no refused login (§1): a validation status or an error
+                # in the answer (§2) can only mean the credentials.
+                raise PbxAuthError(f"{self.title} refused the user name or password")
         result = self._result(response, "login")
         token = result if isinstance(result, str) else None
         refresh: str | None = None
@@ -388,8 +435,9 @@ class DaktelaV6Client(PbxClient):
         except ValueError:
             return None
 
-    def _midnight(self) -> str:
-        return datetime.now(self._zone).strftime("%Y-%m-%d 00:00:00")
+    def _midnight(self) -> datetime:
+        """The start of today at the instance (§2: times are in its `_timezone`)."""
+        return datetime.now(self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
     # --- account and snapshot ------------------------------------------------------------
 
@@ -418,7 +466,14 @@ class DaktelaV6Client(PbxClient):
                     {
                         f"fields[{index}]": field
                         for index, field in enumerate(
-                            ("name", "title", "extension", "extension_state", "deactivated")
+                            (
+                                "name",
+                                "title",
+                                "extension",
+                                "extension_state",
+                                "deactivated",
+                                "deleted",
+                            )
                         )
                     },
                 )
@@ -430,32 +485,12 @@ class DaktelaV6Client(PbxClient):
             for row in await self._list("realtimeSessions")
             if (login := _name(row.get("id_agent")))
         }
-        today = {
-            "filter[field]": "call_time",
-            "filter[operator]": "gte",
-            "filter[value]": self._midnight(),
-        }
-        recent, calls_today = _records(
-            self._result(
-                await self._api(
-                    "GET",
-                    "activitiesCall",
-                    params={
-                        **today,
-                        "sort[0][field]": "call_time",
-                        "sort[0][dir]": "desc",
-                        "take": str(RECENT_CALLS),
-                    },
-                ),
-                "activitiesCall",
-            )
-        )
-        missed = await self._missed_today()
+        recent, all_of_today, missed = await self._read_today()
         agents = self._read_agents(sessions)
         return Snapshot(
             account=self._account(),
             agents=agents,
-            queues=self._read_queues(recent if calls_today == len(recent) else None),
+            queues=self._read_queues(recent if all_of_today else None),
             registrations=self._read_registrations(sessions),
             calls=self._read_calls(recent, sessions),
             missed_calls_today=missed,
@@ -463,13 +498,59 @@ class DaktelaV6Client(PbxClient):
             complete=frozenset({Listing.AGENTS, Listing.QUEUES, Listing.REGISTRATIONS}),
         )
 
-    async def _missed_today(self) -> int | None:
+    async def _read_today(self) -> tuple[list[Json], bool, int | None]:
+        """Today's newest calls, whether they are all of today's, and today's missed count.
+
+        Some activities endpoints refuse filters with a 400 (§3, KBC): from the first such
+        refusal on, the newest calls are read unfiltered and today's are picked out here.
+        """
+        if not self._filters_refused:
+            try:
+                return await self._read_today_filtered()
+            except PbxResponseError as err:
+                if err.code != "400":
+                    raise
+                self._filters_refused = True
+        return await self._read_today_unfiltered()
+
+    async def _newest_calls(self, filters: Mapping[str, str]) -> tuple[list[Json], int | None]:
+        params = {
+            **filters,
+            "sort[0][field]": "call_time",
+            "sort[0][dir]": "desc",
+            "take": str(RECENT_CALLS),
+        }
+        return _records(
+            self._result(await self._api("GET", "activitiesCall", params=params), "activitiesCall")
+        )
+
+    async def _read_today_filtered(self) -> tuple[list[Json], bool, int | None]:
+        midnight = self._midnight().strftime(TIME_FORMAT)
+        recent, total = await self._newest_calls(
+            {"filter[field]": "call_time", "filter[operator]": "gte", "filter[value]": midnight}
+        )
+        return recent, total == len(recent), await self._missed_today(midnight)
+
+    async def _read_today_unfiltered(self) -> tuple[list[Json], bool, int | None]:
+        rows, total = await self._newest_calls({})
+        midnight = self._midnight()
+        recent = [
+            row
+            for row in rows
+            if (started := self._time(row.get("call_time"))) is not None and started >= midnight
+        ]
+        # All of today's were read when an older call or the last of all calls was.
+        all_of_today = len(recent) < len(rows) or len(rows) < RECENT_CALLS or total == len(rows)
+        missed = sum(row.get("missed_call") is not None for row in recent)
+        return recent, all_of_today, missed if all_of_today else None
+
+    async def _missed_today(self, midnight: str) -> int | None:
         """Today's missed calls (`missed_call` 1, or 0 when called back), as one count."""
         params = {
             "filter[logic]": "and",
             "filter[filters][0][field]": "call_time",
             "filter[filters][0][operator]": "gte",
-            "filter[filters][0][value]": self._midnight(),
+            "filter[filters][0][value]": midnight,
             "filter[filters][1][field]": "missed_call",
             "filter[filters][1][operator]": "isnotnull",
             "take": "1",
@@ -541,7 +622,7 @@ class DaktelaV6Client(PbxClient):
         abandoned: dict[str, int] = {}
         for call in calls_today or ():
             if queue_id := _name(call.get("id_queue")):
-                if call.get("answered"):
+                if _flag(call.get("answered")):
                     completed[queue_id] = completed.get(queue_id, 0) + 1
                 elif call.get("missed_call") is not None:
                     abandoned[queue_id] = abandoned.get(queue_id, 0) + 1
@@ -549,7 +630,7 @@ class DaktelaV6Client(PbxClient):
         queues: dict[str, Queue] = {}
         for row in self._queues:
             queue_id = _name(row)
-            if queue_id is None or row.get("deleted") or str(row.get("deactivated")) == "1":
+            if queue_id is None or not _is_phone_queue(row):
                 continue
             queues[queue_id] = Queue(
                 queue_id=queue_id,
@@ -598,7 +679,7 @@ class DaktelaV6Client(PbxClient):
             calls[call_id] = Call(
                 call_id=call_id,
                 direction=direction,
-                state=CallState.ANSWERED if row.get("answered") else CallState.RINGING,
+                state=CallState.ANSWERED if _flag(row.get("answered")) else CallState.RINGING,
                 caller=partner if incoming else local,
                 callee=local if incoming else partner,
                 agent_id=_name(row.get("id_agent")) or live[call_id],
@@ -631,15 +712,18 @@ class DaktelaV6Client(PbxClient):
         body: Json = {"number": self.format_number(request.number), "type": "CALL"}
         body["queue"] = int(queue) if str(queue).isdigit() else queue
         response = await self._api("POST", "activities", body=body, once=True)
-        if response.status < 300:
-            # Placed: whatever the body says now, raising would invite a second call.
-            try:
-                result = read_json(response.body)
-            except ValueError:
-                return CallResult(None)
-            return CallResult(self._call_id(result))
-        self._result(response, "click-to-call")  # raises: a status of 300 or more refuses
-        raise AssertionError("unreachable")  # pragma: no cover
+        if response.status >= 300:
+            self._result(response, "click-to-call")  # raises: a status of 300 or more refuses
+        try:
+            answer = read_json(response.body)
+        except ValueError:
+            return CallResult(None)  # placed; raising would invite a second call
+        call_id = self._call_id(answer)
+        if call_id is None and isinstance(answer, dict):
+            # An `error` inside a 2xx with no created activity is a refusal (§2, §5: the
+            # digest gives no status for "User have not available devices").
+            self._result(response, "click-to-call")
+        return CallResult(call_id)
 
     @staticmethod
     def _call_id(answer: object) -> str | None:
@@ -656,7 +740,9 @@ class DaktelaV6Client(PbxClient):
             (
                 queue_id
                 for row in self._queues
-                if (queue_id := _name(row)) and str(row.get("direction")) == "out"
+                if (queue_id := _name(row))
+                and _is_phone_queue(row)
+                and str(row.get("direction")) == "out"
             ),
             None,
         )
@@ -687,8 +773,8 @@ class DaktelaV6Client(PbxClient):
         fields = self._webhook_fields(request)
         event_name = fields.get("event", "").lower()
         if event_name not in WEBHOOK_EVENTS:
-            if event_name.split("_")[0] in ("email", "web", "sms", "fbm", "wap", "vbr"):
-                return []  # another channel's event: not ours to report
+            if event_name.split("_")[0] in OTHER_EVENT_ENTITIES:
+                return []  # another channel's or entity's event: not ours to report
             raise PbxInvalidInput(f"{self.title} webhook with an unknown event")
         call_id = fields.get("call_id")
         if not call_id:

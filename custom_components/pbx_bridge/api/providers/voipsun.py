@@ -170,6 +170,11 @@ def _device(device: str) -> str | None:
     return device.partition("/")[2].strip() or None
 
 
+def _unknown_queue(err: PbxResponseError) -> bool:
+    """Whether a refusal says the queue does not exist (as agentadd's V:741, or its text)."""
+    return err.code in QUEUE_NOT_FOUND_ERRNOS or "not found" in err.reason
+
+
 def line_state(text: str) -> AgentState | None:
     """An agent's state from the PBX's line text (`Line is busy`)."""
     return LINE_STATES.get(text.strip().rstrip(".").lower())
@@ -386,9 +391,16 @@ class VoipsunClient(PbxClient):
         return AccountInfo(account_id, f"{self.title} {account_id}")
 
     async def async_validate(self) -> AccountInfo:
-        """Check the login with the read-only listcalls; the PBX host is the account id."""
+        """Check the login with the read-only listcalls; the PBX host is the account id.
+
+        An API user without the right to listcalls has a right login all the same (errno
+        100 with another read answered, V:623): the refresh reports the missing right.
+        """
         account = self._account()
-        await self._action("listcalls")
+        try:
+            await self._action("listcalls")
+        except PbxPermissionError as err:
+            _LOGGER.debug("%s: %s", self.title, err)
         return account
 
     async def async_fetch_snapshot(self) -> Snapshot:
@@ -443,7 +455,8 @@ class VoipsunClient(PbxClient):
         """queuestatus results of the configured queues, and whether they are every queue.
 
         queueName is required (V:552-559): without configured names the call without one
-        is tried once, and not again once the PBX asks for the name (errno 120).
+        is tried once, and not again once the PBX asks for the name (errno 120) or looks
+        for a queue of no name (`Queue  not found!`, the documentation names no other).
         """
         if not self._queue_names:
             if self._lists_queues is False:
@@ -451,7 +464,7 @@ class VoipsunClient(PbxClient):
             try:
                 answer = await self._permitted("queuestatus", problems)
             except PbxResponseError as err:
-                if err.code != MISSING_PARAMETERS_ERRNO:
+                if err.code != MISSING_PARAMETERS_ERRNO and not _unknown_queue(err):
                     raise
                 self._lists_queues = False
                 return [], False
@@ -465,7 +478,7 @@ class VoipsunClient(PbxClient):
                 problems.append(ProviderProblem(ProblemKind.MISSING_PERMISSION, "queuestatus"))
                 return [], False
             except PbxResponseError as err:
-                if err.code not in QUEUE_NOT_FOUND_ERRNOS and "not found" not in err.reason:
+                if not _unknown_queue(err):
                     raise
                 answer = {}
             found = [row for row in self._rows(answer, "results") if row.get("queueName") == name]
