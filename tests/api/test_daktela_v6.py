@@ -506,6 +506,29 @@ async def test_refusals_without_messages(
         await client.async_validate()
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"401 " + (FIXTURES / "error_2.json").read_bytes(),
+        b"400 " + (FIXTURES / "error_4.json").read_bytes(),
+        b"422 {}",
+        # daktela-v6.md:104, an error inside a 200
+        (FIXTURES / "error_1.json").read_bytes(),
+    ],
+    ids=["401", "400 form error", "422", "error inside a 200"],
+)
+async def test_refused_login_is_an_auth_failure(
+    doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession, answer: bytes
+) -> None:
+    # The digest shows no refused login (daktela-v6.md:58-73): whatever status or error
+    # shape (:101-127) it comes in, the credentials are the problem, so reauth follows.
+    url, answers = doc_server
+    answers["login"] = answer
+    client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
+    with pytest.raises(PbxAuthError):
+        await client.async_validate()
+
+
 async def test_login_without_token_and_only_token(
     doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession
 ) -> None:
@@ -513,6 +536,9 @@ async def test_login_without_token_and_only_token(
     answers.update(login=b'{"error": [], "result": {}}', whoim=b'{"error": []}')
     client = DaktelaV6Client(session, {"base_url": url, "login": "u", "password": "p"})
     with pytest.raises(PbxResponseError, match="without a token"):
+        await client.async_validate()
+    answers["login"] = b"<html>proxy</html>"  # unreadable: not a verdict on the password
+    with pytest.raises(PbxResponseError, match="unreadable"):
         await client.async_validate()
     answers["login"] = b'{"error": [], "result": "bare-token-string-0123"}'  # only_token form
     await client.async_validate()
@@ -608,7 +634,7 @@ async def test_dial_answers(
     assert (await client.async_dial(DialRequest(number="+420603927227"))).call_id == call_id
 
 
-@pytest.mark.parametrize("status", [b"200", b"201"])
+@pytest.mark.parametrize("status", [b"200", b"201", b"400"])
 async def test_dial_error_inside_a_success_is_a_refusal(
     doc_server: tuple[str, dict[str, bytes]], session: aiohttp.ClientSession, status: bytes
 ) -> None:

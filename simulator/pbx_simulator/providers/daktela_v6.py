@@ -1,5 +1,6 @@
-"""Daktela REST API v6 wire format (see shared/provider-docs/daktela-v6.md, "§" = its sections).
+"""Daktela REST API v6 wire format, as shared/provider-docs/daktela-v6.md shows it.
 
+"§" names that file's sections; every handler names the lines it follows.
 `/api/v6/<endpoint>.json`, the token in `X-AUTH-TOKEN`, `?accessToken=`, the `c_user`
 cookie or an `accessToken` body field (§1; `Authorization: Bearer` is only SEEN in one
 SDK, so it is refused here). Answers are `{"error": [], "result": …, "_time", "_serverTime",
@@ -9,12 +10,17 @@ Kept as the digest shows it, inconvenient or not: foreign keys as nested objects
 `pauses` answers its `data` as a map keyed by record name and `activitiesCall` its `total`
 as a string (§2: both are seen); `take` is capped at 1,000 (§3); an unknown sort field gives
 no rows (§3, HJ); `realtimeSessions` ignores filters (§3: not confirmed that it honours
-them); login tokens expire (`token_lifetime`) and are refreshed with `PUT login.json` (§1).
+them); `queues` lists every channel's queues (§4); login tokens expire (`token_lifetime`)
+and are refreshed with `PUT login.json` (§1); `filters_refused` makes an endpoint answer any
+filter with 400, as "some activities sub-endpoints" do (§3, KBC); queue login takes the form
+data DOC-CLI posts as well as JSON (§5).
 
 Where the digest is silent the stricter reading is taken: `queue` is required for
-click-to-call and the token's user must be logged in to that outgoing queue (§5); queue
-login takes only `login: true` (§5: logout not confirmed); an `activitiesCall` filter on a
-field or operator not listed here is refused with 400 (§3, KBC).
+click-to-call and the token's user must be logged in to that outgoing queue (§5), refusals
+without a documented status come as an error inside a 200 (§2, §5); queue login takes only
+`login: true` (§5: logout not confirmed); an `activitiesCall` filter on a field or operator
+not listed here is refused with 400 (§3, KBC); queues' `deactivated` / `deleted` come as
+"0" / "1" strings, users' as booleans (§4 shows no form).
 
 Push (§6): an administrator's Events HTTP-request action. `set_automation` stands in for
 configuring it: call events are posted as the integration's documented JSON template, with a
@@ -146,7 +152,7 @@ class DaktelaV6Sim(BaseProviderSim):
         return f"{request.method} {path.removeprefix('/api/v6/').removesuffix('.json')}"
 
     def set_automation(self, url: str | None, secret: str | None = None) -> None:
-        """The Events HTTP-request action an administrator configures (§6)."""
+        """The Events HTTP-request action an administrator configures (daktela-v6.md:332-347)."""
         self.automation_url = url
         self.automation_secret = secret
 
@@ -158,6 +164,7 @@ class DaktelaV6Sim(BaseProviderSim):
     # --- transport ----------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """`/api/v6/<endpoint>.json` (daktela-v6.md:36-40): login, else token, then endpoint."""
         endpoint = request.match_info["endpoint"]
         try:
             body = await self._body(request)
@@ -181,20 +188,23 @@ class DaktelaV6Sim(BaseProviderSim):
             return self._envelope(None, error=err.error, status=err.status)
 
     def _check_allowed(self, endpoint: str) -> None:
+        """403: the token lacks permission for this object (daktela-v6.md:123)."""
         if endpoint in self.forbidden:
             raise RefusedError("Forbidden", 403)
 
     def _check_filterable(self, request: web.Request, endpoint: str) -> None:
-        """ "Some activities sub-endpoints reject filters" with a 400 (daktela-v6.md:162-163)."""
+        """400 for a filter where "sub-endpoints reject filters" (daktela-v6.md:162-163)."""
         if endpoint in self.filters_refused and any(k.startswith("filter[") for k in request.query):
             raise RefusedError({"form": {"filter": "Filtering is not allowed here"}})
 
     @staticmethod
     def _not_allowed(_request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
+        """405 (daktela-v6.md:125), e.g. a write to `realtimeSessions` (daktela-v6.md:171)."""
         raise RefusedError("Method not allowed", 405)
 
     @staticmethod
     async def _body(request: web.Request) -> Json:
+        """A JSON body (daktela-v6.md:60) or form data (daktela-v6.md:311); bad JSON: 400."""
         if not request.body_exists:
             return {}
         if request.content_type == "application/json":
@@ -207,6 +217,7 @@ class DaktelaV6Sim(BaseProviderSim):
         return _unflatten({key: value for key, value in form.items() if isinstance(value, str)})
 
     def _envelope(self, result: object, *, error: object = (), status: int = 200) -> web.Response:
+        """`{"error", "result", "_time", "_serverTime", "_timezone"}` (daktela-v6.md:83-87)."""
         now = _time(self.state.now())
         data = {
             "error": list(error) if isinstance(error, tuple) else error,
@@ -218,7 +229,7 @@ class DaktelaV6Sim(BaseProviderSim):
         return web.json_response(data, status=status)
 
     def _authenticated(self, request: web.Request, body: Json) -> SimAgent:
-        """The user a request's token belongs to, from any documented carrier (§1)."""
+        """The token's user, from any carrier but Bearer (SEEN); else 401 (daktela-v6.md:45-56)."""
         token = (
             request.headers.get("X-AUTH-TOKEN")
             or request.query.get("accessToken")
@@ -256,7 +267,11 @@ class DaktelaV6Sim(BaseProviderSim):
         }
 
     async def _login(self, request: web.Request, body: Json) -> web.Response:
-        """`POST login.json` {username, password}; `PUT login.json` {refreshToken} (§1)."""
+        """`POST login.json`, `only_token`; `PUT login.json` refresh (daktela-v6.md:58-73).
+
+        The digest shows no refused login: a wrong user name or password is a 401, as a
+        wrong token is (daktela-v6.md:55).
+        """
         if request.method == "PUT":
             agent_id = self.refresh_tokens.pop(str(body.get("refreshToken") or ""), None)
             if agent_id is None or agent_id not in self.state.agents:
@@ -275,7 +290,7 @@ class DaktelaV6Sim(BaseProviderSim):
     # --- listings ----------------------------------------------------------------------
 
     def _page(self, request: web.Request, rows: list[Json]) -> tuple[list[Json], int]:
-        """`skip`/`take` (take capped at 1,000, §3)."""
+        """`skip`/`take`, `take` capped at 1,000, default 100 (daktela-v6.md:136)."""
         try:
             skip = max(0, int(request.query.get("skip", "0")))
             take = min(MAX_TAKE, max(0, int(request.query.get("take", "100"))))
@@ -285,6 +300,7 @@ class DaktelaV6Sim(BaseProviderSim):
 
     @staticmethod
     def _fields(request: web.Request, row: Json) -> Json:
+        """Only the `fields[i]` asked for (daktela-v6.md:137), and `_sys` (daktela-v6.md:90)."""
         wanted = [value for key, value in request.query.items() if key.startswith("fields[")]
         if not wanted:
             return row
@@ -317,9 +333,11 @@ class DaktelaV6Sim(BaseProviderSim):
         }
 
     def _whoim(self, _request: web.Request, _body: Json, agent: SimAgent) -> web.Response:
+        """The health check (daktela-v6.md:78-79); its body is not documented."""
         return self._envelope({"user": self._user(agent)})
 
     def _users(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
+        """`users.json` (daktela-v6.md:174-184): every user, `extension_state`, boolean flags."""
         return self._list(request, [self._user(agent) for agent in self.state.agents.values()])
 
     def queue_name(self, queue: SimQueue) -> int:
@@ -375,7 +393,7 @@ class DaktelaV6Sim(BaseProviderSim):
         return rows
 
     def _pauses(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
-        """`data` as a map keyed by record name: the other documented form (§2)."""
+        """`pauses.json` (daktela-v6.md:215-222), `data` a map by record name (daktela-v6.md:94)."""
         page, total = self._page(request, self._pause_rows())
         return self._envelope({"data": {row["name"]: row for row in page}, "total": total})
 
@@ -399,7 +417,7 @@ class DaktelaV6Sim(BaseProviderSim):
     def _realtime_sessions(
         self, request: web.Request, _body: Json, _agent: SimAgent
     ) -> web.Response:
-        """One row per logged-in agent (§4); filters are ignored (§3: not confirmed)."""
+        """A row per logged-in agent (daktela-v6.md:186-206); no filters (daktela-v6.md:165)."""
         rows: list[Json] = []
         for agent in self.state.agents.values():
             if not agent.logged_in:
@@ -463,7 +481,7 @@ class DaktelaV6Sim(BaseProviderSim):
 
     @staticmethod
     def _filters(request: web.Request) -> list[tuple[str, str, list[str]]]:
-        """(field, operator, values) of the three documented encodings, AND-ed (§3)."""
+        """(field, operator, values) of the three encodings, AND-ed only (daktela-v6.md:141-160)."""
         query = request.query
         found: dict[str, dict[str, Any]] = {}
         for key, value in query.items():
@@ -491,6 +509,12 @@ class DaktelaV6Sim(BaseProviderSim):
         ]
 
     def _activities_call(self, request: web.Request, _body: Json, _agent: SimAgent) -> web.Response:
+        """`activitiesCall.json` (daktela-v6.md:234-253), `sort` (daktela-v6.md:138).
+
+        Filters in the three encodings (daktela-v6.md:141-160); one on a field or operator
+        not served here is a 400 (daktela-v6.md:162-163). An unknown sort field gives no
+        rows (daktela-v6.md:138, HJ); `total` comes as a string (daktela-v6.md:99).
+        """
         rows = [self._call_row(call) for call in self.state.calls.values()]
         for field, operator, values in self._filters(request):
             if field == "call_time" and operator == "gte" and values:
@@ -514,7 +538,12 @@ class DaktelaV6Sim(BaseProviderSim):
         return self._envelope({"data": page, "total": str(total)})
 
     def _create_activity(self, _request: web.Request, body: Json, agent: SimAgent) -> web.Response:
-        """Click-to-call (§5): `{"number", "type": "CALL", "queue"}` for the token's user."""
+        """Click-to-call (daktela-v6.md:290-304): `{"number", "type": "CALL", "queue"}`.
+
+        The token's user places it; the queue is required and must be the outgoing one the
+        user is logged in to (daktela-v6.md:296); a created activity answers 201 with `name`
+        and `item` (daktela-v6.md:300-302).
+        """
         if str(body.get("type") or "") != "CALL":
             raise RefusedError({"form": {"type": "Item is mandatory"}})
         number = str(body.get("number") or "").strip()
@@ -567,6 +596,12 @@ class DaktelaV6Sim(BaseProviderSim):
     # --- push ------------------------------------------------------------------------------
 
     def _on_event(self, event: SimEvent) -> None:
+        """The Events HTTP-request action (daktela-v6.md:332-347).
+
+        A POST of the integration's JSON template for call_create / call_answer /
+        call_close (daktela-v6.md:339), with the static `X-Webhook-Secret` header an
+        administrator sets (daktela-v6.md:338, 341).
+        """
         name = AUTOMATION_EVENTS.get(event.kind)
         if name is None or event.call is None or not self.automation_url:
             return

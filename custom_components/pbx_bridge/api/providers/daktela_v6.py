@@ -6,8 +6,9 @@ are that file's):
 - Requests go to `<instance>/api/v6/<endpoint>.json` with the token in the `X-AUTH-TOKEN`
   header (§1), so it never travels in a URL. The token is a user's static AccessToken, or
   comes from `POST login.json` with a user name and password; it is refreshed with
-  `PUT login.json` before it expires, and a 401 logs in again once before the credentials
-  count as rejected (§1).
+  `PUT login.json` before it expires (any non-200 answer logs in again), and a 401 logs in
+  again once before the credentials count as rejected (§1). The digest shows no refused
+  login, so a 400 / 422 or an `error` in its answer counts as rejected credentials too.
 - Answers are `{"error": [], "result": …}`; `error` is a string, a list or a map of
   `primary` / `form` messages, and may come with an echoed `result` (§2). 403 means the
   token lacks a permission (§2), which new credentials would not fix.
@@ -17,10 +18,13 @@ are that file's):
   today's `activitiesCall` (recent calls, the last caller) on every poll, the missed calls
   of today as one count, `users` (every agent, `extension_state` as the line's
   registration) once a minute, and `queues` and `pauses` once an hour: a constant number of
-  requests whatever the number of agents, up to 1,000 of each.
+  requests whatever the number of agents, up to 1,000 of each. Where the instance refuses
+  the call list's filters with 400 ("some activities sub-endpoints", §3), it is read
+  unfiltered from then on. Only telephony queues count (§4: `type`); yes/no fields are
+  read as booleans or as `1`/`0` text.
 - Click-to-call is `POST activities.json` type CALL through an outgoing queue the token's
-  user is logged in to; queue login is `POST usersSession.json` for the token's own user
-  (§5).
+  user is logged in to (an `error` inside a 2xx without a created activity is a refusal,
+  §2); queue login is `POST usersSession.json` for the token's own user (§5).
 - Push: the administrator adds an HTTP-request action to Daktela's Events ("automations")
   with the JSON body template `WEBHOOK_TEMPLATE`, our own field names (§6). `appPullData`
   is not used: no source shows its payload.
@@ -179,6 +183,19 @@ def _messages(error: object) -> list[str]:
     return [str(error)]
 
 
+def _is_refusal(response: HttpResponse) -> bool:
+    """A validation status (400, 422) or an `error` in the answer, whatever its status (§2)."""
+    if response.status in (400, 422):
+        return True
+    try:
+        answer = read_json(response.body)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and bool(
+        _messages(answer.get("error")) or _messages(answer.get("errors"))
+    )
+
+
 def _records(result: object) -> tuple[list[Json], int | None]:
     """The records of a list answer (`data` a list or a map by name) and its `total`."""
     if not isinstance(result, dict):
@@ -311,7 +328,13 @@ class DaktelaV6Client(PbxClient):
                 "POST",
                 f"{API_PATH}/login.json",
                 json={"username": self._username, "password": self._password},
+                check_status=False,
             )
+            self._raise_for_status(response)  # 401, a rate limit, a server error
+            if _is_refusal(response):
+                # The digest shows no refused login (§1): a validation status or an error
+                # in the answer (§2) can only mean the credentials.
+                raise PbxAuthError(f"{self.title} refused the user name or password")
         result = self._result(response, "login")
         token = result if isinstance(result, str) else None
         refresh: str | None = None
