@@ -708,6 +708,18 @@ async def test_queuestatus_without_a_name_is_refused_either_way(
     assert bodies.asked["queuestatus"] == 1
 
 
+@pytest.mark.parametrize("queue_names", [[], ["FrontaIT"]])
+async def test_other_queuestatus_refusals_fail_the_refresh(
+    doc_server: DocServer, session: aiohttp.ClientSession, queue_names: list[str]
+) -> None:
+    """Only an unknown queue or a missing name is skipped: another refusal is an error."""
+    refusal = b'{"success":"false","errno":"999","reason":"Database not ready"}'
+    base_url = await doc_server({**EMPTY, "queuestatus": refusal})
+    client = doc_client(session, base_url, **{OPTION_QUEUE_NAMES: queue_names})
+    with pytest.raises(PbxResponseError, match="Database not ready"):
+        await client.async_fetch_snapshot()
+
+
 async def test_a_missing_right_is_no_login_failure(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
