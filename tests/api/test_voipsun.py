@@ -400,6 +400,30 @@ async def test_dial_from_an_internal_number_of_a_dialplan(
     assert pbx_simulator.sim.requests_for("voipsun") == []
 
 
+async def test_dial_and_login_where_two_dialplans_use_a_number(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Without the dialplan the PBX refuses (errno 201, V:636); `101@pobocka` names it."""
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    state.lines["6"].name = "101"
+    sim.sip_users["6"] = "sip101b"
+    sim.line_dialplans["6"] = "pobocka"
+    client = make_client(
+        session, pbx_simulator, options={**OPTIONS, OPTION_AGENT_LINES: {"1000": "101@pobocka"}}
+    )
+    with pytest.raises(PbxResponseError, match="dialPlanName missing") as raised:
+        await client.async_dial(DialRequest("+420800123456", EXTENSION_101))
+    assert raised.value.code == "201"
+    await client.async_dial(
+        DialRequest("+420800123456", DialSource(DialSourceKind.EXTENSION, "101@pobocka"))
+    )
+    (call,) = state.active_calls()
+    assert call.line_id == "6"
+    state.agent_logout("1")
+    await client.async_agent_login("1000")
+    assert sim.login_line(state.agents["1"]) is state.lines["6"]
+
+
 async def test_dial_refusals(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:
@@ -682,6 +706,18 @@ async def test_queuestatus_without_a_name_is_refused_either_way(
         assert (snapshot.queues, snapshot.problems) == ({}, ())
         assert Listing.QUEUES not in snapshot.complete
     assert bodies.asked["queuestatus"] == 1
+
+
+@pytest.mark.parametrize("queue_names", [[], ["FrontaIT"]])
+async def test_other_queuestatus_refusals_fail_the_refresh(
+    doc_server: DocServer, session: aiohttp.ClientSession, queue_names: list[str]
+) -> None:
+    """Only an unknown queue or a missing name is skipped: another refusal is an error."""
+    refusal = b'{"success":"false","errno":"999","reason":"Database not ready"}'
+    base_url = await doc_server({**EMPTY, "queuestatus": refusal})
+    client = doc_client(session, base_url, **{OPTION_QUEUE_NAMES: queue_names})
+    with pytest.raises(PbxResponseError, match="Database not ready"):
+        await client.async_fetch_snapshot()
 
 
 async def test_a_missing_right_is_no_login_failure(

@@ -337,6 +337,38 @@ async def test_originate_refusals(
     )
 
 
+async def test_an_internal_number_of_two_dialplans(
+    pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Several lines with one internal number need the dialplan's name (V:34, V:228, V:238,
+    V:329): errnos 201, 302, 310 and 502 without it."""
+    state, sim = pbx_simulator.state, voipsun(pbx_simulator)
+    state.lines["6"].name = "101"
+    sim.sip_users["6"] = "sip101b"
+    sim.line_dialplans["6"] = "pobocka"
+    dial = {"dstNum": "800123456", "srcExtenInternalNum": "101"}
+    assert await ask(session, pbx_simulator, "originate", **dial) == refused(
+        "201", "Parameter dialPlanName missing"
+    )
+    assert await ask(session, pbx_simulator, "agentlogin", **dial, **agent_params()) == refused(
+        "502", "Parameter dialPlanName missing"
+    )
+    assert await ask(
+        session, pbx_simulator, "spying", srcExtenInternalNum="101", dstExtenId="2"
+    ) == refused("302", "Source parameter srcDialplanName missing")
+    assert await ask(
+        session, pbx_simulator, "spying", srcExtenId="2", dstExtenInternalNum="101"
+    ) == refused("310", "Destination parameter dstDialplanName missing")
+    assert state.active_calls() == []
+    for dialplan, line_id in (("pobocka", "6"), ("default", "1")):
+        answer = await ask(session, pbx_simulator, "originate", dialplanName=dialplan, **dial)
+        assert answer == SUCCESS
+        assert state.active_calls()[-1].line_id == line_id
+    assert await ask(session, pbx_simulator, "originate", dialplanName="jiny", **dial) == refused(
+        "203", "Dialplan not found"
+    )
+
+
 async def test_originate_line_checks(
     pbx_simulator: RunningSimulator, session: aiohttp.ClientSession
 ) -> None:

@@ -31,8 +31,8 @@ the one before a channel's sequence number).
 
 How the shared state is named here: agent N is agent number 999+N (agent 1 is the
 documentation's 1000), line N has the public number 299299<N-1> (line 1: 299299000), the
-internal number of its name and the SIP user `sip<name>`; the one dialplan is `default`, the
-one outgoing route `odchozi` (id 1).
+internal number of its name and the SIP user `sip<name>`; the dialplan is `default` (but for
+lines `line_dialplans` puts into another), the one outgoing route `odchozi` (id 1).
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ class LineErrors:
     dialplan_param: str
     dialplan: tuple[str, str]  # the named dialplan does not exist
     missing: tuple[str, str]  # no such line
+    ambiguous: tuple[str, str]  # an internal number of several dialplans, none named
 
 
 ORIGINATE_ERRORS = LineErrors(
@@ -124,24 +125,28 @@ ORIGINATE_ERRORS = LineErrors(
     "dialplanName",
     ("203", "Dialplan not found"),
     ("202", "Extension not found"),
+    ("201", "Parameter dialPlanName missing"),
 )
 AGENT_LOGIN_ERRORS = LineErrors(
     ("501", ONE_SOURCE + "."),
     "dialplanName",
     ("504", "Dialplan not found"),
     ("503", "Extension not found"),
+    ("502", "Parameter dialPlanName missing"),
 )
 SPY_SOURCE_ERRORS = LineErrors(
     ("300", ONE_SOURCE),
     "srcDialplanName",
     ("304", "Source dialplan not found"),
     ("303", "Source extension not found"),
+    ("302", "Source parameter srcDialplanName missing"),
 )
 SPY_TARGET_ERRORS = LineErrors(
     ("301", ONE_SPY_TARGET),
     "dstDialplanName",
     ("312", "Destination dialplan not found"),
     ("311", "Destination extension not found"),
+    ("310", "Destination parameter dstDialplanName missing"),
 )
 
 
@@ -221,6 +226,8 @@ class VoipsunSim(BaseProviderSim):
         self.unmonitored: set[str] = set()
         # Line id -> a SIP user name of the administrator's choosing (`kancelar-1`).
         self.sip_users: dict[str, str] = {}
+        # Line id -> the dialplan of a line outside the default one (`pobocka`).
+        self.line_dialplans: dict[str, str] = {}
         # agentstatus: a busy line as errno 630-636 (True) or in a success reason (False).
         self.line_state_errnos = True
         # Penalty each agent was added to a queue with: (agent id, queue id) -> penalty.
@@ -375,9 +382,11 @@ class VoipsunSim(BaseProviderSim):
             raise VoipsunRefusedError("120", "Missing required parameters")
 
     def _find_line(self, params: Params, names: tuple[str, ...], errors: LineErrors) -> SimLine:
-        """The one extension line named by exactly one of `names`.
+        """The one extension line named by exactly one of `names` (V:69, V:247, V:321-327).
 
         `names` are the public number, internal number, id and SIP user name parameters.
+        An internal number several dialplans use needs the dialplan's name (V:34, V:228,
+        V:238, V:329; errnos 201, 302, 310, 502).
         """
         given = [(name, params[name]) for name in names if params.get(name)]
         if len(given) > 1:
@@ -385,14 +394,25 @@ class VoipsunSim(BaseProviderSim):
         if not given:
             raise VoipsunRefusedError("120", "Missing required parameters")
         dialplan = params.get(errors.dialplan_param)
-        if dialplan and dialplan != DIALPLAN_NAME:
+        if dialplan and dialplan not in {DIALPLAN_NAME, *self.line_dialplans.values()}:
             raise VoipsunRefusedError(*errors.dialplan)
         kind = names.index(given[0][0])
-        for line in self.extension_lines():
-            keys = (self.public_number(line), line.name, line.id, self.sip_user(line))
-            if keys[kind] == given[0][1]:
-                return line
-        raise VoipsunRefusedError(*errors.missing)
+        found = [
+            line
+            for line in self.extension_lines()
+            if (self.public_number(line), line.name, line.id, self.sip_user(line))[kind]
+            == given[0][1]
+        ]
+        if kind == 1 and dialplan:  # the internal number, in the dialplan named
+            found = [line for line in found if self.dialplan(line) == dialplan]
+        if kind == 1 and len({self.dialplan(line) for line in found}) > 1:
+            raise VoipsunRefusedError(*errors.ambiguous)
+        if not found:
+            raise VoipsunRefusedError(*errors.missing)
+        return found[0]
+
+    def dialplan(self, line: SimLine) -> str:
+        return self.line_dialplans.get(line.id, DIALPLAN_NAME)
 
     def _agent(self, params: Params, action: str) -> SimAgent:
         self._require(params, "agentNumber", "agentPin")
