@@ -596,7 +596,8 @@ async def test_timeout_is_not_retried_and_says_the_outcome_is_unknown(
 @pytest.mark.parametrize(
     ("kind", "translation_key"),
     [
-        (FaultKind.SERVER_ERROR, "communication_error"),
+        # The provider may have sent it before its server failed: said so, not retried.
+        (FaultKind.SERVER_ERROR, "outcome_unknown"),
         (FaultKind.RATE_LIMIT, "rate_limited"),
         # An unreadable answer is not a refusal: the client's message names the provider.
         (FaultKind.HTML, "invalid_response"),

@@ -96,7 +96,8 @@ async def test_pause_and_unpause_agent(hass: HomeAssistant, loaded_entry: MockCo
 @pytest.mark.parametrize(
     ("kind", "translation_key"),
     [
-        (FaultKind.SERVER_ERROR, "communication_error"),
+        # A pause is sent once: after a server error it may have been carried out.
+        (FaultKind.SERVER_ERROR, "outcome_unknown"),
         (FaultKind.RATE_LIMIT, "rate_limited"),
         # An unreadable answer is not a refusal: the client's message names the provider.
         (FaultKind.HTML, "invalid_response"),

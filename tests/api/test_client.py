@@ -144,6 +144,8 @@ async def test_unsupported_actions_are_refused() -> None:
         (Fault("yemot", FaultKind.UNAUTHORIZED), PbxAuthError, False),
         (Fault("yemot", FaultKind.FORBIDDEN), PbxAuthError, False),
         (Fault("yemot", FaultKind.SERVER_ERROR), PbxConnectionError, False),
+        # The provider may have acted on a request before its server failed.
+        (Fault("yemot", FaultKind.SERVER_ERROR), PbxOutcomeUnknownError, True),
         (Fault("yemot", FaultKind.RATE_LIMIT, retry_after=9), PbxRateLimitError, False),
         (Fault("yemot", FaultKind.HANG), PbxConnectionError, False),
         (Fault("yemot", FaultKind.HANG), PbxOutcomeUnknownError, True),

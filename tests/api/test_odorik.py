@@ -18,7 +18,6 @@ import pytest
 from custom_components.pbx_bridge.api.declaration import OPTION_SMS_SENDER
 from custom_components.pbx_bridge.api.errors import (
     PbxAuthError,
-    PbxConnectionError,
     PbxError,
     PbxInvalidInput,
     PbxOutcomeUnknownError,
@@ -561,7 +560,7 @@ async def test_faults_on_later_snapshot_requests(
         (FaultKind.TRUNCATED, (PbxOutcomeUnknownError, PbxOutcomeUnknownError)),
         (FaultKind.MALFORMED, (PbxOutcomeUnknownError, PbxOutcomeUnknownError)),
         (FaultKind.HTML, (PbxOutcomeUnknownError, PbxOutcomeUnknownError)),
-        (FaultKind.SERVER_ERROR, (PbxConnectionError, PbxConnectionError)),
+        (FaultKind.SERVER_ERROR, (PbxOutcomeUnknownError, PbxOutcomeUnknownError)),
     ],
 )
 async def test_faults_on_dial_and_sms_are_not_retried(

@@ -413,11 +413,16 @@ class PbxClient(ABC):
             raise PbxConnectionError(f"{self.title} sent a response that is too large")
         answer = HttpResponse(status, response_headers, body)
         if check_status:
-            self._raise_for_status(answer)
+            self._raise_for_status(answer, once=once)
         return answer
 
-    def _raise_for_status(self, response: HttpResponse) -> None:
-        """Raise for the statuses every provider means alike: credentials, rate, server."""
+    def _raise_for_status(self, response: HttpResponse, *, once: bool = False) -> None:
+        """Raise for the statuses every provider means alike: credentials, rate, server.
+
+        A server error to a request that must not be repeated (`once`) may come after the
+        provider acted on it (a gateway that gave up waiting, a crash after the call was
+        placed): its outcome is unknown, so that nobody is invited to dial twice.
+        """
         status = response.status
         if status in self.auth_failure_statuses:
             raise PbxAuthError(f"{self.title} rejected the credentials (HTTP {status})")
@@ -427,6 +432,11 @@ class PbxClient(ABC):
                 parse_retry_after(response.headers.get("retry-after")),
             )
         if status >= 500:
+            if once:
+                raise PbxOutcomeUnknownError(
+                    f"{self.title} answered with a server error (HTTP {status}); the request "
+                    "may have been carried out"
+                )
             raise PbxConnectionError(f"{self.title} answered with a server error (HTTP {status})")
 
     async def _send_to_each(

@@ -423,7 +423,7 @@ class TelfaClient(PbxClient):
         if sms:
             if (refusal := self._sms_refusal(response)) is not None:
                 raise refusal
-            self._raise_for_status(response)
+            self._raise_for_status(response, once=once)
         if 300 <= response.status < 400:
             raise PbxResponseError(
                 f"{self.title} redirected the request: check the account's base URL "
