@@ -165,6 +165,16 @@ class DelayedCallback:
 
 
 @dataclass(frozen=True)
+class DelayedSms:
+    """An SMS ordered for later (*pub* POST /sms `delayed`); only recorded, never sent."""
+
+    at: datetime
+    sender: str
+    recipient: str
+    text: str
+
+
+@dataclass(frozen=True)
 class LineIndex:
     """The lines, read once for a whole list of calls rather than once per call."""
 
@@ -186,8 +196,7 @@ class OdorikSim(BaseProviderSim):
         self.simple_calls: set[str] = set()
         self.allowed_sms_senders: list[str] = list(ALLOWED_SMS_SENDERS)
         self.fail_sms = False  # answer `error gateway_failed`
-        # SMS ordered `delayed` (*pub* POST /sms): only recorded, never sent.
-        self.delayed_sms: list[tuple[datetime, str, str, str]] = []
+        self.delayed_sms: list[DelayedSms] = []
         self.routes: dict[str, Handler] = {
             "POST /callback": self._callback,
             "GET /calls": self._calls,
@@ -576,7 +585,7 @@ class OdorikSim(BaseProviderSim):
             raise OdorikRefusedError("gateway_failed")
         text = message[:MAX_SMS_CHARS]
         if delayed_until is not None:
-            self.delayed_sms.append((delayed_until, e164(sender), e164(recipient), text))
+            self.delayed_sms.append(DelayedSms(delayed_until, e164(sender), e164(recipient), text))
             return self._text("successfully_enqueued")
         self.state.send_sms(e164(sender), e164(recipient), text)
         return self._text(f"successfully_sent {self.state.balance:.2f}")
