@@ -434,6 +434,26 @@ async def test_polling_derives_the_call_lifecycle(hass: HomeAssistant, poll: Har
     assert poll.coordinator.data.missed_calls_today == 2
 
 
+async def test_polled_calls_name_the_last_caller(hass: HomeAssistant, poll: Harness) -> None:
+    """Where the polls list the calls, the caller of a new one is the last caller until the
+    provider names a newer one; a hook's caller too, while the calls stay the poll's."""
+    await poll.poll(calls={})
+    await poll.poll(calls={"a": polled_call("a")})
+    assert poll.coordinator.data.last_caller == "+972501234567"
+    await poll.poll(calls={})  # the provider names no last caller: the call's stays
+    assert poll.coordinator.data.last_caller == "+972501234567"
+    await poll.poll(calls={"o": polled_call("o", direction=CallDirection.OUTGOING)})
+    assert poll.coordinator.data.last_caller == "+972501234567"  # no caller of ours
+    await poll.poll(last_caller="+972509999999")  # the provider names a newer one
+    assert poll.coordinator.data.last_caller == "+972509999999"
+    poll.hub.async_process([call_event(CallEventType.INCOMING, call_id="hooked")])
+    assert poll.coordinator.data.last_caller == "+420777123456"
+    assert "hooked" not in poll.coordinator.data.calls  # the calls are the poll's word
+    await poll.poll()
+    assert poll.coordinator.data.last_caller == "+420777123456"
+    assert poll.snapshot.last_caller == "+972509999999"  # the polled data stays as it came
+
+
 async def test_polling_derives_missed_queued_and_outgoing(
     hass: HomeAssistant, poll: Harness, freezer: FrozenDateTimeFactory
 ) -> None:

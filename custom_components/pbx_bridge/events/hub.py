@@ -141,6 +141,11 @@ class PbxEventHub:
             self._missed.follow(event, track, on_missed)
         self._firer.fire_call(event)
         # A late answer of an ended call must not bring the call back; where calls are
-        # polled, the snapshot is the provider's word and diffing it makes the events.
-        if from_webhook and not late and not self._differ.calls:
+        # polled, the snapshot is the provider's word and diffing it makes the events, but
+        # who called is laid over it all the same.
+        if late:
+            return
+        if from_webhook and not self._differ.calls:
             self.overlay.apply(event)
+        else:
+            self.overlay.caller_seen(event)

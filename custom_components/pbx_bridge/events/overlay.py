@@ -32,6 +32,8 @@ from . import tracking
 from .lookup import ObjectLookup
 
 _BUSY = frozenset({AgentState.RINGING, AgentState.IN_CALL, AgentState.ON_HOLD})
+# The events that begin a call, or tell it is waiting or ringing: they name its caller.
+_OPENING = frozenset({CallEventType.INCOMING, CallEventType.QUEUED, CallEventType.RINGING})
 
 
 class PushOverlay:
@@ -52,10 +54,11 @@ class PushOverlay:
         self._view: Snapshot | None = None  # the data we set; anything else is a new poll
         # Calls that only webhooks told of, oldest first: at most `tracking.MAX_REMEMBERED`.
         self._pushed_calls: OrderedDict[str, None] = OrderedDict()
-        # The last caller a hook reported, and the one the poll said then. A later poll that
-        # still says that older caller has not seen the newer call: the hook's caller stays.
+        # The last caller an event reported (a hook, or a call the polls list), and the one
+        # the poll said then. A later poll that still says that older caller has not seen
+        # the newer call: the event's caller stays.
         self._polled_caller: str | None = None
-        self._hook_caller: tuple[str | None, str] | None = None
+        self._event_caller: tuple[str | None, str] | None = None
 
     def current(self) -> Snapshot:
         """The data as it is now; indexes a snapshot that a poll just brought."""
@@ -65,15 +68,15 @@ class PushOverlay:
             self._pushed_calls.clear()
             self.lookup.polled(data)
             self._polled_caller = data.last_caller
-            data = self._keep_hook_caller(data)
+            data = self._keep_event_caller(data)
         return data
 
-    def _keep_hook_caller(self, data: Snapshot) -> Snapshot:
-        if self._hook_caller is None:
+    def _keep_event_caller(self, data: Snapshot) -> Snapshot:
+        if self._event_caller is None:
             return data
-        polled_then, caller = self._hook_caller
+        polled_then, caller = self._event_caller
         if data.last_caller != polled_then or data.last_caller == caller:
-            self._hook_caller = None  # the provider now knows this call, or a newer one
+            self._event_caller = None  # the provider now knows this call, or a newer one
             return data
         return self._own_copy(data, last_caller=caller)
 
@@ -107,17 +110,30 @@ class PushOverlay:
                 if agent_id is not None and event.event_type is CallEventType.RINGING:
                     new_agent_state = (AgentState.RINGING, _partner(event))
                 if event.direction is not CallDirection.OUTGOING and event.caller:
-                    changes["last_caller"] = event.caller
-                    self._hook_caller = (self._polled_caller, event.caller)
+                    self._note_caller(snapshot, event.caller)
         for name, value in changes.items():
-            # The view is this overlay's own copy, made once per poll, like its calls and
-            # agents: changed in place, not copied per hook. Frozen for everybody else.
-            object.__setattr__(snapshot, name, value)
+            _set(snapshot, name, value)
         if agent_id is not None and new_agent_state is not None:
             state, partner = new_agent_state
             agents[agent_id] = replace(agents[agent_id], state=state, call_partner=partner)
             self._tell(signal_pushed(self.entry_id, ObjectKind.AGENT, agent_id))
         self._tell(self._account_signal)
+
+    def caller_seen(self, event: CallEvent) -> None:
+        """Lay only who called over the data: where the polls list the calls, the calls
+        stay as the provider said, but the caller of a call that just began is news (most
+        such providers name no last caller, and the others only once the call is over)."""
+        if (
+            event.event_type in _OPENING
+            and event.direction is not CallDirection.OUTGOING
+            and event.caller
+        ):
+            self._note_caller(self._writable(), event.caller)
+            self._tell(self._account_signal)
+
+    def _note_caller(self, snapshot: Snapshot, caller: str) -> None:
+        _set(snapshot, "last_caller", caller)
+        self._event_caller = (self._polled_caller, caller)
 
     def _writable(self) -> Snapshot:
         """The data with calls and agents of its own: the polled snapshot stays as it came."""
@@ -144,6 +160,12 @@ class PushOverlay:
 
     def _tell(self, signal: str) -> None:
         async_dispatcher_send_internal(self.hass, signal)  # in the event loop: no thread check
+
+
+def _set(snapshot: Snapshot, name: str, value: object) -> None:
+    # The view is the overlay's own copy, made once per poll, like its calls and agents:
+    # changed in place, not copied per hook. Frozen for everybody else.
+    object.__setattr__(snapshot, name, value)
 
 
 def _partner(event: CallEvent) -> str | None:
