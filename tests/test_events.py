@@ -442,7 +442,13 @@ async def test_polled_calls_name_the_last_caller(hass: HomeAssistant, poll: Harn
     assert poll.coordinator.data.last_caller == "+972501234567"
     await poll.poll(calls={})  # the provider names no last caller: the call's stays
     assert poll.coordinator.data.last_caller == "+972501234567"
-    await poll.poll(calls={"o": polled_call("o", direction=CallDirection.OUTGOING)})
+    await poll.poll(
+        calls={
+            "o": polled_call("o", direction=CallDirection.OUTGOING, caller="+97221"),
+            # A list that does not say which way a call goes names our line as its caller.
+            "u": polled_call("u", direction=CallDirection.UNKNOWN, caller="403368"),
+        }
+    )
     assert poll.coordinator.data.last_caller == "+972501234567"  # no caller of ours
     await poll.poll(last_caller="+972509999999")  # the provider names a newer one
     assert poll.coordinator.data.last_caller == "+972509999999"

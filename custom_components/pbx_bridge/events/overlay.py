@@ -122,10 +122,12 @@ class PushOverlay:
     def caller_seen(self, event: CallEvent) -> None:
         """Lay only who called over the data: where the polls list the calls, the calls
         stay as the provider said, but the caller of a call that just began is news (most
-        such providers name no last caller, and the others only once the call is over)."""
+        such providers name no last caller, and the others only once the call is over).
+        Only a call known to come in counts: a list that does not say which way a call
+        goes (Odorik's) names our own line as the caller of an outgoing one."""
         if (
             event.event_type in _OPENING
-            and event.direction is not CallDirection.OUTGOING
+            and event.direction is CallDirection.INCOMING
             and event.caller
         ):
             self._note_caller(self._writable(), event.caller)
