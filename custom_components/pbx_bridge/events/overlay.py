@@ -84,7 +84,6 @@ class PushOverlay:
         """Lay the effect of a webhook's call event over the data."""
         snapshot = self._writable()
         calls, agents = snapshot.calls, snapshot.agents
-        changes: dict[str, Any] = {}
         agent_id = self.lookup.agent_id(event.agent_id)
         call = calls.get(event.call_id) if event.call_id else None
         new_agent_state: tuple[AgentState, str | None] | None = None
@@ -99,7 +98,7 @@ class PushOverlay:
                     event.event_type is CallEventType.MISSED
                     and snapshot.missed_calls_today is not None
                 ):
-                    changes["missed_calls_today"] = snapshot.missed_calls_today + 1
+                    _set(snapshot, "missed_calls_today", snapshot.missed_calls_today + 1)
             case CallEventType.ANSWERED | CallEventType.TRANSFERRED:
                 self._put_call(event, call, CallState.ANSWERED)
                 if agent_id is not None:
@@ -111,8 +110,6 @@ class PushOverlay:
                     new_agent_state = (AgentState.RINGING, _partner(event))
                 if event.direction is not CallDirection.OUTGOING and event.caller:
                     self._note_caller(snapshot, event.caller)
-        for name, value in changes.items():
-            _set(snapshot, name, value)
         if agent_id is not None and new_agent_state is not None:
             state, partner = new_agent_state
             agents[agent_id] = replace(agents[agent_id], state=state, call_partner=partner)
