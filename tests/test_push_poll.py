@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.pbx_bridge.api.models import CallDirection, CallEvent, CallEventType
 from custom_components.pbx_bridge.entity import hub_identifier
 from custom_components.pbx_bridge.events import EVENT_CALL
 from pbx_simulator.faults import Fault, FaultKind
@@ -335,3 +336,20 @@ async def test_poll_writes_only_the_entities_whose_state_it_changed(
     assert all(key.endswith(("_agents_logged_in", "_agents_ready")) for key in others), others
     # No entity wrote a state that stayed as it was.
     assert all(event.event_type == EVENT_STATE_CHANGED for event in writes)
+
+
+async def test_poll_does_not_write_an_event_entity_again(
+    hass: HomeAssistant, telfa: MockConfigEntry, pbx_simulator: RunningSimulator
+) -> None:
+    """An event entity writes each event as it comes; a later poll that leaves it
+    available writes nothing more."""
+    telfa.runtime_data.events.async_process(
+        [CallEvent(CallEventType.RINGING, "poll-1", CallDirection.INCOMING, caller="+420777123456")]
+    )
+    await hass.async_block_till_done()
+    calls = entity_ids(hass, telfa)[f"{telfa.unique_id}_call_events"]
+    assert hass.states.get(calls).attributes["event_type"] == "ringing"  # type: ignore[union-attr]
+    writes = capture_state_writes(hass)
+    await telfa.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert calls not in {event.data["entity_id"] for event in writes}

@@ -88,6 +88,11 @@ class _PbxEventMixin(EventEntity):
     def _event_signal(self) -> str:
         return signal_event(self.coordinator.config_entry.entry_id, self._bus_event)
 
+    def _showing(self) -> tuple[object, ...]:
+        """A poll changes only whether the entity is available (its object may be gone):
+        the events themselves are written as they come."""
+        return (self.available,)
+
     @callback
     def _async_handle_event(self, fired: FiredEvent) -> None:
         if fired.event_type not in self.event_types:
